@@ -1,0 +1,169 @@
+/**
+ * Typed configuration, read from the environment in one place.
+ *
+ * Every setting is declared once in {@link SETTINGS} with its parser, default and
+ * documentation; `loadConfig` collects *all* problems before failing so an operator
+ * sees every bad value at once. The README's configuration table mirrors this file.
+ */
+
+export interface Config {
+  /** Base URL of SecretCryptos v1, without a trailing slash. */
+  upstreamUrl: string
+  /** The API key. Absent → the built-in simulator is started and used. */
+  apiKey: string | undefined
+  /** Partner key injected as `partner` into create-order bodies that carry none. */
+  partnerKey: string | undefined
+  host: string
+  port: number
+  /** Deadline for one upstream call (headers and body). */
+  upstreamTimeoutMs: number
+  /** Upper bound on concurrent connections to upstream. */
+  upstreamConnections: number
+  /** Lifetime of cached `GET /v1/meta*` and `/v1/prices` answers. */
+  metaCacheTtlMs: number
+  pricesCacheTtlMs: number
+  /** Upstream daily quota per key, counted over a rolling 24 h. */
+  dailyQuota: number
+  /** Part of the quota kept for order creation and deletion. */
+  quotaReserve: number
+  /** Largest accepted request body, bytes. */
+  bodyLimit: number
+  logLevel: string
+  /** Minimum spacing of two checks of one trackcode. */
+  pollIntervalMs: number
+  /** Spacing of checks while an order waits for its payment. */
+  pollWaitingPaymentMs: number
+  /** Longest spacing of two checks of a tracked order (safety net while waiting for a send time). */
+  pollMaxIntervalMs: number
+  /** How long a poller outlives its last subscriber. */
+  pollerGraceMs: number
+  /** Comment line sent on idle streams. */
+  sseHeartbeatMs: number
+  /** `retry:` hint sent to EventSource clients. */
+  sseRetryMs: number
+  /** How long an upstream NOT_FOUND for a trackcode is remembered. */
+  notFoundCacheMs: number
+  /** How long a finished (Done/Gone) order's final snapshot is kept. */
+  finalCacheMs: number
+}
+
+class SettingError extends Error {}
+
+type Parser<T> = (raw: string) => T
+
+interface Setting<K extends keyof Config> {
+  env: string
+  key: K
+  parse: Parser<Config[K]>
+  /** Value when the variable is unset or empty. */
+  fallback: Config[K]
+  doc: string
+}
+
+const text = (raw: string): string => raw
+
+const optionalText = (raw: string): string | undefined => raw
+
+function integer (min: number, max: number): Parser<number> {
+  return (raw) => {
+    if (!/^\d+$/.test(raw)) throw new SettingError(`expected a whole number, got "${raw}"`)
+    const n = Number(raw)
+    if (n < min || n > max) throw new SettingError(`expected ${min}..${max}, got ${n}`)
+    return n
+  }
+}
+
+function httpUrl (raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new SettingError(`not a URL: "${raw}"`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new SettingError(`expected an http(s) URL, got "${raw}"`)
+  }
+  if (url.search !== '' || url.hash !== '') throw new SettingError('must not carry a query or fragment')
+  return raw.replace(/\/+$/, '')
+}
+
+function oneOf (values: readonly string[]): Parser<string> {
+  return (raw) => {
+    if (!values.includes(raw)) throw new SettingError(`expected one of ${values.join(', ')}, got "${raw}"`)
+    return raw
+  }
+}
+
+function setting<K extends keyof Config> (s: Setting<K>): Setting<K> {
+  return s
+}
+
+/** Every setting, in the order the README lists them. */
+export const SETTINGS = [
+  setting({ env: 'SECRETCRYPTOS_API_URL', key: 'upstreamUrl', parse: httpUrl, fallback: 'https://api.secretcryptos.com/v1', doc: 'Base URL of the SecretCryptos v1 API.' }),
+  setting({ env: 'SECRETCRYPTOS_API_KEY', key: 'apiKey', parse: optionalText, fallback: undefined, doc: 'API key, sent upstream as a Bearer token and never to clients. Unset: the built-in simulator is started and used.' }),
+  setting({ env: 'SECRETCRYPTOS_PARTNER_KEY', key: 'partnerKey', parse: optionalText, fallback: undefined, doc: 'Partner key injected as `partner` into create-order bodies that carry none.' }),
+  setting({ env: 'HOST', key: 'host', parse: text, fallback: '127.0.0.1', doc: 'Address to listen on.' }),
+  setting({ env: 'PORT', key: 'port', parse: integer(0, 65535), fallback: 3000, doc: 'Port to listen on.' }),
+  setting({ env: 'UPSTREAM_TIMEOUT_MS', key: 'upstreamTimeoutMs', parse: integer(100, 300_000), fallback: 10_000, doc: 'Deadline of one upstream call; past it the client gets 504 UPSTREAM_TIMEOUT.' }),
+  setting({ env: 'UPSTREAM_CONNECTIONS', key: 'upstreamConnections', parse: integer(1, 1024), fallback: 16, doc: 'Most concurrent keep-alive connections to upstream.' }),
+  setting({ env: 'META_CACHE_TTL_MS', key: 'metaCacheTtlMs', parse: integer(0, 86_400_000), fallback: 300_000, doc: 'How long `/v1/meta*` answers are served from cache.' }),
+  setting({ env: 'PRICES_CACHE_TTL_MS', key: 'pricesCacheTtlMs', parse: integer(0, 86_400_000), fallback: 30_000, doc: 'How long `/v1/prices` answers are served from cache.' }),
+  setting({ env: 'UPSTREAM_DAILY_QUOTA', key: 'dailyQuota', parse: integer(1, 100_000_000), fallback: 1000, doc: 'Upstream requests allowed per rolling 24 h for the key; never exceeded.' }),
+  setting({ env: 'QUOTA_RESERVE', key: 'quotaReserve', parse: integer(0, 100_000_000), fallback: 50, doc: 'Part of the daily quota only order creation and deletion may use.' }),
+  setting({ env: 'BODY_LIMIT_BYTES', key: 'bodyLimit', parse: integer(1024, 10_485_760), fallback: 65_536, doc: 'Largest accepted request body; larger → 413 PAYLOAD_TOO_LARGE.' }),
+  setting({ env: 'POLL_INTERVAL_MS', key: 'pollIntervalMs', parse: integer(1, 86_400_000), fallback: 60_000, doc: 'Minimum spacing of two upstream checks of one trackcode (upstream refreshes about once a minute).' }),
+  setting({ env: 'POLL_WAITING_PAYMENT_MS', key: 'pollWaitingPaymentMs', parse: integer(1, 86_400_000), fallback: 90_000, doc: 'Spacing of checks while an order waits for its payment.' }),
+  setting({ env: 'POLL_MAX_INTERVAL_MS', key: 'pollMaxIntervalMs', parse: integer(1, 86_400_000), fallback: 900_000, doc: 'Longest spacing of checks of a tracked order, e.g. while waiting for a planned send time.' }),
+  setting({ env: 'POLLER_GRACE_MS', key: 'pollerGraceMs', parse: integer(0, 3_600_000), fallback: 5_000, doc: 'How long a poller keeps running after its last subscriber left.' }),
+  setting({ env: 'SSE_HEARTBEAT_MS', key: 'sseHeartbeatMs', parse: integer(100, 3_600_000), fallback: 15_000, doc: 'Interval of the comment line that keeps idle streams open through proxies.' }),
+  setting({ env: 'SSE_RETRY_MS', key: 'sseRetryMs', parse: integer(100, 3_600_000), fallback: 3_000, doc: 'Reconnection delay (`retry:`) suggested to EventSource clients.' }),
+  setting({ env: 'NOT_FOUND_CACHE_MS', key: 'notFoundCacheMs', parse: integer(0, 86_400_000), fallback: 300_000, doc: 'How long an unknown trackcode is answered 404 from memory before upstream is asked again.' }),
+  setting({ env: 'FINAL_CACHE_MS', key: 'finalCacheMs', parse: integer(0, 7 * 86_400_000), fallback: 3_600_000, doc: 'How long the final snapshot of a Done or Gone order is served without asking upstream.' }),
+  setting({ env: 'LOG_LEVEL', key: 'logLevel', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), fallback: 'info', doc: 'Log level (pino).' })
+] as const
+
+/** Thrown by {@link loadConfig}; its message lists every bad variable. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[]
+  constructor (problems: readonly string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`)
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}
+
+/** The configuration every setting's default gives (what `npm start` runs with). */
+export function defaultConfig (): Config {
+  const out: Record<string, unknown> = {}
+  for (const s of SETTINGS) out[s.key] = s.fallback
+  return out as unknown as Config
+}
+
+/**
+ * Reads the configuration from `env`. Unset or empty variables take their default.
+ * Throws {@link ConfigError} naming every invalid variable.
+ */
+export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
+  const out: Record<string, unknown> = {}
+  const problems: string[] = []
+  for (const s of SETTINGS) {
+    const raw = env[s.env]?.trim()
+    if (raw === undefined || raw === '') {
+      out[s.key] = s.fallback
+      continue
+    }
+    try {
+      out[s.key] = (s.parse as Parser<unknown>)(raw)
+    } catch (err) {
+      if (!(err instanceof SettingError)) throw err
+      problems.push(`${s.env}: ${err.message}`)
+    }
+  }
+  const config = out as unknown as Config
+  if (problems.length === 0 && config.quotaReserve >= config.dailyQuota) {
+    problems.push(`QUOTA_RESERVE: must be below UPSTREAM_DAILY_QUOTA (${config.dailyQuota}), got ${config.quotaReserve}`)
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return config
+}

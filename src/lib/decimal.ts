@@ -1,0 +1,98 @@
+/**
+ * Exact decimal arithmetic for coin amounts and percentages.
+ *
+ * SecretCryptos expresses coin amounts as strings with 8 decimals and percentages
+ * with 2. Binary floating point cannot say "the percents sum to exactly 100.00",
+ * so every rule that compares or adds decimals goes through this module, which
+ * works on bigint fixed-point values with {@link SCALE} fractional digits.
+ */
+
+/** Number of fractional digits kept internally (coin amounts use 8). */
+export const SCALE = 8
+const UNIT = 10n ** BigInt(SCALE)
+
+/** A plain decimal literal: digits, an optional dot and fractional digits. No sign, no exponent. */
+const DECIMAL_RE = /^(\d+)(?:\.(\d+))?$/
+
+/** A decimal held as an integer count of 10^-SCALE units. */
+export type Fixed = bigint
+
+/** Number of digits after the dot in a decimal literal ("10.50" → 2, "7" → 0). */
+export function fractionDigits (text: string): number {
+  const dot = text.indexOf('.')
+  return dot === -1 ? 0 : text.length - dot - 1
+}
+
+/** True when `text` is a non-negative decimal literal with at most `maxFraction` fractional digits. */
+export function isDecimal (text: string, maxFraction = SCALE): boolean {
+  const m = DECIMAL_RE.exec(text)
+  return m !== null && (m[2]?.length ?? 0) <= maxFraction
+}
+
+/**
+ * Parses a decimal given as a string or a finite number into fixed point.
+ * Returns `undefined` for anything that is not a plain non-negative decimal with at
+ * most {@link SCALE} fractional digits (numbers are read through their shortest
+ * decimal representation, so `0.1` is exactly 0.1).
+ */
+export function parseFixed (value: string | number): Fixed | undefined {
+  let text: string
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0) return undefined
+    text = numberToPlain(value)
+  } else {
+    text = value
+  }
+  const m = DECIMAL_RE.exec(text)
+  if (m === null) return undefined
+  const frac = m[2] ?? ''
+  if (frac.length > SCALE) return undefined
+  return BigInt(m[1] as string) * UNIT + BigInt(frac.padEnd(SCALE, '0') || '0')
+}
+
+/** Formats fixed point with exactly `digits` fractional digits, rounding half up. */
+export function formatFixed (value: Fixed, digits = SCALE): string {
+  const negative = value < 0n
+  let v = negative ? -value : value
+  if (digits < SCALE) {
+    const div = 10n ** BigInt(SCALE - digits)
+    v = (v + div / 2n) / div
+  }
+  const unit = 10n ** BigInt(digits)
+  const whole = v / unit
+  const frac = v % unit
+  const body = digits === 0 ? whole.toString() : `${whole}.${frac.toString().padStart(digits, '0')}`
+  return negative ? `-${body}` : body
+}
+
+/** a × b, both fixed point, result rounded half up to fixed point. */
+export function mulFixed (a: Fixed, b: Fixed): Fixed {
+  const p = a * b
+  return p >= 0n ? (p + UNIT / 2n) / UNIT : -((-p + UNIT / 2n) / UNIT)
+}
+
+/** a ÷ b, both fixed point, result rounded half up to fixed point. Throws on division by zero. */
+export function divFixed (a: Fixed, b: Fixed): Fixed {
+  if (b === 0n) throw new RangeError('division by zero')
+  const n = a * UNIT
+  const q = n / b
+  const r = n % b
+  return (r * 2n >= (b < 0n ? -b : b)) ? q + (n >= 0n === b > 0n ? 1n : -1n) : q
+}
+
+/** Converts a JavaScript number to fixed point (rounding to SCALE digits). */
+export function fixedFromNumber (n: number): Fixed {
+  return BigInt(Math.round(n * Number(UNIT)))
+}
+
+/** Converts fixed point to a JavaScript number (for display or float-typed upstream fields). */
+export function fixedToNumber (v: Fixed): number {
+  return Number(formatFixed(v))
+}
+
+/** Shortest plain (non-exponent) decimal text for a finite non-negative number. */
+function numberToPlain (n: number): string {
+  const s = String(n)
+  if (!/e/i.test(s)) return s
+  return n.toFixed(SCALE + 2).replace(/0+$/, '').replace(/\.$/, '')
+}

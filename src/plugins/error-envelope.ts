@@ -1,0 +1,74 @@
+/**
+ * Every error trackgate itself answers is the upstream envelope
+ * `{ ok: false, code, message }`: validation failures, malformed JSON, oversized
+ * bodies, unknown routes, upstream failures. Registered at the root (fastify-plugin)
+ * so its handlers cover every route.
+ */
+import fp from 'fastify-plugin'
+import type { FastifyError, FastifyInstance } from 'fastify'
+import { envelope, GatewayError } from '../errors.js'
+
+interface AjvIssue {
+  instancePath: string
+  message?: string
+  keyword: string
+  params: Record<string, unknown>
+}
+
+/** `/addresses/0/percent` → `addresses[0].percent`. */
+export function fieldName (context: string | undefined, instancePath: string): string {
+  const parts = instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+  let out = ''
+  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : (out === '' ? p : `.${p}`)
+  return out === '' ? (context ?? 'request') : out
+}
+
+/** One readable sentence for the first schema violation, naming the field. */
+export function describeValidation (context: string | undefined, issue: AjvIssue): string {
+  const schemaMessage = issue.params.errorMessage
+  const field = issue.keyword === 'required'
+    ? fieldName(context, `${issue.instancePath}/${String(issue.params.missingProperty)}`)
+    : issue.keyword === 'additionalProperties'
+      ? fieldName(context, `${issue.instancePath}/${String(issue.params.additionalProperty)}`)
+      : fieldName(context, issue.instancePath)
+  if (typeof schemaMessage === 'string') return `${field}: ${schemaMessage}`
+  switch (issue.keyword) {
+    case 'required': return `${field} is required`
+    case 'additionalProperties': return `${field} is not an accepted field`
+    default: return `${field} ${issue.message ?? 'is invalid'}`
+  }
+}
+
+const FASTIFY_CODES: Readonly<Record<string, { status: number, code: string, message?: string }>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'Request body is too large' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'BAD_REQUEST', message: 'Request body is not valid JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'BAD_REQUEST', message: 'Request body is empty; a JSON object is required' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Content-Type must be application/json' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_REQUEST', message: 'Content-Length does not match the body' }
+}
+
+async function errorEnvelope (app: FastifyInstance): Promise<void> {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof GatewayError) {
+      if (err.statusCode >= 500) request.log.warn({ code: err.code, msg: err.message }, 'upstream failure')
+      return reply.code(err.statusCode).headers(err.headers).send(err.toJSON())
+    }
+    if (err.validation !== undefined && err.validation.length > 0) {
+      const first = err.validation[0] as unknown as AjvIssue
+      return reply.code(400).send(envelope('BAD_REQUEST', describeValidation(err.validationContext, first)))
+    }
+    const known = err.code === undefined ? undefined : FASTIFY_CODES[err.code]
+    if (known !== undefined) return reply.code(known.status).send(envelope(known.code, known.message ?? err.message))
+    const status = err.statusCode ?? 500
+    if (status === 429) return reply.code(429).send(envelope('TOO_MANY_REQUESTS', err.message))
+    if (status >= 400 && status < 500) return reply.code(status).send(envelope('BAD_REQUEST', err.message))
+    request.log.error({ err }, 'unhandled error')
+    return reply.code(500).send(envelope('SERVER_ERROR', 'Internal error'))
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    return reply.code(404).send(envelope('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0] ?? ''}`))
+  })
+}
+
+export default fp(errorEnvelope, { name: 'error-envelope' })

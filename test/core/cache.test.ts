@@ -1,0 +1,64 @@
+import t from 'tap'
+import { CachedLoader, Coalescer, MemoryCacheStore } from '../../src/upstream/cache.js'
+
+t.test('concurrent misses share one load; hits within the TTL load nothing', async (t) => {
+  let now = 0
+  const loader = new CachedLoader(new MemoryCacheStore<number>({ now: () => now }))
+  let loads = 0
+  const load = async (): Promise<number> => {
+    loads++
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    return 42
+  }
+  const values = await Promise.all(Array.from({ length: 1000 }, async () => await loader.get('k', 100, load)))
+  t.ok(values.every((v) => v === 42))
+  t.equal(loads, 1)
+  now = 99
+  t.equal(await loader.get('k', 100, load), 42)
+  t.equal(loads, 1)
+  now = 100
+  await loader.get('k', 100, load)
+  t.equal(loads, 2, 'expired entry reloads')
+})
+
+t.test('values refused by keep() are not stored', async (t) => {
+  const loader = new CachedLoader(new MemoryCacheStore<number>())
+  let n = 0
+  const load = async (): Promise<number> => ++n
+  await loader.get('k', 1000, load, (v) => v > 1)
+  await loader.get('k', 1000, load, (v) => v > 1)
+  t.equal(n, 2)
+  t.equal(await loader.get('k', 1000, load, (v) => v > 1), 2)
+})
+
+t.test('a failed load rejects every waiter and is not cached', async (t) => {
+  const loader = new CachedLoader(new MemoryCacheStore<number>())
+  let calls = 0
+  const failing = async (): Promise<number> => {
+    calls++
+    throw new Error('boom')
+  }
+  const results = await Promise.allSettled([loader.get('k', 1000, failing), loader.get('k', 1000, failing)])
+  t.same(results.map((r) => r.status), ['rejected', 'rejected'])
+  t.equal(calls, 1)
+  t.equal(await loader.get('k', 1000, async () => 7), 7)
+})
+
+t.test('the store evicts its oldest entry past maxEntries', async (t) => {
+  const store = new MemoryCacheStore<string>({ maxEntries: 2 })
+  await store.set('a', 'A', 1000)
+  await store.set('b', 'B', 1000)
+  await store.set('c', 'C', 1000)
+  t.equal(await store.get('a'), undefined)
+  t.equal(await store.get('c'), 'C')
+  await store.set('z', 'Z', 0)
+  t.equal(await store.get('z'), undefined, 'ttl 0 stores nothing')
+})
+
+t.test('coalescer forgets a key once its load settles', async (t) => {
+  const c = new Coalescer<number>()
+  const p = c.run('x', async () => 1)
+  t.equal(c.size, 1)
+  await p
+  t.equal(c.size, 0)
+})
