@@ -57,6 +57,8 @@ export function formatFixed (value: Fixed, digits = SCALE): string {
   if (digits < SCALE) {
     const div = 10n ** BigInt(SCALE - digits)
     v = (v + div / 2n) / div
+  } else if (digits > SCALE) {
+    v *= 10n ** BigInt(digits - SCALE)
   }
   const unit = 10n ** BigInt(digits)
   const whole = v / unit
@@ -75,14 +77,23 @@ export function mulFixed (a: Fixed, b: Fixed): Fixed {
 export function divFixed (a: Fixed, b: Fixed): Fixed {
   if (b === 0n) throw new RangeError('division by zero')
   const n = a * UNIT
-  const q = n / b
-  const r = n % b
-  return (r * 2n >= (b < 0n ? -b : b)) ? q + (n >= 0n === b > 0n ? 1n : -1n) : q
+  const negative = (n < 0n) !== (b < 0n)
+  const an = n < 0n ? -n : n
+  const ab = b < 0n ? -b : b
+  const q = (an + ab / 2n) / ab
+  return negative ? -q : q
 }
 
-/** Converts a JavaScript number to fixed point (rounding to SCALE digits). */
+/** Converts a JavaScript number to fixed point, through its shortest decimal text (rounded to SCALE digits). */
 export function fixedFromNumber (n: number): Fixed {
-  return BigInt(Math.round(n * Number(UNIT)))
+  const negative = n < 0
+  const text = numberToPlain(Math.abs(n))
+  const m = DECIMAL_RE.exec(text)
+  if (m === null) throw new RangeError(`not a finite number: ${n}`)
+  const frac = (m[2] ?? '').padEnd(SCALE + 1, '0')
+  let v = BigInt(m[1] as string) * UNIT + BigInt(frac.slice(0, SCALE))
+  if (Number(frac[SCALE]) >= 5) v += 1n
+  return negative ? -v : v
 }
 
 /** Converts fixed point to a JavaScript number (for display or float-typed upstream fields). */

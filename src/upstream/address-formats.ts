@@ -9,7 +9,7 @@
 const BASE58 = '[1-9A-HJ-NP-Za-km-z]'
 
 export const ADDRESS_FORMATS: Readonly<Record<string, RegExp>> = Object.freeze({
-  btc: new RegExp(`^(?:[13]${BASE58}{25,34}|bc1[02-9ac-hj-np-z]{11,71})$`),
+  btc: new RegExp(`^(?:[13]${BASE58}{25,34}|bc1[02-9ac-hj-np-z]{11,71}|BC1[02-9AC-HJ-NP-Z]{11,71})$`),
   ltc: new RegExp(`^(?:[LM3]${BASE58}{26,33}|ltc1[02-9ac-hj-np-z]{11,71})$`),
   doge: new RegExp(`^[DA9]${BASE58}{25,34}$`),
   eth: /^0x[0-9a-fA-F]{40}$/,
@@ -19,7 +19,7 @@ export const ADDRESS_FORMATS: Readonly<Record<string, RegExp>> = Object.freeze({
   trx: new RegExp(`^T${BASE58}{33}$`),
   sol: new RegExp(`^${BASE58}{32,44}$`),
   xrp: /^r[1-9A-HJ-NP-Za-km-z]{24,34}$/,
-  ton: /^(?:EQ|UQ)[A-Za-z0-9_-]{46}$/
+  ton: /^(?:(?:EQ|UQ|kQ|0Q)[A-Za-z0-9_+/-]{46}|-?[0-9]+:[0-9a-fA-F]{64})$/
 })
 
 /** Networks whose destinations need a tag or memo (XRP tag, TON memo); it may still be omitted or "". */
