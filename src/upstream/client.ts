@@ -125,7 +125,10 @@ export class UpstreamClient {
     const deadline = AbortSignal.timeout(this.#opts.timeoutMs)
     const signal = call.signal === undefined ? deadline : AbortSignal.any([deadline, call.signal])
     const attempts = call.retry ? this.#opts.maxAttempts : 1
-    let lastError: GatewayError | undefined
+    // What the last attempt produced: an upstream 5xx answer or a network failure. When
+    // the deadline runs out while waiting to retry, that is what the caller gets, not a
+    // timeout: upstream did answer (or refuse) in time.
+    let last: UpstreamResult | GatewayError | undefined
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (attempt > 1) {
         const base = this.#opts.retryBaseMs * 2 ** (attempt - 2)
@@ -135,21 +138,31 @@ export class UpstreamClient {
       if (call.auth) await this.#takeQuota(call.purpose)
       try {
         const result = await this.#attempt(call, signal)
-        if (result.statusCode >= 500 && attempt < attempts) continue
         if (result.statusCode === 429 && call.auth) await this.#pauseAfterTooMany(result.retryAfter)
-        return result
+        if (result.statusCode < 500) return result
+        last = result
       } catch (err) {
         if (!(err instanceof GatewayError)) throw err
-        lastError = err
-        if (err.code !== 'UPSTREAM_UNAVAILABLE') break
+        last = err
+        if (err.code !== 'UPSTREAM_UNAVAILABLE' || call.signal?.aborted === true) break
       }
     }
-    if (deadline.aborted) throw this.#timeoutError()
-    throw lastError ?? new GatewayError(502, 'UPSTREAM_UNAVAILABLE', 'SecretCryptos could not be reached')
+    if (last instanceof GatewayError) throw last
+    if (last !== undefined) return last
+    throw this.#timeoutError()
   }
 
-  async close (): Promise<void> {
-    await this.#pool.close()
+  /**
+   * Closes the pool: running calls get `graceMs` to finish, then are aborted, so a
+   * shutdown never waits for a hung upstream (the callers are gone by then anyway).
+   */
+  async close (graceMs = 1000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const closed = this.#pool.close().then(() => 'closed' as const, () => 'closed' as const)
+    const expired = new Promise<'expired'>((resolve) => { timer = setTimeout(resolve, graceMs, 'expired') })
+    const first = await Promise.race([closed, expired])
+    clearTimeout(timer)
+    if (first === 'expired') await this.#pool.destroy()
   }
 
   async #takeQuota (purpose: QuotaPurpose): Promise<void> {

@@ -1,0 +1,205 @@
+/**
+ * The upstream client against hand-made `node:http` servers: deadlines, resets,
+ * non-JSON answers, retries (only where safe), the Bearer header, and the quota.
+ */
+import t, { type Test } from 'tap'
+import { createServer } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import { GatewayError } from '../../src/errors.js'
+import { UpstreamClient, type UpstreamCall } from '../../src/upstream/client.js'
+import { MemoryQuota } from '../../src/upstream/quota.js'
+import { sendJson, startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js'
+
+const KEY = 'client-test-key-5f1d2c'
+
+function clientFor (upstream: FakeUpstream, opts: { timeoutMs?: number, quota?: MemoryQuota, maxBodyBytes?: number } = {}): UpstreamClient {
+  return new UpstreamClient({
+    baseUrl: upstream.baseUrl,
+    apiKey: KEY,
+    timeoutMs: opts.timeoutMs ?? 2000,
+    connections: 4,
+    quota: opts.quota ?? new MemoryQuota({ limit: 1000, reserve: 10 }),
+    retryBaseMs: 5,
+    ...(opts.maxBodyBytes === undefined ? {} : { maxBodyBytes: opts.maxBodyBytes })
+  })
+}
+
+const GET_PING: UpstreamCall = { method: 'GET', path: '/ping', auth: false, purpose: 'rest', retry: true }
+const CREATE: UpstreamCall = { method: 'POST', path: '/mixer/orders', body: { amount: '1' }, auth: true, purpose: 'create', retry: false }
+const CHECK: UpstreamCall = { method: 'POST', path: '/orders/check', body: { trackcode: '6A5FB3BA8A150EC9' }, auth: true, purpose: 'rest', retry: true }
+
+async function rejection (t: Test, p: Promise<unknown>): Promise<GatewayError> {
+  const err = await p.then(() => undefined, (e: unknown) => e)
+  t.ok(err instanceof GatewayError, 'rejects with a GatewayError')
+  return err as GatewayError
+}
+
+async function setup (t: Test, opts: Parameters<typeof clientFor>[1] = {}): Promise<{ upstream: FakeUpstream, client: UpstreamClient }> {
+  const upstream = await startFakeUpstream()
+  const client = clientFor(upstream, opts)
+  t.teardown(async () => {
+    await client.close()
+    await upstream.close()
+  })
+  return { upstream, client }
+}
+
+t.test('forwards path, query and body; returns the raw bytes next to the parsed body', async (t) => {
+  const { upstream, client } = await setup(t)
+  const raw = '{ "ok" : true,  "ts":"1723800000", "price": 1.50, "extra": {"nested": [1, "2"]} }'
+  upstream.handle((_req, res) => sendJson(res, 200, raw))
+  const result = await client.request({ method: 'GET', path: '/prices', query: { symbols: 'BTC,ETH', skip: undefined }, auth: true, purpose: 'rest', retry: true })
+  t.equal(result.statusCode, 200)
+  t.equal(result.raw.toString('utf8'), raw, 'bytes exactly as sent')
+  t.same(result.body, JSON.parse(raw))
+  t.equal(upstream.requests[0]?.url, '/v1/prices?symbols=BTC%2CETH', 'base path kept, undefined query values dropped')
+
+  await client.request(CREATE)
+  t.equal(upstream.requests[1]?.method, 'POST')
+  t.equal(upstream.requests[1]?.url, '/v1/mixer/orders')
+  t.equal(upstream.requests[1]?.headers['content-type'], 'application/json')
+  t.same(JSON.parse(upstream.requests[1]?.body ?? ''), { amount: '1' })
+})
+
+t.test('sends the Bearer key only on authenticated calls', async (t) => {
+  const { upstream, client } = await setup(t)
+  await client.request(GET_PING)
+  await client.request(CHECK)
+  t.equal(upstream.requests[0]?.headers.authorization, undefined, 'no key when auth is false')
+  t.equal(upstream.requests[1]?.headers.authorization, `Bearer ${KEY}`, 'Bearer key when auth is true')
+})
+
+t.test('upstream answering nothing within the deadline → 504 UPSTREAM_TIMEOUT, not retried', async (t) => {
+  const { upstream, client } = await setup(t, { timeoutMs: 300 })
+  upstream.handle(() => { /* never answers */ })
+  const err = await rejection(t, client.request(GET_PING))
+  t.equal(err.statusCode, 504)
+  t.equal(err.code, 'UPSTREAM_TIMEOUT')
+  t.equal(upstream.requests.length, 1, 'a timeout is not retried even when retry is allowed')
+})
+
+t.test('a body that stalls past the deadline → 504', async (t) => {
+  const { upstream, client } = await setup(t, { timeoutMs: 300 })
+  upstream.handle((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' })
+    res.write('{"ok":')
+  })
+  const err = await rejection(t, client.request(CREATE))
+  t.equal(err.statusCode, 504)
+  t.equal(err.code, 'UPSTREAM_TIMEOUT')
+})
+
+t.test('connection reset → 502 UPSTREAM_UNAVAILABLE; retried only when retry is allowed', async (t) => {
+  const { upstream, client } = await setup(t)
+  upstream.handle((_req, res) => { res.socket?.destroy() })
+  const create = await rejection(t, client.request(CREATE))
+  t.equal(create.statusCode, 502)
+  t.equal(create.code, 'UPSTREAM_UNAVAILABLE')
+  t.equal(upstream.requests.length, 1, 'a create is never repeated')
+
+  const check = await rejection(t, client.request(CHECK))
+  t.equal(check.code, 'UPSTREAM_UNAVAILABLE')
+  t.equal(upstream.requests.length, 1 + 3, 'a check is tried 3 times')
+})
+
+t.test('nobody listening → 502 UPSTREAM_UNAVAILABLE', async (t) => {
+  // Take a free port and release it: nothing listens there any more.
+  const probe = createServer()
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const { port } = probe.address() as AddressInfo
+  await new Promise<void>((resolve) => probe.close(() => resolve()))
+  const client = new UpstreamClient({ baseUrl: `http://127.0.0.1:${port}/v1`, apiKey: KEY, timeoutMs: 2000, connections: 1, quota: new MemoryQuota({ limit: 10, reserve: 1 }), retryBaseMs: 5 })
+  t.teardown(() => client.close())
+  const err = await rejection(t, client.request(GET_PING))
+  t.equal(err.statusCode, 502)
+  t.equal(err.code, 'UPSTREAM_UNAVAILABLE')
+})
+
+t.test('HTML (or any non-JSON) answer → 502 UPSTREAM_BAD_RESPONSE, not retried', async (t) => {
+  const { upstream, client } = await setup(t)
+  upstream.handle((_req, res) => {
+    res.writeHead(502, { 'content-type': 'text/html' })
+    res.end('<html><body><h1>502 Bad Gateway</h1></body></html>')
+  })
+  const err = await rejection(t, client.request(GET_PING))
+  t.equal(err.statusCode, 502)
+  t.equal(err.code, 'UPSTREAM_BAD_RESPONSE')
+  t.equal(upstream.requests.length, 1)
+
+  upstream.handle((_req, res) => sendJson(res, 200, '[1,2,3]'))
+  const array = await rejection(t, client.request(GET_PING))
+  t.equal(array.code, 'UPSTREAM_BAD_RESPONSE', 'JSON that is not an object is refused too')
+})
+
+t.test('an oversized answer → 502 UPSTREAM_BAD_RESPONSE', async (t) => {
+  const { upstream, client } = await setup(t, { maxBodyBytes: 64 })
+  upstream.handle((_req, res) => sendJson(res, 200, JSON.stringify({ ok: true, pad: 'x'.repeat(200) })))
+  const err = await rejection(t, client.request(GET_PING))
+  t.equal(err.code, 'UPSTREAM_BAD_RESPONSE')
+})
+
+t.test('5xx: retried for retry calls until success, returned as is for creates', async (t) => {
+  const { upstream, client } = await setup(t)
+  let calls = 0
+  upstream.handle((_req, res) => {
+    calls++
+    if (calls <= 2) sendJson(res, 503, '{"ok":false,"code":"SERVICE_UNAVAILABLE","message":"busy"}')
+    else sendJson(res, 200, '{"ok":true,"n":' + String(calls) + '}')
+  })
+  const check = await client.request(CHECK)
+  t.equal(check.statusCode, 200, 'the third attempt succeeds')
+  t.equal(upstream.requests.length, 3)
+
+  calls = 0
+  const create = await client.request(CREATE)
+  t.equal(create.statusCode, 503, 'the 503 is returned, not thrown, and not retried')
+  t.same(create.body, { ok: false, code: 'SERVICE_UNAVAILABLE', message: 'busy' })
+  t.equal(upstream.requests.length, 4)
+
+  upstream.handle((_req, res) => sendJson(res, 500, '{"ok":false,"code":"SERVER_ERROR","message":"x"}'))
+  const exhausted = await client.request(GET_PING)
+  t.equal(exhausted.statusCode, 500, 'after the last attempt the 5xx answer is returned')
+  t.equal(upstream.requests.length, 4 + 3)
+})
+
+t.test('4xx answers are returned as they are, never retried', async (t) => {
+  const { upstream, client } = await setup(t)
+  upstream.handle((_req, res) => sendJson(res, 404, '{"ok":false,"code":"NOT_FOUND","message":"Order not found or already deleted"}'))
+  const result = await client.request(CHECK)
+  t.equal(result.statusCode, 404)
+  t.equal(upstream.requests.length, 1)
+})
+
+t.test('quota refused → 429 TOO_MANY_REQUESTS with Retry-After, and no call made', async (t) => {
+  const quota = new MemoryQuota({ limit: 3, reserve: 1 })
+  const { upstream, client } = await setup(t, { quota })
+  await client.request(CHECK)
+  await client.request(CHECK)
+  const err = await rejection(t, client.request(CHECK))
+  t.equal(err.statusCode, 429)
+  t.equal(err.code, 'TOO_MANY_REQUESTS')
+  t.match(err.headers['retry-after'], /^\d+$/, 'Retry-After in whole seconds')
+  t.ok(Number(err.headers['retry-after']) > 0)
+  t.equal(upstream.requests.length, 2, 'the refused call never reached upstream')
+
+  const create = await client.request(CREATE)
+  t.equal(create.statusCode, 200, 'a create may still use the reserve')
+  t.equal(upstream.requests.length, 3)
+
+  await client.request(GET_PING)
+  t.equal(upstream.requests.length, 4, 'unauthenticated calls use no quota')
+  t.equal((await quota.state()).used, 3)
+})
+
+t.test('upstream TOO_MANY_REQUESTS pauses the quota for its Retry-After', async (t) => {
+  const quota = new MemoryQuota({ limit: 100, reserve: 1 })
+  const { upstream, client } = await setup(t, { quota })
+  upstream.handle((_req, res) => sendJson(res, 429, '{"ok":false,"code":"TOO_MANY_REQUESTS","message":"Daily limit reached"}', { 'retry-after': '120' }))
+  const result = await client.request(CHECK)
+  t.equal(result.statusCode, 429, 'upstream\'s answer is returned')
+  t.equal(result.retryAfter, '120')
+  const err = await rejection(t, client.request(CHECK))
+  t.equal(err.code, 'TOO_MANY_REQUESTS')
+  t.ok(Number(err.headers['retry-after']) > 100 && Number(err.headers['retry-after']) <= 120, 'told to come back when upstream said')
+  t.equal(upstream.requests.length, 1, 'no call during the pause')
+})
