@@ -1,4 +1,107 @@
-// Placeholder: replaced by its owner. Registers nothing yet.
+/**
+ * Live order tracking: `GET /orders/:trackcode/subscribe` (Server-Sent Events) and its
+ * polling fallback `GET /orders/:trackcode`, fed by one quota-aware poller per
+ * tracked order.
+ *
+ * Decorates `app.tracking` (the {@link TrackingHub}: `stats()` for metrics) — hence
+ * `fastify-plugin`. The stores behind it (snapshots, fan-out bus, poller leases) are
+ * in-process by default and can be replaced through the options, e.g. by Redis ones
+ * shared by several gateways; the quota is the shared `app.quota`.
+ */
+import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
+import { DAY_MS } from '../upstream/quota.js'
+import { MemoryBus, type TrackingBus } from './bus.js'
+import { systemClock, type Clock } from './clock.js'
+import { TrackingHub, type HubOptions } from './hub.js'
+import { MemoryLeaseStore, type LeaseStore } from './lease.js'
+import orderRoute from './order-route.js'
+import { Refresher, type CheckFn } from './refresher.js'
+import { PollScheduler } from './scheduler.js'
+import { MemorySnapshotStore, type SnapshotStore } from './snapshot-store.js'
+import subscribeRoute from './subscribe-route.js'
 
-export default async function placeholder (_app: FastifyInstance): Promise<void> {}
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The tracking hub: subscribers, pollers, and `stats()`. */
+    tracking: TrackingHub
+  }
+}
+
+/** Options of the tracking plugin; every one has an in-process default. */
+export interface TrackingOptions {
+  /** Time and timers of the pollers (e.g. an accelerated clock for a simulated day). */
+  clock?: Clock
+  store?: SnapshotStore
+  bus?: TrackingBus
+  lease?: LeaseStore
+  /** Length of the quota's rolling window, ms (what fair shares are computed over). Default 24 h. */
+  quotaWindowMs?: number
+  /** Source of jitter. Default `Math.random`. */
+  random?: () => number
+  /** Policy for subscribers whose stream lags. Default: none (they only miss intermediate versions). */
+  onStall?: HubOptions['onStall']
+}
+
+async function tracking (app: FastifyInstance, opts: TrackingOptions): Promise<void> {
+  const config = app.config
+  const clock = opts.clock ?? systemClock
+  const store = opts.store ?? new MemorySnapshotStore({ now: () => clock.now() })
+  const bus = opts.bus ?? new MemoryBus()
+  const lease = opts.lease ?? new MemoryLeaseStore(() => clock.now())
+  const log = app.log.child({ module: 'tracking' })
+
+  const check: CheckFn = async (trackcode, signal) => await app.upstream.request({
+    method: 'POST',
+    path: '/orders/check',
+    body: { trackcode, outputs: 'full', mask_addresses: true },
+    auth: true,
+    purpose: 'poll',
+    retry: true,
+    ...(signal === undefined ? {} : { signal })
+  })
+
+  let hub: TrackingHub | undefined
+  const scheduler = new PollScheduler({
+    timings: { pollIntervalMs: config.pollIntervalMs, pollWaitingPaymentMs: config.pollWaitingPaymentMs, pollMaxIntervalMs: config.pollMaxIntervalMs },
+    quota: app.quota,
+    windowMs: opts.quotaWindowMs ?? DAY_MS,
+    activePollers: () => hub?.activePollers() ?? 0,
+    now: () => clock.now(),
+    ...(opts.random === undefined ? {} : { random: opts.random })
+  })
+  const refresher = new Refresher({
+    check,
+    store,
+    bus,
+    clock,
+    scheduler,
+    notFoundCacheMs: config.notFoundCacheMs,
+    // Non-final snapshots are kept as long as final ones: they carry the version a
+    // reconnecting browser's Last-Event-ID refers to.
+    snapshotTtlMs: config.finalCacheMs,
+    log
+  })
+  hub = new TrackingHub({
+    settings: { pollerGraceMs: config.pollerGraceMs, sseHeartbeatMs: config.sseHeartbeatMs, sseRetryMs: config.sseRetryMs, finalCacheMs: config.finalCacheMs },
+    refresher,
+    scheduler,
+    store,
+    bus,
+    lease,
+    clock,
+    log,
+    ...(opts.onStall === undefined ? {} : { onStall: opts.onStall })
+  })
+
+  app.decorate('tracking', hub)
+  // End the streams and stop the pollers as soon as a graceful shutdown starts (so
+  // browsers reconnect elsewhere while requests drain), and in any case on close.
+  if (app.hasDecorator('lifecycle')) app.lifecycle.onShutdown(() => { hub.close() })
+  app.addHook('preClose', async () => { hub.close() })
+
+  await app.register(subscribeRoute)
+  await app.register(orderRoute)
+}
+
+export default fp(tracking, { name: 'tracking', dependencies: ['upstream'] })

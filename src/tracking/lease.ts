@@ -1,0 +1,38 @@
+/**
+ * Who polls a trackcode. Within one gateway the hub already runs one poller per
+ * trackcode; the lease extends that guarantee to several gateways sharing a key: a
+ * poller checks upstream only while it holds the trackcode's lease, and the others
+ * relay what the holder publishes on the bus. The in-process store always grants
+ * (there is no one else); a Redis store can implement the same interface with
+ * `SET key owner NX PX ttl`.
+ */
+
+/** Poller leases, by trackcode. */
+export interface LeaseStore {
+  /** Takes or renews the lease of `trackcode` for `owner` for `ttlMs`; false when someone else holds it. */
+  acquire (trackcode: string, owner: string, ttlMs: number): Promise<boolean>
+  /** Gives the lease up if `owner` holds it. */
+  release (trackcode: string, owner: string): Promise<void>
+}
+
+/** In-process {@link LeaseStore}. */
+export class MemoryLeaseStore implements LeaseStore {
+  readonly #leases = new Map<string, { owner: string, expiresAt: number }>()
+  readonly #now: () => number
+
+  constructor (now: () => number = Date.now) {
+    this.#now = now
+  }
+
+  async acquire (trackcode: string, owner: string, ttlMs: number): Promise<boolean> {
+    const now = this.#now()
+    const held = this.#leases.get(trackcode)
+    if (held !== undefined && held.owner !== owner && held.expiresAt > now) return false
+    this.#leases.set(trackcode, { owner, expiresAt: now + ttlMs })
+    return true
+  }
+
+  async release (trackcode: string, owner: string): Promise<void> {
+    if (this.#leases.get(trackcode)?.owner === owner) this.#leases.delete(trackcode)
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * TypeBox schemas of the tracking API, for validation of the route parameters and for
+ * the OpenAPI document. The payloads themselves are written pre-serialized (once per
+ * version, for every subscriber), so these schemas document them without a
+ * serializer ever rewriting them; unknown upstream fields stay in the payload.
+ */
+import { Type } from 'typebox'
+import { NumberOrString, Trackcode } from '../upstream/schemas/common.js'
+import { CheckFunding } from '../upstream/schemas/order-check.js'
+import { ORDER_STATUSES } from './status.js'
+
+export { Trackcode }
+
+/** Route parameters `:trackcode`. */
+export const TrackcodeParams = Type.Object({ trackcode: Trackcode })
+
+/** The derived lifecycle status. */
+export const TrackedStatus = Type.Enum([...ORDER_STATUSES], {
+  description: '`WaitingForPayment` (nothing received) → `Confirming` (payment seen, not yet confirmed or not fully funded) → `WaitingForDelivery` (funded; outputs not all sent and confirmed) → `Done` (every output sent and confirmed); `Gone` when upstream no longer knows the order (deleted, or its 48 h retention is over). Never moves backwards.'
+})
+
+/** One output of a tracked order. */
+export const TrackedOutput = Type.Object({
+  index: Type.Integer({ minimum: 1 }),
+  address: Type.String({ description: 'Destination address, masked (`35iM…EL`).' }),
+  destination_tag: Type.Union([Type.String(), Type.Number(), Type.Null()]),
+  coin: Type.String(),
+  network: Type.String(),
+  share_percent: NumberOrString,
+  delay_label: Type.String({ examples: ['2h 0m'] }),
+  delay_seconds: Type.Integer({ minimum: 0 }),
+  state: Type.Integer({ minimum: 0, maximum: 2, description: '0 waiting (deposit not confirmed), 1 processing (scheduled), 2 complete (transfer done).' }),
+  confirm: Type.Integer({ minimum: 0, maximum: 1, description: 'At state 2: 0 broadcast but unconfirmed, 1 at least one confirmation.' }),
+  tx: Type.String({ description: 'Transaction hash; "" until sent.' }),
+  amount: Type.String({ description: 'Coin amount, 8 decimals.', examples: ['8.45469657'] }),
+  send_at: Type.Union([Type.Integer(), Type.Null()], { description: 'Planned send time, epoch seconds (upstream\'s `left_seconds` countdown made absolute); `null` until the countdown runs (deposit confirmed and funded).' })
+}, { description: 'An output: upstream\'s fields (unknown ones kept) with `left_seconds` replaced by `send_at`.' })
+
+/** The deposit of a tracked order. */
+export const TrackedDeposit = Type.Object({
+  confirm_status: Type.Integer({ minimum: 0, maximum: 2, description: '0 no payment seen; 1 payment seen, pending; 2 confirmed and funded.' }),
+  coin: Type.String(),
+  network: Type.String(),
+  delete_at: Type.Union([Type.Integer(), Type.Null()], { description: 'When upstream forgets the order (end of its 48 h retention), epoch seconds: upstream\'s `delete_in_sec` countdown made absolute.' }),
+  funding: CheckFunding
+}, { description: 'The deposit: upstream\'s fields (unknown ones kept) with `delete_in_sec` replaced by `delete_at`.' })
+
+const EXAMPLE_ORDER = {
+  trackcode: '6A5FB3BA8A150EC9',
+  type: 'mixer',
+  status: 'WaitingForDelivery',
+  version: 3,
+  updated_at: 1755441793,
+  deposit: {
+    confirm_status: 2,
+    coin: 'btc',
+    network: 'btc',
+    delete_at: 1755609605,
+    funding: { waiting_balance: '10.00000000', received_balance: '10.00000000', remaining_need: '0.00000000', is_fully_funded: true, can_start: true }
+  },
+  status_reason: null,
+  outputs: [
+    { index: 1, address: '35iM…EL', destination_tag: null, coin: 'btc', network: 'btc', share_percent: 84.93, delay_label: '0h 0m', delay_seconds: 0, state: 2, confirm: 1, tx: '135f451af7f894…fafb578eee9e9c4', amount: '8.45469657', send_at: 1755441793 },
+    { index: 2, address: '1P27…MM', destination_tag: null, coin: 'btc', network: 'btc', share_percent: 15.07, delay_label: '2h 0m', delay_seconds: 7200, state: 1, confirm: 0, tx: '', amount: '1.50020343', send_at: 1755448993 }
+  ]
+}
+
+/** The payload of a `message` event and of `GET /orders/{trackcode}`. */
+export const TrackedOrder = Type.Object({
+  trackcode: Trackcode,
+  type: Type.String({ description: '`mixer` or `exchange`.' }),
+  status: TrackedStatus,
+  version: Type.Integer({ minimum: 1, description: 'Per-order version: 1 for the first snapshot, +1 on every real change (countdown ticks are not changes). Also the event `id`.' }),
+  updated_at: Type.Integer({ description: 'When this version was detected, epoch seconds.' }),
+  deposit: TrackedDeposit,
+  status_reason: Type.Union([Type.String(), Type.Null()], { description: 'Why the order waits, e.g. `INSUFFICIENT_FUNDS`; `null` when upstream gives none.' }),
+  outputs: Type.Array(TrackedOutput)
+}, {
+  description: 'A tracked order: upstream\'s check (`outputs:"full"`, masked addresses) with the ticking countdowns made absolute times and a derived `status`.',
+  examples: [EXAMPLE_ORDER]
+})
+
+/** Payload of the `stop` event. */
+export const StopEvent = Type.Object({
+  trackcode: Trackcode,
+  status: Type.Enum(['Done', 'Gone']),
+  version: Type.Integer({ minimum: 1 })
+}, { description: 'Sent after the final snapshot; then the server ends the stream. The client should close its EventSource.', examples: [{ trackcode: '6A5FB3BA8A150EC9', status: 'Done', version: 5 }] })
+
+/** Payload of the `tracking` event. */
+export const TrackingEvent = Type.Object({
+  state: Type.Enum(['degraded', 'live']),
+  reason: Type.Union([Type.Enum(['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'UPSTREAM_ERROR', 'QUOTA_EXHAUSTED', 'RATE_LIMITED']), Type.Null()]),
+  message: Type.String(),
+  next_check_at: Type.Integer({ description: 'Next planned upstream check, epoch milliseconds.' })
+}, {
+  description: 'Tracking degraded (upstream failing, quota used up) or live again. The stream stays open and recovers by itself.',
+  examples: [{ state: 'degraded', reason: 'UPSTREAM_UNAVAILABLE', message: 'SecretCryptos cannot be reached; retrying with backoff', next_check_at: 1755441853000 }]
+})
+
+const EXAMPLE_STREAM = [
+  'retry: 3000',
+  '',
+  'id: 3',
+  `data: ${JSON.stringify(EXAMPLE_ORDER)}`,
+  '',
+  ': keep-alive',
+  '',
+  'event: tracking',
+  `data: ${JSON.stringify({ state: 'degraded', reason: 'UPSTREAM_TIMEOUT', message: 'SecretCryptos does not answer in time; retrying with backoff', next_check_at: 1755441853000 })}`,
+  '',
+  'event: tracking',
+  `data: ${JSON.stringify({ state: 'live', reason: null, message: 'Tracking is live again', next_check_at: 1755441913000 })}`,
+  '',
+  'id: 4',
+  'data: {"trackcode":"6A5FB3BA8A150EC9","status":"Done","version":4,"…":"…"}',
+  '',
+  'event: stop',
+  'data: {"trackcode":"6A5FB3BA8A150EC9","status":"Done","version":4}',
+  '',
+  ''
+].join('\n')
+
+/** The `text/event-stream` body, as documented in OpenAPI. */
+export const EventStream = Type.String({
+  description: [
+    'Server-Sent Events, in this order:',
+    '- `retry: <ms>`: reconnection delay hint;',
+    '- `message` events (no `event:` line): `id:` = the order\'s version, `data:` = a TrackedOrder (the schema of `GET /orders/{trackcode}`). The current snapshot comes first, unless `Last-Event-ID` already names the current version; later ones only on real changes;',
+    '- `event: tracking`: tracking degraded or live again, `data:` = `{"state","reason","message","next_check_at"}`;',
+    '- `: keep-alive` comment lines on idle streams;',
+    '- once the order is `Done` or `Gone`: the final snapshot, `event: stop` with `data: {"trackcode","status","version"}`, and the end of the stream.'
+  ].join('\n'),
+  examples: [EXAMPLE_STREAM]
+})

@@ -1,0 +1,141 @@
+/**
+ * One subscriber's event stream: a lean writer over the raw HTTP response.
+ *
+ * Why not `@fastify/sse`'s `reply.sse`: the hub writes the *same* pre-built frame
+ * string to thousands of subscribers, while `reply.sse.send()` re-formats (splits and
+ * re-prefixes) every message per reply, returns a promise per send that can hang on
+ * a socket closed under backpressure, and arms one heartbeat interval per connection.
+ * Here a subscriber costs one small object and one `close` listener; frames are
+ * written as they are; the hub runs one heartbeat timer for everyone; and a slow
+ * reader never blocks the others:
+ *
+ * - writes never wait: while the socket is backed up (`write()` returned false), only
+ *   the *latest* snapshot and the latest `tracking` state are held back (each snapshot
+ *   is the whole order, so skipping an intermediate one loses nothing) and heartbeats
+ *   are dropped; the held frames go out on `drain`. Memory per stalled subscriber is
+ *   therefore bounded by two frames plus the socket's own buffer.
+ * - `onStall` is told each time a stream starts lagging, so a policy (cap, disconnect)
+ *   can be plugged in without touching the hub.
+ */
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { HEARTBEAT_FRAME } from './frames.js'
+
+/** What a frame is, for the backpressure policy. */
+export type FrameKind = 'snapshot' | 'tracking' | 'heartbeat'
+
+/** Options of {@link SseStream}. */
+export interface SseStreamOptions {
+  /** Extra response headers (e.g. CORS ones set by hooks); the SSE headers win over them. */
+  headers?: OutgoingHttpHeaders
+  /** Called once when the connection closes, whoever closed it. */
+  onClose?: (stream: SseStream) => void
+  /** Called when the stream starts lagging (its socket buffer is full). */
+  onStall?: (stream: SseStream) => void
+}
+
+/** The response headers of an event stream. */
+export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no'
+})
+
+/** A subscriber's stream; see the module comment. */
+export class SseStream {
+  readonly #res: ServerResponse
+  readonly #opts: SseStreamOptions
+  #closed = false
+  #lagging = false
+  #heldSnapshot: string | null = null
+  #heldTracking: string | null = null
+
+  constructor (res: ServerResponse, opts: SseStreamOptions = {}) {
+    this.#res = res
+    this.#opts = opts
+    res.once('close', () => {
+      if (this.#closed) return
+      this.#closed = true
+      this.#heldSnapshot = null
+      this.#heldTracking = null
+      this.#opts.onClose?.(this)
+    })
+    // A write racing a client reset must not become an uncaught error.
+    res.on('error', () => {})
+  }
+
+  /** True once the connection is gone or ended. */
+  get closed (): boolean {
+    return this.#closed || this.#res.writableEnded || this.#res.destroyed || this.#res.socket?.destroyed === true
+  }
+
+  /** True while frames are being held back for a slow reader. */
+  get lagging (): boolean {
+    return this.#lagging
+  }
+
+  /** Sends the status line and headers, and `first` (e.g. the `retry:` hint) in the same packet. */
+  open (first: string): void {
+    if (this.closed) return
+    // setHeader (not writeHead's argument) so the headers stay readable with getHeader().
+    for (const [name, value] of Object.entries({ ...this.#opts.headers, ...SSE_HEADERS })) if (value !== undefined) this.#res.setHeader(name, value)
+    this.#res.writeHead(200)
+    this.#write(first)
+  }
+
+  /** Queues `frame` for the client; see the module comment for what a lagging stream keeps. */
+  send (frame: string, kind: FrameKind): void {
+    if (this.closed) return
+    if (this.#lagging) {
+      if (kind === 'snapshot') this.#heldSnapshot = frame
+      else if (kind === 'tracking') this.#heldTracking = frame
+      return
+    }
+    this.#write(frame)
+  }
+
+  /** Sends the heartbeat comment. */
+  heartbeat (): void {
+    this.send(HEARTBEAT_FRAME, 'heartbeat')
+  }
+
+  /** Sends `frames` (after anything held back) and ends the response. */
+  finish (...frames: string[]): void {
+    if (this.closed) return
+    let out = ''
+    if (this.#heldSnapshot !== null) out += this.#heldSnapshot
+    if (this.#heldTracking !== null) out += this.#heldTracking
+    for (const f of frames) out += f
+    this.#heldSnapshot = null
+    this.#heldTracking = null
+    this.#res.end(out)
+  }
+
+  /** Ends the stream without a further frame. */
+  close (): void {
+    if (!this.closed) this.#res.end()
+  }
+
+  /** Drops the connection at once (e.g. a subscriber that stays stalled). */
+  destroy (): void {
+    this.#res.destroy()
+  }
+
+  #write (frame: string): void {
+    if (this.#res.write(frame)) return
+    this.#lagging = true
+    this.#res.once('drain', () => { this.#flush() })
+    this.#opts.onStall?.(this)
+  }
+
+  #flush (): void {
+    this.#lagging = false
+    if (this.closed) return
+    const snapshot = this.#heldSnapshot
+    const tracking = this.#heldTracking
+    this.#heldSnapshot = null
+    this.#heldTracking = null
+    if (snapshot !== null) this.send(snapshot, 'snapshot')
+    if (tracking !== null) this.send(tracking, 'tracking')
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Many browsers, one poller: 200 EventSource clients (the `eventsource` npm client,
+ * which behaves like a browser's) follow one order through its whole lifecycle.
+ */
+import t from 'tap'
+import { EventSource } from 'eventsource'
+import { MIN, createOrder, startTrackingStack, waitFor } from './fixtures/helpers.js'
+
+const CLIENTS = 200
+
+interface Seen {
+  ids: string[]
+  statuses: string[]
+  stop: unknown
+  opens: number
+  es: EventSource
+}
+
+t.test(`${CLIENTS} subscribers share one poller and all see the same sequence`, async (t) => {
+  const pollIntervalMs = 100
+  const s = await startTrackingStack(t, { config: { pollIntervalMs, pollWaitingPaymentMs: pollIntervalMs, pollMaxIntervalMs: 4 * pollIntervalMs } })
+  const code = await createOrder(s.sim)
+  s.sim.control.resetStats()
+  const started = Date.now()
+
+  const clients: Seen[] = []
+  for (let i = 0; i < CLIENTS; i++) {
+    const es = new EventSource(`${s.url}/orders/${code}/subscribe`)
+    const seen: Seen = { ids: [], statuses: [], stop: undefined, opens: 0, es }
+    es.addEventListener('open', () => { seen.opens++ })
+    es.addEventListener('message', (e) => {
+      seen.ids.push(e.lastEventId)
+      seen.statuses.push((JSON.parse(e.data) as { status: string }).status)
+    })
+    es.addEventListener('stop', (e) => {
+      seen.stop = JSON.parse(e.data)
+      es.close()
+    })
+    clients.push(seen)
+  }
+  t.teardown(() => { for (const c of clients) c.es.close() })
+
+  const allHave = async (n: number, what: string): Promise<void> => {
+    await waitFor(() => clients.every((c) => c.ids.length >= n), what, 30_000)
+  }
+  await allHave(1, 'every client\'s first snapshot')
+  t.equal(s.app.tracking.stats().subscribers, CLIENTS)
+  t.equal(s.app.tracking.stats().pollers, 1, 'one poller for all of them')
+
+  s.sim.control.pay(code)
+  await allHave(2, 'Confirming everywhere')
+  s.clock.advance(2 * MIN)
+  await allHave(3, 'the start everywhere')
+  s.clock.advance(MIN)
+  await allHave(4, 'output 1 confirmed everywhere')
+  s.clock.advance(119 * MIN)
+  await allHave(5, 'output 2 sent everywhere')
+  s.clock.advance(MIN)
+  await waitFor(() => clients.every((c) => c.stop !== undefined), 'stop everywhere', 30_000)
+  const elapsed = Date.now() - started
+  const checks = s.checks()
+
+  const expected = clients[0] as Seen
+  t.same(expected.ids, ['1', '2', '3', '4', '5', '6'])
+  t.same(expected.statuses, ['WaitingForPayment', 'Confirming', 'WaitingForDelivery', 'WaitingForDelivery', 'WaitingForDelivery', 'Done'])
+  t.same(expected.stop, { trackcode: code, status: 'Done', version: 6 })
+  const differing = clients.filter((c) => JSON.stringify([c.ids, c.statuses, c.stop]) !== JSON.stringify([expected.ids, expected.statuses, expected.stop]))
+  t.equal(differing.length, 0, 'every client saw exactly the same sequence')
+  t.ok(clients.every((c) => c.opens === 1), 'no client had to reconnect')
+
+  // Checks are bounded by time, not by subscribers: at most one per poll interval
+  // (plus the first one), whereas one check per subscriber would be ≥ 200.
+  const bound = Math.floor(elapsed / pollIntervalMs) + 1
+  t.ok(checks <= bound, `${checks} upstream checks in ${elapsed} ms (bound ${bound})`)
+  t.ok(checks < CLIENTS, 'far fewer checks than subscribers')
+  await waitFor(() => s.app.tracking.stats().subscribers === 0, 'streams to close')
+  t.equal(s.app.tracking.stats().pollers, 0)
+})
