@@ -7,40 +7,37 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import errorEnvelope from './plugins/error-envelope.js'
 import upstream, { type UpstreamPluginOptions } from './plugins/upstream.js'
+import lifecycle from './plugins/lifecycle.js'
+import metrics from './plugins/metrics.js'
+import security from './plugins/security.js'
+import rateLimits from './plugins/rate-limit.js'
+import idempotency from './plugins/idempotency.js'
+import type { IdempotencyStore } from './idempotency/store.js'
+import { loggerOptions } from './lib/log-privacy.js'
 import openapi from './plugins/openapi.js'
 import v1Routes from './routes/v1/index.js'
 import docsRoutes from './routes/docs.js'
 import healthRoutes from './routes/health.js'
-import tracking from './tracking/index.js'
+import tracking, { type TrackingOptions } from './tracking/index.js'
 import webRoutes from './routes/web.js'
 
 export interface BuildOptions extends Omit<UpstreamPluginOptions, 'config'> {
-  /** Pino options or `false`; default: pino at `config.logLevel` with secrets redacted. */
+  /** Pino options (e.g. a test's `stream`), laid over the privacy-preserving defaults of src/lib/log-privacy.ts; or `false`. */
   logger?: FastifyServerOptions['logger']
+  /** Where `Idempotency-Key` answers are kept; default: in-process, bounded. */
+  idempotencyStore?: IdempotencyStore
+  /** Options of live tracking (clock, shared stores); default: in-process, real time. */
+  tracking?: TrackingOptions
 }
 
-/** Log paths that may carry secrets; pino replaces their values. */
-export const REDACTED_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["idempotency-key"]',
-  'headers.authorization',
-  'authorization',
-  'apiKey',
-  'config.apiKey',
-  'config.partnerKey',
-  'partnerKey',
-  'partner',
-  'signature',
-  'signature_text',
-  '*.signature_text',
-  '*.partner',
-  '*.apiKey'
-]
+/** Log paths that may carry secrets; pino replaces their values (see src/lib/log-privacy.ts). */
+export { REDACTED_PATHS } from './lib/log-privacy.js'
 
 export async function buildApp (config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger ?? { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    // Redaction and privacy-preserving serializers apply to any logger options given (tests' streams too).
+    logger: opts.logger === false ? false : loggerOptions(config.logLevel, typeof opts.logger === 'object' ? opts.logger : {}),
+    trustProxy: typeof config.trustProxy === 'boolean' ? config.trustProxy : [...config.trustProxy],
     bodyLimit: config.bodyLimit,
     forceCloseConnections: true,
     return503OnClosing: true,
@@ -53,10 +50,26 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
 
   await app.register(errorEnvelope)
   await app.register(upstream, { config, ...opts })
+  // Hardening, before any route: their hooks must cover every route.
+  await app.register(lifecycle)
+  await app.register(metrics)
+  await app.register(security, { corsOrigins: config.corsOrigins })
+  await app.register(rateLimits, {
+    max: config.rateLimitMax,
+    windowMs: config.rateLimitWindowMs,
+    createMax: config.rateLimitCreateMax,
+    createWindowMs: config.rateLimitCreateWindowMs
+  })
+  await app.register(idempotency, {
+    ...(opts.idempotencyStore === undefined ? {} : { store: opts.idempotencyStore }),
+    ttlMs: config.idempotencyTtlMs,
+    // A create may wait for the mixer meta, then for upstream: never hold a key for less.
+    lockMs: Math.max(60_000, 3 * config.upstreamTimeoutMs)
+  })
   // The spec collects routes as they are added: register it before any route.
   await app.register(openapi)
   await app.register(v1Routes, { prefix: '/v1' })
-  await app.register(tracking)
+  await app.register(tracking, opts.tracking ?? {})
   await app.register(healthRoutes)
   await app.register(docsRoutes)
   await app.register(webRoutes)

@@ -6,6 +6,8 @@
  * sees every bad value at once. The README's configuration table mirrors this file.
  */
 
+import { isIP } from 'node:net'
+
 export interface Config {
   /** Base URL of SecretCryptos v1, without a trailing slash. */
   upstreamUrl: string
@@ -45,6 +47,26 @@ export interface Config {
   notFoundCacheMs: number
   /** How long a finished (Done/Gone) order's final snapshot is kept. */
   finalCacheMs: number
+  /** Requests per client IP and window on every rate-limited route (0: no limit). */
+  rateLimitMax: number
+  rateLimitWindowMs: number
+  /** Order creations and deletions per client IP and window, on top of the general limit (0: no limit). */
+  rateLimitCreateMax: number
+  rateLimitCreateWindowMs: number
+  /** Fastify `trustProxy`: `false`, `true`, or the proxies' addresses/CIDRs. */
+  trustProxy: boolean | readonly string[]
+  /** Origins allowed to call the gateway from a browser; empty: same origin only; `['*']`: any. */
+  corsOrigins: readonly string[]
+  /** Longest a graceful shutdown may take before the process exits anyway. */
+  shutdownTimeoutMs: number
+  /** How long a completed `Idempotency-Key` answer is kept for replay. */
+  idempotencyTtlMs: number
+  /** Open event streams allowed per client IP. */
+  sseMaxConnectionsPerIp: number
+  /** Open event streams allowed on this process. */
+  sseMaxConnections: number
+  /** Longest life of one event stream before it is closed with a `retry:` hint. */
+  sseMaxLifetimeMs: number
 }
 
 class SettingError extends Error {}
@@ -94,6 +116,48 @@ function oneOf (values: readonly string[]): Parser<string> {
   }
 }
 
+/**
+ * `false`/`true`, or a comma-separated list of IP addresses and CIDR ranges. Hop counts
+ * are refused: Fastify 5.12 cannot validate the peer with them and trusts nothing.
+ */
+function trustProxy (raw: string): boolean | readonly string[] {
+  if (raw === 'false') return false
+  if (raw === 'true') return true
+  if (/^\d+$/.test(raw)) throw new SettingError(`hop counts are not supported (Fastify ignores them); give the proxies' addresses or CIDR ranges, or true, got "${raw}"`)
+  const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '')
+  for (const e of entries) {
+    const [ip, bits, extra] = e.split('/')
+    const family = isIP(ip ?? '')
+    const maxBits = family === 6 ? 128 : 32
+    const bitsOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= maxBits)
+    if (family === 0 || !bitsOk || extra !== undefined) {
+      throw new SettingError(`expected true, false or IP addresses/CIDR ranges, got "${e}"`)
+    }
+  }
+  return entries
+}
+
+/** A comma-separated list of browser origins (`https://app.example.com`), or `*`. */
+function origins (raw: string): readonly string[] {
+  const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '')
+  if (entries.includes('*')) {
+    if (entries.length > 1) throw new SettingError('"*" cannot be combined with other origins')
+    return ['*']
+  }
+  return entries.map((e) => {
+    let url: URL
+    try {
+      url = new URL(e)
+    } catch {
+      throw new SettingError(`not an origin: "${e}"`)
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== e.replace(/\/$/, '')) {
+      throw new SettingError(`expected an origin like https://app.example.com (scheme, host, optional port; no path), got "${e}"`)
+    }
+    return url.origin
+  })
+}
+
 function setting<K extends keyof Config> (s: Setting<K>): Setting<K> {
   return s
 }
@@ -120,6 +184,17 @@ export const SETTINGS = [
   setting({ env: 'SSE_RETRY_MS', key: 'sseRetryMs', parse: integer(100, 3_600_000), fallback: 3_000, doc: 'Reconnection delay (`retry:`) suggested to EventSource clients.' }),
   setting({ env: 'NOT_FOUND_CACHE_MS', key: 'notFoundCacheMs', parse: integer(0, 86_400_000), fallback: 300_000, doc: 'How long an unknown trackcode is answered 404 from memory before upstream is asked again.' }),
   setting({ env: 'FINAL_CACHE_MS', key: 'finalCacheMs', parse: integer(0, 7 * 86_400_000), fallback: 3_600_000, doc: 'How long the final snapshot of a Done or Gone order is served without asking upstream.' }),
+  setting({ env: 'SSE_MAX_CONNECTIONS_PER_IP', key: 'sseMaxConnectionsPerIp', parse: integer(1, 100_000), fallback: 20, doc: 'Open event streams allowed per client IP; one more is refused with 429 TOO_MANY_REQUESTS.' }),
+  setting({ env: 'SSE_MAX_CONNECTIONS', key: 'sseMaxConnections', parse: integer(1, 10_000_000), fallback: 20_000, doc: 'Open event streams allowed on this process; past it new streams get a `retry:` hint and are closed, so browsers try again later.' }),
+  setting({ env: 'SSE_MAX_LIFETIME_MS', key: 'sseMaxLifetimeMs', parse: integer(1000, 86_400_000), fallback: 1_800_000, doc: 'Longest life of one event stream; it is then closed with a `retry:` hint so connections rotate across instances.' }),
+  setting({ env: 'RATE_LIMIT_MAX', key: 'rateLimitMax', parse: integer(0, 10_000_000), fallback: 300, doc: 'Requests per client IP per `RATE_LIMIT_WINDOW_MS` (event streams and health probes excepted); more → 429 with `Retry-After`. 0 disables the limit.' }),
+  setting({ env: 'RATE_LIMIT_WINDOW_MS', key: 'rateLimitWindowMs', parse: integer(1000, 86_400_000), fallback: 60_000, doc: 'Window of `RATE_LIMIT_MAX`.' }),
+  setting({ env: 'RATE_LIMIT_CREATE_MAX', key: 'rateLimitCreateMax', parse: integer(0, 10_000_000), fallback: 10, doc: 'Order creations and deletions per client IP per `RATE_LIMIT_CREATE_WINDOW_MS`, on top of the general limit (they spend the quota reserve and upstream deposit addresses). 0 disables it.' }),
+  setting({ env: 'RATE_LIMIT_CREATE_WINDOW_MS', key: 'rateLimitCreateWindowMs', parse: integer(1000, 86_400_000), fallback: 600_000, doc: 'Window of `RATE_LIMIT_CREATE_MAX`.' }),
+  setting({ env: 'TRUST_PROXY', key: 'trustProxy', parse: trustProxy, fallback: false, doc: 'Behind a load balancer: the proxies\' IPs/CIDRs, comma-separated (e.g. `10.0.0.0/8`), or `true` to trust any peer (only when nothing can reach the gateway except through the proxy); decides the client IP used by rate limits and logs. Default `false`: the TCP peer is the client.' }),
+  setting({ env: 'CORS_ORIGINS', key: 'corsOrigins', parse: origins, fallback: [], doc: 'Browser origins allowed to call the gateway cross-origin, comma-separated (`https://shop.example`), or `*` for any. Unset: same origin only (no CORS headers).' }),
+  setting({ env: 'IDEMPOTENCY_TTL_MS', key: 'idempotencyTtlMs', parse: integer(60_000, 7 * 86_400_000), fallback: 86_400_000, doc: 'How long the answer to an order creation sent with an `Idempotency-Key` is kept and replayed for the same key.' }),
+  setting({ env: 'SHUTDOWN_TIMEOUT_MS', key: 'shutdownTimeoutMs', parse: integer(1000, 600_000), fallback: 25_000, doc: 'On SIGTERM/SIGINT: time allowed to finish in-flight requests and close streams before the process exits anyway.' }),
   setting({ env: 'LOG_LEVEL', key: 'logLevel', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), fallback: 'info', doc: 'Log level (pino).' })
 ] as const
 

@@ -7,10 +7,10 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config.js'
-import { UpstreamClient, type UpstreamResult } from '../upstream/client.js'
+import { UpstreamClient, type UpstreamObserver, type UpstreamResult } from '../upstream/client.js'
 import { MemoryQuota, type QuotaBudget } from '../upstream/quota.js'
 import { CachedLoader, MemoryCacheStore, type CacheStore } from '../upstream/cache.js'
-import { buildSimulator, type Simulator } from '../simulator/index.js'
+import { buildSimulator, type Simulator, type SimulatorOptions } from '../simulator/index.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -20,6 +20,8 @@ declare module 'fastify' {
     upstreamCache: CachedLoader<UpstreamResult>
     /** The in-process simulator, when no API key is configured. */
     simulator: Simulator | null
+    /** Told about every upstream attempt (metrics, idempotency); add to it, never replace it. */
+    upstreamObservers: Set<UpstreamObserver>
   }
 }
 
@@ -27,6 +29,8 @@ export interface UpstreamPluginOptions {
   config: Config
   quota?: QuotaBudget
   cacheStore?: CacheStore<UpstreamResult>
+  /** Options of the embedded simulator (used only when no API key is configured), e.g. fast timings in tests. */
+  simulator?: Omit<SimulatorOptions, 'apiKeys'>
 }
 
 /** The key the embedded simulator accepts; only ever used on loopback. */
@@ -36,19 +40,30 @@ async function upstream (app: FastifyInstance, opts: UpstreamPluginOptions): Pro
   let { config } = opts
   let simulator: Simulator | null = null
   if (config.apiKey === undefined) {
-    simulator = await buildSimulator({ apiKeys: [EMBEDDED_KEY], dailyQuota: config.dailyQuota })
+    simulator = await buildSimulator({ dailyQuota: config.dailyQuota, ...opts.simulator, apiKeys: [EMBEDDED_KEY] })
     const address = await simulator.app.listen({ host: '127.0.0.1', port: 0 })
     config = { ...config, upstreamUrl: `${address}/v1`, apiKey: EMBEDDED_KEY }
     app.log.warn({ upstream: config.upstreamUrl }, 'SECRETCRYPTOS_API_KEY is not set: serving the built-in SecretCryptos simulator (no real orders)')
   }
 
   const quota = opts.quota ?? new MemoryQuota({ limit: config.dailyQuota, reserve: config.quotaReserve })
+  const observers = new Set<UpstreamObserver>()
   const client = new UpstreamClient({
     baseUrl: config.upstreamUrl,
     apiKey: config.apiKey as string,
     timeoutMs: config.upstreamTimeoutMs,
     connections: config.upstreamConnections,
-    quota
+    quota,
+    observer: (event) => {
+      // An observer must never break an upstream call.
+      for (const observe of observers) {
+        try {
+          observe(event)
+        } catch (err) {
+          app.log.error({ err }, 'upstream observer failed')
+        }
+      }
+    }
   })
 
   app.decorate('config', config)
@@ -56,6 +71,7 @@ async function upstream (app: FastifyInstance, opts: UpstreamPluginOptions): Pro
   app.decorate('upstream', client)
   app.decorate('upstreamCache', new CachedLoader(opts.cacheStore ?? new MemoryCacheStore<UpstreamResult>()))
   app.decorate('simulator', simulator)
+  app.decorate('upstreamObservers', observers)
 
   app.addHook('onClose', async () => {
     await client.close()

@@ -29,6 +29,9 @@ export function testConfig (upstreamUrl: string, overrides: Partial<Config> = {}
     apiKey: SIM_KEY,
     logLevel: 'silent',
     upstreamTimeoutMs: 2000,
+    // Tests send many requests from 127.0.0.1; the rate-limit tests turn limits back on.
+    rateLimitMax: 0,
+    rateLimitCreateMax: 0,
     ...overrides
   }
 }

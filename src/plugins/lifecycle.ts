@@ -1,0 +1,113 @@
+/**
+ * Graceful shutdown, shared with every plugin as `app.lifecycle`.
+ *
+ * `app.lifecycle.shutdown({ timeoutMs })` (called by the server on SIGTERM/SIGINT):
+ * 1. marks the process as shutting down: `/readyz` answers 503, and every response
+ *    carries `Connection: close` so keep-alive clients move to another instance;
+ * 2. stops accepting connections (idle keep-alive sockets are closed);
+ * 3. runs the `onShutdown` handlers — the tracking plugin ends its event streams there
+ *    with a `retry:` hint, so browsers reconnect elsewhere right away;
+ * 4. waits for in-flight requests to finish (event streams excepted), until a little
+ *    before `timeoutMs`;
+ * 5. closes the app: `preClose`/`onClose` hooks run (the upstream pool is closed) and
+ *    whatever is still open is cut.
+ *
+ * A plain `app.close()` (tests) skips the waiting but still runs the `onShutdown`
+ * handlers once, from a `preClose` hook.
+ */
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+
+/** Work to do when a shutdown starts. */
+export type ShutdownHandler = () => void | Promise<void>
+
+export interface Lifecycle {
+  /** True from the moment a shutdown starts. */
+  readonly shuttingDown: boolean
+  /** Requests being served, event streams excepted. */
+  readonly inFlight: number
+  /** Registers `handler` to run once when a shutdown starts (before in-flight requests are awaited). */
+  onShutdown (handler: ShutdownHandler): void
+  /** Graceful shutdown within `timeoutMs`; resolves once the app is closed. */
+  shutdown (opts: { timeoutMs: number }): Promise<void>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    lifecycle: Lifecycle
+  }
+}
+
+/** A response that has started streaming `text/event-stream`: it never "finishes" by itself. */
+function isEventStream (reply: FastifyReply): boolean {
+  return reply.raw.headersSent && String(reply.raw.getHeader('content-type') ?? '').startsWith('text/event-stream')
+}
+
+async function lifecycle (app: FastifyInstance): Promise<void> {
+  const open = new Set<FastifyReply>()
+  const handlers: ShutdownHandler[] = []
+  let shuttingDown = false
+  let handlersRun: Promise<void> | undefined
+  let changed: (() => void) | undefined
+
+  const inFlight = (): number => {
+    let n = 0
+    for (const reply of open) if (!isEventStream(reply)) n++
+    return n
+  }
+
+  const runHandlers = async (): Promise<void> => {
+    handlersRun ??= Promise.allSettled(handlers.map(async (h) => { await h() })).then((results) => {
+      for (const r of results) if (r.status === 'rejected') app.log.error({ err: r.reason }, 'shutdown handler failed')
+    })
+    await handlersRun
+  }
+
+  app.addHook('onRequest', async (request, reply) => {
+    open.add(reply)
+    reply.raw.once('close', () => {
+      open.delete(reply)
+      changed?.()
+    })
+  })
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (shuttingDown) reply.header('connection', 'close')
+    return payload
+  })
+
+  app.addHook('preClose', async () => {
+    shuttingDown = true
+    await runHandlers()
+  })
+
+  const api: Lifecycle = {
+    get shuttingDown () { return shuttingDown },
+    get inFlight () { return inFlight() },
+    onShutdown (handler) { handlers.push(handler) },
+    async shutdown ({ timeoutMs }) {
+      const started = Date.now()
+      // Keep a little time for closing the app itself.
+      const drainUntil = started + timeoutMs - Math.min(2000, timeoutMs / 4)
+      shuttingDown = true
+      if (app.server.listening) app.server.close()
+      const handlersDone = runHandlers()
+      await Promise.race([handlersDone, new Promise((resolve) => setTimeout(resolve, Math.max(0, drainUntil - Date.now())).unref())])
+      while (inFlight() > 0 && Date.now() < drainUntil) {
+        await new Promise<void>((resolve) => {
+          // Woken by a request ending, or polled: a stream's headers change without an event.
+          const timer = setTimeout(resolve, Math.min(100, Math.max(0, drainUntil - Date.now())))
+          timer.unref()
+          changed = () => { clearTimeout(timer); resolve() }
+        })
+        changed = undefined
+      }
+      const left = inFlight()
+      if (left > 0) app.log.warn({ inFlight: left }, 'shutdown: cutting requests still in flight')
+      await app.close()
+    }
+  }
+  app.decorate('lifecycle', api)
+}
+
+export default fp(lifecycle, { name: 'lifecycle' })

@@ -1,0 +1,174 @@
+/**
+ * Prometheus metrics, kept in a per-app `Registry` (`app.metrics`) so several apps in
+ * one process (tests) never clash. Served by `GET /metrics` (src/routes/health.ts).
+ *
+ * - `trackgate_http_request_duration_seconds{method,route,status_code}`: every answered
+ *   request, labelled by route *pattern* (`/orders/:trackcode`), never by raw URL, so
+ *   no trackcode reaches a label; unmatched URLs share `route="unmatched"`. Event streams
+ *   are left out (their "duration" is a connection lifetime).
+ * - `trackgate_upstream_requests_total{method,route,outcome}` and
+ *   `trackgate_upstream_request_duration_seconds{method,route}`: every upstream attempt
+ *   (outcome: HTTP status, `network`, `timeout` or `bad_response`);
+ *   `route="/orders/check"` is the tracker's check latency.
+ * - `trackgate_quota_*`: the daily quota, read from `app.quota` at scrape time.
+ * - `trackgate_tracking_*`: pollers, subscribers, events sent and checks, read at
+ *   scrape time from a {@link TrackingStatsProvider}: the one given, else `app.tracking`
+ *   when the tracking plugin is registered (otherwise they are not exported).
+ * - the standard `process_*` / `nodejs_*` metrics of prom-client.
+ */
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/** Counters of the live tracking, as the metrics plugin reads them. */
+export interface TrackingStats {
+  /** Pollers running (one per tracked trackcode). */
+  pollers: number
+  /** Open event streams. */
+  subscribers: number
+  /** Events written to streams since start (all subscribers). */
+  eventsSent: number
+  /** Upstream checks made by the pollers since start. */
+  checks: number
+}
+
+/** Reads the tracking counters at scrape time; `undefined` when tracking is not running. */
+export type TrackingStatsProvider = () => TrackingStats | undefined | Promise<TrackingStats | undefined>
+
+export interface MetricsPluginOptions {
+  /** Default: {@link trackingStatsFromApp}. */
+  trackingStats?: TrackingStatsProvider
+  /** Export prom-client's process and Node.js metrics (default true). */
+  processMetrics?: boolean
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** This app's Prometheus registry. */
+    metrics: Registry
+  }
+}
+
+const number = (v: unknown): number | undefined => typeof v === 'number' && Number.isFinite(v) ? v : undefined
+
+/**
+ * The default provider: reads `app.tracking.stats()` when the tracking plugin has
+ * decorated the app with one, accepting its field names or ours.
+ */
+export function trackingStatsFromApp (app: FastifyInstance): TrackingStatsProvider {
+  return async () => {
+    const tracking = (app as unknown as { tracking?: { stats?: () => unknown } }).tracking
+    if (typeof tracking?.stats !== 'function') return undefined
+    const s = await tracking.stats() as Record<string, unknown> | undefined
+    if (s === undefined || s === null) return undefined
+    return {
+      pollers: number(s.pollers) ?? number(s.activePollers) ?? 0,
+      subscribers: number(s.subscribers) ?? 0,
+      eventsSent: number(s.eventsSent) ?? 0,
+      checks: number(s.checks) ?? 0
+    }
+  }
+}
+
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
+
+async function metrics (app: FastifyInstance, opts: MetricsPluginOptions): Promise<void> {
+  const registry = new Registry()
+  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry })
+  const trackingStats = opts.trackingStats ?? trackingStatsFromApp(app)
+
+  const httpDuration = new Histogram({
+    name: 'trackgate_http_request_duration_seconds',
+    help: 'Time to answer HTTP requests (event streams excluded), by route pattern and status.',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [registry]
+  })
+  const upstreamCalls = new Counter({
+    name: 'trackgate_upstream_requests_total',
+    help: 'Attempts to call SecretCryptos, by upstream route and outcome (HTTP status, network, timeout, bad_response).',
+    labelNames: ['method', 'route', 'outcome'] as const,
+    registers: [registry]
+  })
+  const upstreamDuration = new Histogram({
+    name: 'trackgate_upstream_request_duration_seconds',
+    help: 'Latency of SecretCryptos calls by upstream route; route="/orders/check" is the tracker\'s check latency.',
+    labelNames: ['method', 'route'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [registry]
+  })
+
+  const quotaGauge = (name: string, help: string, read: (s: Awaited<ReturnType<typeof app.quota.state>>) => number): Gauge => new Gauge({
+    name,
+    help,
+    registers: [registry],
+    async collect () {
+      this.set(read(await app.quota.state()))
+    }
+  })
+  quotaGauge('trackgate_quota_limit', 'Upstream requests allowed per rolling 24 h.', (s) => s.limit)
+  quotaGauge('trackgate_quota_used', 'Upstream requests counted in the current rolling 24 h.', (s) => s.used)
+  quotaGauge('trackgate_quota_remaining', 'Upstream requests left in the window for any purpose (order creation may use the reserve).', (s) => s.remaining)
+  quotaGauge('trackgate_quota_remaining_general', 'Upstream requests left in the window outside the creation reserve (tracking, REST).', (s) => s.remainingGeneral)
+  quotaGauge('trackgate_quota_paused', '1 while upstream TOO_MANY_REQUESTS pauses every call.', (s) => s.pausedUntil > 0 ? 1 : 0)
+
+  // One read of the tracking counters per scrape, shared by the four metrics below.
+  let pendingStats: Promise<TrackingStats | undefined> | undefined
+  const readStats = async (): Promise<TrackingStats | undefined> => {
+    pendingStats ??= Promise.resolve(trackingStats()).finally(() => { setImmediate(() => { pendingStats = undefined }) })
+    return await pendingStats
+  }
+  const trackingGauge = (name: string, help: string, field: keyof TrackingStats): void => {
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect () {
+        const s = await readStats()
+        if (s === undefined) this.reset()
+        else this.set(s[field])
+      }
+    })
+  }
+  const trackingCounter = (name: string, help: string, field: keyof TrackingStats): void => {
+    // eslint-disable-next-line no-new
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      async collect () {
+        const s = await readStats()
+        this.reset()
+        if (s !== undefined) this.inc(s[field])
+      }
+    })
+  }
+  // Once every plugin is loaded: exported only when there is tracking to report on.
+  app.addHook('onReady', async () => {
+    if (opts.trackingStats === undefined && !app.hasDecorator('tracking')) return
+    trackingGauge('trackgate_tracking_pollers', 'Pollers running (one per tracked trackcode).', 'pollers')
+    trackingGauge('trackgate_tracking_subscribers', 'Open event streams.', 'subscribers')
+    trackingCounter('trackgate_tracking_events_sent_total', 'Events written to event streams.', 'eventsSent')
+    trackingCounter('trackgate_tracking_checks_total', 'Upstream order checks made by the pollers.', 'checks')
+  })
+
+  app.upstreamObservers.add((event) => {
+    upstreamCalls.inc({ method: event.method, route: event.path, outcome: String(event.outcome) })
+    upstreamDuration.observe({ method: event.method, route: event.path }, event.durationMs / 1000)
+  })
+
+  app.addHook('onResponse', async (request, reply) => {
+    if (String(reply.getHeader('content-type') ?? '').startsWith('text/event-stream')) return
+    httpDuration.observe({
+      method: KNOWN_METHODS.has(request.method) ? request.method : 'OTHER',
+      route: request.routeOptions.url ?? 'unmatched',
+      status_code: String(reply.statusCode)
+    }, reply.elapsedTime / 1000)
+  })
+
+  app.decorate('metrics', registry)
+}
+
+export default fp(metrics, { name: 'metrics', dependencies: ['upstream'] })

@@ -1,0 +1,48 @@
+import t from 'tap'
+import { ConfigError, loadConfig } from '../../src/config.js'
+
+t.test('hardening defaults', async (t) => {
+  const c = loadConfig({})
+  t.equal(c.rateLimitMax, 300)
+  t.equal(c.rateLimitWindowMs, 60_000)
+  t.equal(c.rateLimitCreateMax, 10)
+  t.equal(c.rateLimitCreateWindowMs, 600_000)
+  t.equal(c.trustProxy, false)
+  t.same(c.corsOrigins, [])
+  t.equal(c.shutdownTimeoutMs, 25_000)
+  t.equal(c.idempotencyTtlMs, 86_400_000)
+  t.equal(c.sseMaxConnectionsPerIp, 20)
+  t.equal(c.sseMaxConnections, 20_000)
+  t.equal(c.sseMaxLifetimeMs, 1_800_000)
+})
+
+t.test('TRUST_PROXY: booleans or addresses/CIDRs, never a hop count', async (t) => {
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true)
+  t.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false)
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,fd00::/8' }).trustProxy, ['10.0.0.0/8', '192.168.1.7', 'fd00::/8'])
+  t.throws(() => loadConfig({ TRUST_PROXY: '2' }), /TRUST_PROXY: hop counts are not supported/)
+  t.throws(() => loadConfig({ TRUST_PROXY: '10.0.0.0/33' }), /TRUST_PROXY: expected true, false or IP addresses\/CIDR ranges, got "10\.0\.0\.0\/33"/)
+  t.throws(() => loadConfig({ TRUST_PROXY: 'loadbalancer' }), /TRUST_PROXY/)
+  t.throws(() => loadConfig({ TRUST_PROXY: '10.0.0.1/8/1' }), /TRUST_PROXY/)
+})
+
+t.test('CORS_ORIGINS: origins or *', async (t) => {
+  t.same(loadConfig({ CORS_ORIGINS: 'https://shop.example, http://localhost:8080/' }).corsOrigins, ['https://shop.example', 'http://localhost:8080'])
+  t.same(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins, ['*'])
+  t.throws(() => loadConfig({ CORS_ORIGINS: '*,https://a.example' }), /CORS_ORIGINS: "\*" cannot be combined/)
+  t.throws(() => loadConfig({ CORS_ORIGINS: 'https://shop.example/path' }), /CORS_ORIGINS: expected an origin/)
+  t.throws(() => loadConfig({ CORS_ORIGINS: 'shop.example' }), /CORS_ORIGINS/)
+  t.throws(() => loadConfig({ CORS_ORIGINS: 'ftp://shop.example' }), /CORS_ORIGINS: expected an origin/)
+})
+
+t.test('limits are range-checked, all problems at once', async (t) => {
+  const err = t.throws(() => loadConfig({
+    RATE_LIMIT_MAX: '-1',
+    RATE_LIMIT_WINDOW_MS: '10',
+    SHUTDOWN_TIMEOUT_MS: '0',
+    IDEMPOTENCY_TTL_MS: '5',
+    SSE_MAX_CONNECTIONS_PER_IP: '0'
+  })) as ConfigError
+  t.equal(err.problems.length, 5)
+  t.equal(loadConfig({ RATE_LIMIT_MAX: '0', RATE_LIMIT_CREATE_MAX: '0' }).rateLimitMax, 0, '0 disables')
+})

@@ -1,0 +1,177 @@
+import t from 'tap'
+import { randomUUID } from 'node:crypto'
+import { exchangeOrder, http, mixerOrder, stack, upstreamCalls, waitFor } from './fixtures/helpers.js'
+
+const MIXER = 'POST /v1/mixer/orders'
+const EXCHANGE = 'POST /v1/exchange/orders'
+
+t.test('same key and body: the first answer is replayed byte for byte, upstream called once', async (t) => {
+  const { sim, gw } = await stack(t)
+  const key = randomUUID()
+  const first = await http(`${gw.url}/v1/mixer/orders`, { body: mixerOrder(), headers: { 'idempotency-key': key } })
+  t.equal(first.status, 200)
+  t.equal(first.json.ok, true)
+  t.type(first.json.signature_text, 'string')
+  t.equal(first.headers.get('idempotent-replayed'), null)
+
+  // Same body, other key order: the same request.
+  const reordered = Object.fromEntries(Object.entries(mixerOrder()).reverse())
+  const again = await http(`${gw.url}/v1/mixer/orders`, { body: reordered, headers: { 'idempotency-key': key } })
+  t.equal(again.status, 200)
+  t.equal(again.text, first.text, 'identical bytes: same trackcode, deposit address and signature_text')
+  t.equal(again.headers.get('idempotent-replayed'), 'true')
+  t.match(again.headers.get('content-type'), /^application\/json/)
+  t.equal(upstreamCalls(sim, MIXER), 1)
+  t.equal(sim.control.listOrders().length, 1)
+
+  const other = await http(`${gw.url}/v1/mixer/orders`, { body: mixerOrder(), headers: { 'idempotency-key': randomUUID() } })
+  t.equal(other.status, 200)
+  t.not(other.json.trackcode, first.json.trackcode, 'a new key is a new order')
+  t.equal(upstreamCalls(sim, MIXER), 2)
+})
+
+t.test('same key, other body or other route → 422, no upstream call', async (t) => {
+  const { sim, gw } = await stack(t)
+  const key = randomUUID()
+  t.equal((await http(`${gw.url}/v1/mixer/orders`, { body: mixerOrder(), headers: { 'idempotency-key': key } })).status, 200)
+  sim.control.resetStats()
+  const changed = await http(`${gw.url}/v1/mixer/orders`, { body: mixerOrder({ amount: '9.00000000' }), headers: { 'idempotency-key': key } })
+  t.equal(changed.status, 422)
+  t.same(changed.json, { ok: false, code: 'UNPROCESSABLE', message: changed.json.message })
+  t.match(changed.json.message, /Idempotency-Key was already used/)
+  const elsewhere = await http(`${gw.url}/v1/exchange/orders`, { body: exchangeOrder(), headers: { 'idempotency-key': key } })
+  t.equal(elsewhere.status, 422)
+  t.equal(sim.control.stats().total, 0, 'upstream never called')
+})
+
+t.test('a malformed key → 400 naming the header, no upstream call', async (t) => {
+  const { sim, gw } = await stack(t)
+  for (const key of ['short', 'x'.repeat(256), 'has space in the middle!!']) {
+    const res = await http(`${gw.url}/v1/mixer/orders`, { body: mixerOrder(), headers: { 'idempotency-key': key } })
+    t.equal(res.status, 400, key)
+    t.equal(res.json.code, 'BAD_REQUEST')
+    t.match(res.json.message, /Idempotency-Key/)
+  }
+  t.equal(upstreamCalls(sim, MIXER), 0)
+})
+
+t.test('rejected input is not stored: the same key works once the body is fixed', async (t) => {
+  const { sim, gw } = await stack(t)
+  const key = randomUUID()
+  // Valid for the schema, refused by the rules (percents add up to 99.00).
+  const bad = mixerOrder({ addresses: [{ address: '35iMHbUZeTssxBodiHwEEkb32jpBfVueEL', percent: '84', delay: '0' }, { address: '1P279UBChDFPAky8S4DcKGaaxKEMYBK9MM', percent: '15', delay: '0' }] })
+  const refused = await http(`${gw.url}/v1/mixer/orders`, { body: bad, headers: { 'idempotency-key': key } })
+  t.equal(refused.status, 400)
+  const schemaRefused = await http(`${gw.url}/v1/mixer/orders`, { body: { amount: 1 }, headers: { 'idempotency-key': key } })
+  t.equal(schemaRefused.status, 400)
+  t.equal(upstreamCalls(sim, MIXER), 0)
+  const ok = await http(`${gw.url}/v1/mixer/orders`, { body: mixerOrder(), headers: { 'idempotency-key': key } })
+  t.equal(ok.status, 200, 'not 422: nothing was stored for the refused bodies')
+  t.equal(upstreamCalls(sim, MIXER), 1)
+})
+
+t.test('an upstream 4xx is stored and replayed like a success', async (t) => {
+  const { sim, gw } = await stack(t)
+  const key = randomUUID()
+  // The exchange's USD limits are judged by upstream only.
+  const body = exchangeOrder({ amount: '0.00100000' })
+  const first = await http(`${gw.url}/v1/exchange/orders`, { body, headers: { 'idempotency-key': key } })
+  t.equal(first.status, 400)
+  t.equal(first.json.code, 'AMOUNT_TOO_LOW')
+  t.equal(upstreamCalls(sim, EXCHANGE), 1)
+  const again = await http(`${gw.url}/v1/exchange/orders`, { body, headers: { 'idempotency-key': key } })
+  t.equal(again.status, 400)
+  t.equal(again.text, first.text)
+  t.equal(again.headers.get('idempotent-replayed'), 'true')
+  t.equal(upstreamCalls(sim, EXCHANGE), 1)
+})
+
+t.test('an upstream 5xx is not stored: the retry calls upstream again', async (t) => {
+  const { sim, gw } = await stack(t)
+  const key = randomUUID()
+  sim.control.fail({ mode: 'status500', route: MIXER, count: 1 })
+  const failed = await http(`${gw.url}/v1/mixer/orders`, { body: mixerOrder(), headers: { 'idempotency-key': key } })
+  t.equal(failed.status, 500)
+  const retried = await http(`${gw.url}/v1/mixer/orders`, { body: mixerOrder(), headers: { 'idempotency-key': key } })
+  t.equal(retried.status, 200)
+  t.equal(retried.headers.get('idempotent-replayed'), null)
+  t.equal(upstreamCalls(sim, MIXER), 2)
+})
+
+t.test('while the first request runs → 409; a timeout → 504 "unknown", the key released', async (t) => {
+  const { sim, gw } = await stack(t, { upstreamTimeoutMs: 1500 })
+  const key = randomUUID()
+  sim.control.fail({ mode: 'hang', route: MIXER, count: 1 })
+  const first = http(`${gw.url}/v1/mixer/orders`, { body: mixerOrder(), headers: { 'idempotency-key': key } })
+  await waitFor(() => upstreamCalls(sim, MIXER) === 1, 10_000, 'the create to reach upstream')
+
+  const concurrent = await http(`${gw.url}/v1/mixer/orders`, { body: mixerOrder(), headers: { 'idempotency-key': key } })
+  t.equal(concurrent.status, 409)
+  t.equal(concurrent.json.code, 'CONFLICT')
+  t.equal(concurrent.headers.get('retry-after'), '1')
+  t.equal(upstreamCalls(sim, MIXER), 1, 'the concurrent request did not reach upstream')
+
+  const timedOut = await first
+  t.equal(timedOut.status, 504)
+  t.equal(timedOut.json.code, 'UPSTREAM_TIMEOUT')
+  t.match(timedOut.json.message, /whether the order was created is unknown/)
+  t.match(timedOut.json.message, /same Idempotency-Key/)
+
+  const retried = await http(`${gw.url}/v1/mixer/orders`, { body: mixerOrder(), headers: { 'idempotency-key': key } })
+  t.equal(retried.status, 200, 'the gateway never learns the outcome, so the retry creates the order')
+  t.equal(upstreamCalls(sim, MIXER), 2)
+  const replay = await http(`${gw.url}/v1/mixer/orders`, { body: mixerOrder(), headers: { 'idempotency-key': key } })
+  t.equal(replay.text, retried.text, 'from now on the one order shown is replayed')
+  t.equal(upstreamCalls(sim, MIXER), 2)
+})
+
+t.test('a 504 without a key tells the client to use one', async (t) => {
+  const { sim, gw } = await stack(t, { upstreamTimeoutMs: 1000 })
+  sim.control.fail({ mode: 'hang', route: MIXER, count: 1 })
+  const res = await http(`${gw.url}/v1/mixer/orders`, { body: mixerOrder() })
+  t.equal(res.status, 504)
+  t.equal(res.json.code, 'UPSTREAM_TIMEOUT')
+  t.match(res.json.message, /Idempotency-Key header/)
+})
+
+t.test('a client that hangs up mid-create gets its order by retrying with the key', async (t) => {
+  const { sim, gw } = await stack(t)
+  const key = randomUUID()
+  // The real answer, trickled slowly: the order exists upstream before the client leaves.
+  sim.control.fail({ mode: 'slow', route: MIXER, count: 1, delayMs: 100 })
+  const aborter = new AbortController()
+  const gone = fetch(`${gw.url}/v1/mixer/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': key },
+    body: JSON.stringify(mixerOrder()),
+    signal: aborter.signal
+  }).catch((err: unknown) => err)
+  await waitFor(() => upstreamCalls(sim, MIXER) === 1, 10_000, 'the create to reach upstream')
+  aborter.abort()
+  t.ok(await gone instanceof Error, 'the first client saw no answer')
+
+  let replay = await http(`${gw.url}/v1/mixer/orders`, { body: mixerOrder(), headers: { 'idempotency-key': key } })
+  await waitFor(async () => {
+    if (replay.status !== 409) return true
+    replay = await http(`${gw.url}/v1/mixer/orders`, { body: mixerOrder(), headers: { 'idempotency-key': key } })
+    return false
+  }, 15_000, 'the first create to finish')
+  t.equal(replay.status, 200)
+  t.equal(replay.headers.get('idempotent-replayed'), 'true')
+  const orders = sim.control.listOrders()
+  t.equal(orders.length, 1)
+  t.equal(replay.json.trackcode, orders[0]?.trackcode, 'the order created for the first client')
+  t.equal(replay.json.deposit.address, orders[0]?.depositAddress)
+  t.equal(upstreamCalls(sim, MIXER), 1)
+})
+
+t.test('routes without the opt-in ignore the header', async (t) => {
+  const { sim, gw } = await stack(t)
+  const key = randomUUID()
+  for (let i = 0; i < 2; i++) {
+    const res = await http(`${gw.url}/v1/ping`, { headers: { 'idempotency-key': key } })
+    t.equal(res.status, 200)
+    t.equal(res.headers.get('idempotent-replayed'), null)
+  }
+  t.equal(upstreamCalls(sim, 'GET /v1/ping'), 2)
+})
