@@ -5,7 +5,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
-import errorEnvelope from './plugins/error-envelope.js'
+import errorEnvelope, { clientErrorHandler, frameworkErrors } from './plugins/error-envelope.js'
 import upstream, { type UpstreamPluginOptions } from './plugins/upstream.js'
 import lifecycle from './plugins/lifecycle.js'
 import metrics from './plugins/metrics.js'
@@ -20,6 +20,7 @@ import docsRoutes from './routes/docs.js'
 import healthRoutes from './routes/health.js'
 import tracking, { type TrackingOptions } from './tracking/index.js'
 import webRoutes from './routes/web.js'
+import { withRedis } from './redis/index.js'
 
 export interface BuildOptions extends Omit<UpstreamPluginOptions, 'config'> {
   /** Pino options (e.g. a test's `stream`), laid over the privacy-preserving defaults of src/lib/log-privacy.ts; or `false`. */
@@ -41,6 +42,9 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
     bodyLimit: config.bodyLimit,
     forceCloseConnections: true,
     return503OnClosing: true,
+    // Errors before any route (bad URL encoding, refused HTTP framing) in the envelope too.
+    frameworkErrors,
+    clientErrorHandler,
     ajv: {
       // The pass-through forwards bodies as the client sent them: validation must
       // not coerce, add defaults or strip fields.
@@ -49,6 +53,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(errorEnvelope)
+  // REDIS_URL: stores shared by the cluster replace the in-process ones `opts` does not set.
+  if (config.redisUrl !== undefined) opts = await withRedis(app, config, opts)
   await app.register(upstream, { config, ...opts })
   // Hardening, before any route: their hooks must cover every route.
   await app.register(lifecycle)

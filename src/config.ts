@@ -19,6 +19,8 @@ export interface Config {
   port: number
   /** Deadline for one upstream call (headers and body). */
   upstreamTimeoutMs: number
+  /** Hard deadline of an order creation, which keeps running after its client got a 504 at `upstreamTimeoutMs`. */
+  createSettleTimeoutMs: number
   /** Upper bound on concurrent connections to upstream. */
   upstreamConnections: number
   /** Lifetime of cached `GET /v1/meta*` and `/v1/prices` answers. */
@@ -67,6 +69,12 @@ export interface Config {
   sseMaxConnections: number
   /** Longest life of one event stream before it is closed with a `retry:` hint. */
   sseMaxLifetimeMs: number
+  /** Redis shared by the instances of a cluster; unset: every store stays in-process. */
+  redisUrl: string | undefined
+  /** Namespace of every Redis key and channel, so several clusters can share one Redis. */
+  redisKeyPrefix: string
+  /** Most instances sharing the API key at once; during a Redis outage each allows itself 1/N of the quota. */
+  clusterMaxInstances: number
 }
 
 class SettingError extends Error {}
@@ -137,6 +145,25 @@ function trustProxy (raw: string): boolean | readonly string[] {
   return entries
 }
 
+/** A `redis://` or `rediss://` URL (credentials allowed; never logged). */
+function redisUrl (raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new SettingError('not a URL')
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new SettingError(`expected a redis:// or rediss:// URL, got "${url.protocol}//…"`)
+  if (url.hostname === '') throw new SettingError('the URL names no host')
+  return raw
+}
+
+/** A key namespace: 1 to 64 letters, digits and `:_.-`. */
+function keyPrefix (raw: string): string {
+  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(raw)) throw new SettingError(`expected 1 to 64 letters, digits or ":_.-", got "${raw}"`)
+  return raw
+}
+
 /** A comma-separated list of browser origins (`https://app.example.com`), or `*`. */
 function origins (raw: string): readonly string[] {
   const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '')
@@ -170,6 +197,7 @@ export const SETTINGS = [
   setting({ env: 'HOST', key: 'host', parse: text, fallback: '127.0.0.1', doc: 'Address to listen on.' }),
   setting({ env: 'PORT', key: 'port', parse: integer(0, 65535), fallback: 3000, doc: 'Port to listen on.' }),
   setting({ env: 'UPSTREAM_TIMEOUT_MS', key: 'upstreamTimeoutMs', parse: integer(100, 300_000), fallback: 10_000, doc: 'Deadline of one upstream call; past it the client gets 504 UPSTREAM_TIMEOUT.' }),
+  setting({ env: 'CREATE_SETTLE_TIMEOUT_MS', key: 'createSettleTimeoutMs', parse: integer(100, 3_600_000), fallback: 120_000, doc: 'Hard deadline of an order creation. Its client gets 504 at `UPSTREAM_TIMEOUT_MS`, but the call keeps running up to this long; a late answer is stored under the request\'s `Idempotency-Key` and replayed to a retry with that key. At least `UPSTREAM_TIMEOUT_MS`.' }),
   setting({ env: 'UPSTREAM_CONNECTIONS', key: 'upstreamConnections', parse: integer(1, 1024), fallback: 16, doc: 'Most concurrent keep-alive connections to upstream.' }),
   setting({ env: 'META_CACHE_TTL_MS', key: 'metaCacheTtlMs', parse: integer(0, 86_400_000), fallback: 300_000, doc: 'How long `/v1/meta*` answers are served from cache.' }),
   setting({ env: 'PRICES_CACHE_TTL_MS', key: 'pricesCacheTtlMs', parse: integer(0, 86_400_000), fallback: 30_000, doc: 'How long `/v1/prices` answers are served from cache.' }),
@@ -195,6 +223,9 @@ export const SETTINGS = [
   setting({ env: 'CORS_ORIGINS', key: 'corsOrigins', parse: origins, fallback: [], doc: 'Browser origins allowed to call the gateway cross-origin, comma-separated (`https://shop.example`), or `*` for any. Unset: same origin only (no CORS headers).' }),
   setting({ env: 'IDEMPOTENCY_TTL_MS', key: 'idempotencyTtlMs', parse: integer(60_000, 7 * 86_400_000), fallback: 86_400_000, doc: 'How long the answer to an order creation sent with an `Idempotency-Key` is kept and replayed for the same key.' }),
   setting({ env: 'SHUTDOWN_TIMEOUT_MS', key: 'shutdownTimeoutMs', parse: integer(1000, 600_000), fallback: 25_000, doc: 'On SIGTERM/SIGINT: time allowed to finish in-flight requests and close streams before the process exits anyway.' }),
+  setting({ env: 'REDIS_URL', key: 'redisUrl', parse: redisUrl, fallback: undefined, doc: 'Redis shared by every instance of a cluster (`redis://[:password@]host:6379/0`, `rediss://` for TLS): poller leases, snapshots and their fan-out, the daily quota, `Idempotency-Key` records and the meta/prices cache become cluster-wide. Unset: everything stays in-process.' }),
+  setting({ env: 'REDIS_KEY_PREFIX', key: 'redisKeyPrefix', parse: keyPrefix, fallback: 'trackgate:', doc: 'Prefix of every Redis key and channel; give each cluster sharing one Redis its own.' }),
+  setting({ env: 'CLUSTER_MAX_INSTANCES', key: 'clusterMaxInstances', parse: integer(1, 1000), fallback: 4, doc: 'Most gateway instances sharing the API key at any moment (count the extra ones of a rolling deploy). While Redis is unreachable each instance allows itself this fraction (1/N) of the daily quota, so together they still stay within it.' }),
   setting({ env: 'LOG_LEVEL', key: 'logLevel', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), fallback: 'info', doc: 'Log level (pino).' })
 ] as const
 
@@ -238,6 +269,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   const config = out as unknown as Config
   if (problems.length === 0 && config.quotaReserve >= config.dailyQuota) {
     problems.push(`QUOTA_RESERVE: must be below UPSTREAM_DAILY_QUOTA (${config.dailyQuota}), got ${config.quotaReserve}`)
+  }
+  if (problems.length === 0 && config.createSettleTimeoutMs < config.upstreamTimeoutMs) {
+    problems.push(`CREATE_SETTLE_TIMEOUT_MS: must be at least UPSTREAM_TIMEOUT_MS (${config.upstreamTimeoutMs}), got ${config.createSettleTimeoutMs}`)
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config

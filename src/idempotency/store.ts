@@ -3,6 +3,10 @@
  * - `running` while the first request with the key is being served (a lock with a
  *   deadline, so a crashed process never blocks a key forever);
  * - `done` once its answer is known, holding that answer for replay until it expires.
+ *   That answer may be a 502/504: a key whose create may have reached upstream without
+ *   a usable answer stays blocked that way (see `src/plugins/idempotency.ts`). A claim
+ *   can outlive its request by up to `CREATE_SETTLE_TIMEOUT_MS` (a create settling in
+ *   the background); the plugin's `lockMs` covers it. The interface is unchanged.
  *
  * The interface is small and async so a shared store (Redis) can replace the
  * in-process one for a cluster; `MemoryIdempotencyStore` is bounded in entries and bytes.

@@ -3,10 +3,19 @@
  * `{ ok: false, code, message }`: validation failures, malformed JSON, oversized
  * bodies, unknown routes, upstream failures. Registered at the root (fastify-plugin)
  * so its handlers cover every route.
+ *
+ * Two kinds of errors happen before any route or plugin is involved, so they are
+ * handled by server options `buildApp` passes to Fastify: {@link frameworkErrors}
+ * (a URL that is not valid percent-encoding, a path parameter over 100 characters)
+ * and {@link clientErrorHandler} (requests Node's HTTP parser refuses: oversized
+ * headers, broken framing). Fastify's defaults answer those in its own shape.
  */
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
 import fp from 'fastify-plugin'
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { envelope, GatewayError } from '../errors.js'
+import { scrubText } from '../lib/log-privacy.js'
 
 interface AjvIssue {
   instancePath: string
@@ -47,10 +56,46 @@ const FASTIFY_CODES: Readonly<Record<string, { status: number, code: string, mes
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_REQUEST', message: 'Content-Length does not match the body' }
 }
 
+/**
+ * Fastify's `frameworkErrors` option: router errors, answered in the envelope (Fastify's
+ * default body is `{ error, code, message, statusCode }`).
+ */
+export function frameworkErrors (error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  switch (error.code) {
+    case 'FST_ERR_BAD_URL':
+      reply.code(400).send(envelope('BAD_REQUEST', 'The URL is not valid percent-encoded text'))
+      return
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      reply.code(414).send(envelope('URI_TOO_LONG', 'A path segment is too long'))
+      return
+    default:
+      reply.code(500).send(envelope('SERVER_ERROR', 'Internal error'))
+  }
+}
+
+/**
+ * Fastify's `clientErrorHandler` option: a request Node's HTTP parser refused, answered
+ * in the envelope on the raw socket, which is then closed (as Fastify's default does).
+ */
+export function clientErrorHandler (error: Error & { code?: string }, socket: Socket): void {
+  // A reset connection has nobody to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, code, message] = error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    ? [408, 'REQUEST_TIMEOUT', 'The request took too long to arrive']
+    : error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'HEADERS_TOO_LARGE', 'Request headers are too large']
+      : [400, 'BAD_REQUEST', 'Malformed HTTP request']
+  const body = JSON.stringify(envelope(code, message))
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy(error)
+}
+
 async function errorEnvelope (app: FastifyInstance): Promise<void> {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof GatewayError) {
-      if (err.statusCode >= 500) request.log.warn({ code: err.code, msg: err.message }, 'upstream failure')
+      if (err.statusCode >= 500) request.log.warn({ code: err.code, reason: scrubText(err.message) }, 'upstream failure')
       return reply.code(err.statusCode).headers(err.headers).send(err.toJSON())
     }
     if (err.validation !== undefined && err.validation.length > 0) {

@@ -11,9 +11,11 @@
  *   (outcome: HTTP status, `network`, `timeout` or `bad_response`);
  *   `route="/orders/check"` is the tracker's check latency.
  * - `trackgate_quota_*`: the daily quota, read from `app.quota` at scrape time.
- * - `trackgate_tracking_*`: pollers, subscribers, events sent and checks, read at
- *   scrape time from a {@link TrackingStatsProvider}: the one given, else `app.tracking`
- *   when the tracking plugin is registered (otherwise they are not exported).
+ * - `trackgate_tracking_*`: pollers, subscribers, events sent and checks, streams
+ *   refused (per IP), shed (global cap), cut for stalling and rotated, and the poll
+ *   stretch factor, read at scrape time from a {@link TrackingStatsProvider}: the one
+ *   given, else `app.tracking` when the tracking plugin is registered (otherwise they
+ *   are not exported).
  * - the standard `process_*` / `nodejs_*` metrics of prom-client.
  */
 import fp from 'fastify-plugin'
@@ -30,6 +32,16 @@ export interface TrackingStats {
   eventsSent: number
   /** Upstream checks made by the pollers since start. */
   checks: number
+  /** Streams refused since start because their client IP held too many (429). */
+  streamsRefused?: number
+  /** Streams shed since start at the gateway's stream cap (200 + `retry:`). */
+  streamsShed?: number
+  /** Streams cut since start because their reader stalled. */
+  streamsStalled?: number
+  /** Streams ended since start at their maximum lifetime. */
+  streamsRotated?: number
+  /** Factor by which pollers' intervals are stretched to fit the quota (1: not at all). */
+  pollStretch?: number
 }
 
 /** Reads the tracking counters at scrape time; `undefined` when tracking is not running. */
@@ -51,6 +63,9 @@ declare module 'fastify' {
 
 const number = (v: unknown): number | undefined => typeof v === 'number' && Number.isFinite(v) ? v : undefined
 
+/** The {@link TrackingStats} a provider may leave out. */
+const OPTIONAL_STATS = ['streamsRefused', 'streamsShed', 'streamsStalled', 'streamsRotated', 'pollStretch'] as const
+
 /**
  * The default provider: reads `app.tracking.stats()` when the tracking plugin has
  * decorated the app with one, accepting its field names or ours.
@@ -61,12 +76,19 @@ export function trackingStatsFromApp (app: FastifyInstance): TrackingStatsProvid
     if (typeof tracking?.stats !== 'function') return undefined
     const s = await tracking.stats() as Record<string, unknown> | undefined
     if (s === undefined || s === null) return undefined
-    return {
+    const out: TrackingStats = {
       pollers: number(s.pollers) ?? number(s.activePollers) ?? 0,
       subscribers: number(s.subscribers) ?? 0,
       eventsSent: number(s.eventsSent) ?? 0,
       checks: number(s.checks) ?? 0
     }
+    // Optional fields only when reported (an infinite stretch — nothing allowed until
+    // the window frees — is not a finite number: left out, exported as 0).
+    for (const key of OPTIONAL_STATS) {
+      const value = number(s[key])
+      if (value !== undefined) out[key] = value
+    }
+    return out
   }
 }
 
@@ -113,7 +135,7 @@ async function metrics (app: FastifyInstance, opts: MetricsPluginOptions): Promi
   quotaGauge('trackgate_quota_remaining_general', 'Upstream requests left in the window outside the creation reserve (tracking, REST).', (s) => s.remainingGeneral)
   quotaGauge('trackgate_quota_paused', '1 while upstream TOO_MANY_REQUESTS pauses every call.', (s) => s.pausedUntil > 0 ? 1 : 0)
 
-  // One read of the tracking counters per scrape, shared by the four metrics below.
+  // One read of the tracking counters per scrape, shared by the metrics below.
   let pendingStats: Promise<TrackingStats | undefined> | undefined
   const readStats = async (): Promise<TrackingStats | undefined> => {
     pendingStats ??= Promise.resolve(trackingStats()).finally(() => { setImmediate(() => { pendingStats = undefined }) })
@@ -128,7 +150,7 @@ async function metrics (app: FastifyInstance, opts: MetricsPluginOptions): Promi
       async collect () {
         const s = await readStats()
         if (s === undefined) this.reset()
-        else this.set(s[field])
+        else this.set(s[field] ?? 0)
       }
     })
   }
@@ -141,7 +163,7 @@ async function metrics (app: FastifyInstance, opts: MetricsPluginOptions): Promi
       async collect () {
         const s = await readStats()
         this.reset()
-        if (s !== undefined) this.inc(s[field])
+        if (s !== undefined) this.inc(s[field] ?? 0)
       }
     })
   }
@@ -152,6 +174,11 @@ async function metrics (app: FastifyInstance, opts: MetricsPluginOptions): Promi
     trackingGauge('trackgate_tracking_subscribers', 'Open event streams.', 'subscribers')
     trackingCounter('trackgate_tracking_events_sent_total', 'Events written to event streams.', 'eventsSent')
     trackingCounter('trackgate_tracking_checks_total', 'Upstream order checks made by the pollers.', 'checks')
+    trackingCounter('trackgate_tracking_streams_refused_total', 'Event streams refused with 429 because their client IP held SSE_MAX_CONNECTIONS_PER_IP.', 'streamsRefused')
+    trackingCounter('trackgate_tracking_streams_shed_total', 'Event streams shed at SSE_MAX_CONNECTIONS (answered with a retry: hint and OVERLOADED).', 'streamsShed')
+    trackingCounter('trackgate_tracking_streams_stalled_total', 'Event streams cut because their reader stopped reading.', 'streamsStalled')
+    trackingCounter('trackgate_tracking_streams_rotated_total', 'Event streams ended at SSE_MAX_LIFETIME_MS with a retry: hint.', 'streamsRotated')
+    trackingGauge('trackgate_tracking_poll_stretch', 'Factor by which pollers\' desired intervals are stretched to fit the daily quota (1: not at all; 0: nothing allowed until the window frees).', 'pollStretch')
   })
 
   app.upstreamObservers.add((event) => {

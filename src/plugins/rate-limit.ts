@@ -75,8 +75,12 @@ async function rateLimits (app: FastifyInstance, opts: RateLimitPluginOptions): 
       route.config = { ...route.config, rateLimit: false }
     }
     if (opts.createMax > 0 && routeMethods.some((m) => WRITE_ROUTES.has(`${m} ${url}`))) {
-      const own = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
-      route.onRequest = [...own, limitWrites]
+      // A preHandler, not an onRequest hook: the idempotency plugin (registered later)
+      // puts its own preHandler first, so an `Idempotency-Key` replay, 409 or 422 is
+      // answered before this runs and does not use the client's order-writing budget.
+      // A new request refused here releases its key (429s are never stored).
+      const own = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]
+      route.preHandler = [...own, limitWrites]
     }
   })
 

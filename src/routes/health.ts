@@ -5,7 +5,9 @@
  *   the envelope with the failing checks: not shutting down; upstream reachable (an
  *   unauthenticated `GET /v1/ping`, which costs no quota, cached a few seconds so
  *   frequent probes never reach upstream more than once per interval); quota not
- *   exhausted (some calls left and no upstream TOO_MANY_REQUESTS pause).
+ *   exhausted (some calls left and no upstream TOO_MANY_REQUESTS pause). With
+ *   `REDIS_URL`, `checks.redis` shows whether the shared stores are in use (`up`) or
+ *   the in-process fallbacks (`down`); informational, it never fails readiness.
  * - `GET /metrics` — Prometheus text format (see src/plugins/metrics.ts).
  */
 import type { FastifyInstance } from 'fastify'
@@ -61,6 +63,9 @@ export default async function healthRoutes (app: FastifyInstance): Promise<void>
     const shuttingDown = app.lifecycle.shuttingDown
     const [upstream, quota] = await Promise.all([upstreamCheck(), app.quota.state()])
     const quotaExhausted = quota.remaining === 0 || quota.pausedUntil > 0
+    // With REDIS_URL: shown, but Redis down never fails readiness — every instance loses it
+    // at once and each keeps serving from its in-process fallbacks (src/redis/connection.ts).
+    const redis = app.hasDecorator('redis') ? app.redis.health() : undefined
     const failing: string[] = []
     if (shuttingDown) failing.push('shutting down')
     if (!upstream.ok) failing.push(`upstream unreachable (${upstream.reason ?? 'unknown'})`)
@@ -75,7 +80,8 @@ export default async function healthRoutes (app: FastifyInstance): Promise<void>
         remaining: quota.remaining,
         remaining_general: quota.remainingGeneral,
         paused_until: quota.pausedUntil === 0 ? null : Math.ceil(quota.pausedUntil / 1000)
-      }
+      },
+      ...(redis === undefined ? {} : { redis: { ok: redis.state === 'up', state: redis.state, since: Math.floor(redis.since / 1000), outages: redis.outages } })
     }
     reply.header('cache-control', 'no-store')
     if (failing.length === 0) return { ok: true, status: 'ready', checks }

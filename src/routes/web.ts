@@ -11,8 +11,9 @@
  * - `GET /demo/config` → `{ ok, demo, poll_interval_ms, poll_waiting_payment_ms }`,
  *   where `demo` is true when the gateway runs on its built-in simulator;
  * - `POST /demo/orders/:trackcode/pay` (body optional `{ amount }`) records a simulated
- *   deposit. It exists **only** on the simulator: with an API key configured it is not
- *   registered at all (404).
+ *   deposit and nudges the order's poller to check at once (`app.tracking.nudge`), so
+ *   the page shows the payment within a moment. It exists **only** on the simulator:
+ *   with an API key configured it is not registered at all (404).
  */
 import { readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
@@ -141,6 +142,11 @@ export default async function webRoutes (fastify: FastifyInstance): Promise<void
         throw new GatewayError(err.statusCode, code, err.message)
       }
       throw err
+    }
+    // Show the payment now rather than at the poller's next planned check (still
+    // through the quota; a no-op when nobody follows the order).
+    if (app.hasDecorator('tracking')) {
+      await app.tracking.nudge(request.params.trackcode).catch((err: unknown) => { request.log.warn({ err }, 'could not nudge the order\'s poller') })
     }
     return { ok: true }
   })

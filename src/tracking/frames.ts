@@ -10,20 +10,33 @@
  * | tracking    | `event: tracking` + `data: {"state","reason","message","next_check_at"}` |
  * | heartbeat   | `: keep-alive` (a comment)                                  |
  *
+ * A stream turned away at the global cap is `retry:` (long, jittered) + a `tracking`
+ * event with the reason `OVERLOADED`, then the end; a farewell (shutdown, rotation)
+ * is a short `retry:` then the end.
+ *
  * JSON never contains a raw line break, so every `data:` fits on one line.
  */
 import type { OrderStatus, TrackedOrder } from './status.js'
 
-/** Why tracking is degraded (`null` once it is live again). */
+/** Why checks of an order fail, so that tracking is degraded (`null` once it is live again). */
 export type DegradedReason = 'UPSTREAM_UNAVAILABLE' | 'UPSTREAM_TIMEOUT' | 'UPSTREAM_ERROR' | 'QUOTA_EXHAUSTED' | 'RATE_LIMITED'
+
+/** Why a stream was turned away: the gateway holds as many streams as it may (`SSE_MAX_CONNECTIONS`). */
+export type ShedReason = 'OVERLOADED'
+
+/** The `reason` of a degraded `tracking` event. */
+export type TrackingReason = DegradedReason | ShedReason
+
+/** Every {@link TrackingReason}, as documented in OpenAPI. */
+export const TRACKING_REASONS: readonly TrackingReason[] = Object.freeze(['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'UPSTREAM_ERROR', 'QUOTA_EXHAUSTED', 'RATE_LIMITED', 'OVERLOADED'])
 
 /** Payload of a `tracking` event. */
 export interface TrackingState {
   state: 'degraded' | 'live'
-  reason: DegradedReason | null
+  reason: TrackingReason | null
   /** Human-readable explanation. */
   message: string
-  /** Epoch ms of the next planned upstream check. */
+  /** Epoch ms of the next planned upstream check (`OVERLOADED`: when the client reconnects). */
   next_check_at: number
 }
 

@@ -14,20 +14,56 @@
  *   One heartbeat timer serves every stream.
  * - `Done`/`Gone`: subscribers get the final snapshot and `stop`, their streams end,
  *   the poller stops, the topic goes; later subscribers are served from the store.
+ *
+ * Stream limits (counted from admission, see `stream-limits.ts`):
+ * - one stream too many from a client IP is refused *before* anything is checked, with
+ *   a 429 envelope and `Retry-After`. A browser's EventSource does not retry a non-200
+ *   answer: that is intended for a client that holds too many streams already (the
+ *   bundled client probes the order and retries with its backoff);
+ * - at the global cap, a new subscriber is *shed* without switching its EventSource off:
+ *   200 `text/event-stream`, a long jittered `retry:`, a `tracking` event
+ *   `{state:"degraded", reason:"OVERLOADED"}`, and the end — the browser comes back later
+ *   by itself (a 503 would stop it for good);
+ * - a stream that stays stalled is cut (`stall-guard.ts`, or the `onStall` given);
+ * - every stream is ended after its maximum lifetime (minus up to 20 % jitter, so
+ *   streams opened together do not rotate together) with a short `retry:`: the browser
+ *   reconnects at once with `Last-Event-ID` and gets no duplicate;
+ * - on {@link TrackingHub.close} (shutdown) every stream gets the same farewell, and a
+ *   subscription arriving afterwards gets 200 + `retry:` + end (never a 503). Farewells
+ *   also close the connection, so the reconnection can land on another instance.
  */
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { GatewayError } from '../errors.js'
 import type { BusMessage, SnapshotMessage, TrackingBus, TrackingMessage } from './bus.js'
 import type { Clock, TimerHandle } from './clock.js'
-import { retryFrame, snapshotFrame, stopFrame } from './frames.js'
+import { retryFrame, snapshotFrame, stopFrame, trackingFrame } from './frames.js'
 import type { LeaseStore } from './lease.js'
 import { Poller } from './poller.js'
 import type { Refresher, RefresherStats } from './refresher.js'
 import type { PollScheduler } from './scheduler.js'
 import type { SnapshotStore, StoredSnapshot } from './snapshot-store.js'
 import type { SseStream } from './sse-stream.js'
+import { stallGuard } from './stall-guard.js'
 import { isFinalStatus, type TrackedOrder } from './status.js'
+import { StreamLimits } from './stream-limits.js'
+
+/** Farewell `retry:` (shutdown, rotation): reconnect after 1 s plus up to {@link FAREWELL_JITTER_MS}. */
+export const FAREWELL_RETRY_MS = 1000
+/** Spread of the farewell `retry:`, so the browsers of one instance do not all reconnect in the same instant. */
+export const FAREWELL_JITTER_MS = 1000
+/** `retry:` of a stream shed at the global cap: 10 s plus up to {@link OVERLOAD_JITTER_MS}. */
+export const OVERLOAD_RETRY_MS = 10_000
+/** Spread of the overload `retry:`. */
+export const OVERLOAD_JITTER_MS = 10_000
+/** Part of the maximum lifetime taken off at random, so that streams opened together rotate apart. */
+export const LIFETIME_JITTER = 0.2
+/**
+ * `Retry-After` of a stream refused for its client IP, seconds: a slot frees only when
+ * one of that IP's streams ends, which nothing predicts; 30 s is the bundled client's
+ * backoff cap.
+ */
+export const PER_IP_RETRY_AFTER_S = 30
 
 /** Settings of the hub (from the configuration). */
 export interface HubSettings {
@@ -36,6 +72,16 @@ export interface HubSettings {
   sseRetryMs: number
   /** How long a final snapshot is served without asking upstream. */
   finalCacheMs: number
+  /** Streams (counted from admission) one client IP may hold. Default: no limit. */
+  sseMaxConnectionsPerIp?: number
+  /** Streams this gateway may hold; past it new ones are shed. Default: no limit. */
+  sseMaxConnections?: number
+  /** Longest life of a stream before it is rotated, ms. Default: no limit. */
+  sseMaxLifetimeMs?: number
+  /** How long a stream may stay stalled before the default policy cuts it, ms (see `stall-guard.ts`). */
+  stallTimeoutMs?: number
+  /** Bytes a stream may keep waiting in the process before the default policy cuts it. */
+  maxBufferedBytes?: number
 }
 
 /** Options of {@link TrackingHub}. */
@@ -48,8 +94,19 @@ export interface HubOptions {
   lease: LeaseStore
   clock: Clock
   log: FastifyBaseLogger
-  /** Told when a subscriber's stream starts lagging; may e.g. `stream.destroy()` it. */
+  /**
+   * Told when a subscriber's stream starts lagging; replaces the default policy
+   * (cut streams that stay stalled, see `stall-guard.ts`).
+   */
   onStall?: (stream: SseStream, trackcode: string) => void
+  /** Source of jitter. Default `Math.random`. */
+  random?: () => number
+}
+
+/** Who is subscribing, for the per-IP stream limit. */
+export interface SubscriberInfo {
+  /** The client's IP (`request.ip`, which honours `TRUST_PROXY`); none: no per-IP limit. */
+  ip?: string
 }
 
 /** Read-only counters, for metrics. */
@@ -64,6 +121,18 @@ export interface TrackingStats extends RefresherStats {
   eventsSent: number
   /** Streams opened since start. */
   streamsOpened: number
+  /** Streams refused since start because their client IP held too many (429). */
+  streamsRefused: number
+  /** Streams shed since start at the global cap (200 + `retry:` + `OVERLOADED`). */
+  streamsShed: number
+  /** Streams cut since start because they stayed stalled (default policy). */
+  streamsStalled: number
+  /** Streams ended since start at their maximum lifetime. */
+  streamsRotated: number
+  /** Streams ended since start with a shutdown farewell, or turned away while shutting down. */
+  streamsFarewelled: number
+  /** The factor by which pollers' intervals are stretched to fit the quota (1: not at all). */
+  pollStretch: number
 }
 
 /** A snapshot answer for the polling fallback. */
@@ -83,9 +152,16 @@ interface LatestVersion {
   stopFrame?: string
 }
 
+/** What the hub keeps about one open stream. */
+interface Subscriber {
+  ip: string | undefined
+  /** Ends the stream at its maximum lifetime. */
+  rotation: NodeJS.Timeout | null
+}
+
 interface Topic {
   trackcode: string
-  subscribers: Set<SseStream>
+  subscribers: Map<SseStream, Subscriber>
   /** Subscriptions awaiting their first snapshot. */
   pending: number
   latest: LatestVersion | null
@@ -115,14 +191,34 @@ export class TrackingHub {
   readonly #topics = new Map<string, Topic>()
   readonly #owner = randomUUID()
   readonly #shutdown = new AbortController()
+  readonly #limits: StreamLimits
+  readonly #random: () => number
+  readonly #onStall: (stream: SseStream, trackcode: string) => void
   #heartbeat: NodeJS.Timeout | null = null
   #subscribers = 0
   #pollers = 0
   #eventsSent = 0
   #streamsOpened = 0
+  #streamsRefused = 0
+  #streamsShed = 0
+  #streamsStalled = 0
+  #streamsRotated = 0
+  #streamsFarewelled = 0
 
   constructor (opts: HubOptions) {
     this.#opts = opts
+    this.#limits = new StreamLimits(opts.settings.sseMaxConnectionsPerIp, opts.settings.sseMaxConnections)
+    this.#random = opts.random ?? Math.random
+    if (opts.onStall !== undefined) {
+      this.#onStall = opts.onStall
+    } else {
+      const guard = stallGuard({
+        ...(opts.settings.stallTimeoutMs === undefined ? {} : { timeoutMs: opts.settings.stallTimeoutMs }),
+        ...(opts.settings.maxBufferedBytes === undefined ? {} : { maxBufferedBytes: opts.settings.maxBufferedBytes }),
+        onDisconnect: () => { this.#streamsStalled++ }
+      })
+      this.#onStall = (stream) => { guard(stream) }
+    }
   }
 
   /** True once {@link close} was called. */
@@ -130,7 +226,7 @@ export class TrackingHub {
     return this.#shutdown.signal.aborted
   }
 
-  /** Number of running pollers (what the scheduler shares the quota between). */
+  /** Number of running pollers. */
   activePollers (): number {
     return this.#pollers
   }
@@ -142,28 +238,74 @@ export class TrackingHub {
       subscribers: this.#subscribers,
       topics: this.#topics.size,
       eventsSent: this.#eventsSent,
-      streamsOpened: this.#streamsOpened
+      streamsOpened: this.#streamsOpened,
+      streamsRefused: this.#streamsRefused,
+      streamsShed: this.#streamsShed,
+      streamsStalled: this.#streamsStalled,
+      streamsRotated: this.#streamsRotated,
+      streamsFarewelled: this.#streamsFarewelled,
+      pollStretch: this.#pollers === 0 ? 1 : this.#opts.scheduler.lastStretch
     }
   }
 
   /**
-   * Subscribes a client to `trackcode`: finds the first snapshot (throwing a
-   * {@link GatewayError} — 404, 429, 502, 504 — before anything is streamed), then
-   * calls `open` and writes the `retry:` hint, the snapshot (unless `lastEventId`
-   * says the client has it) and, for a finished order, `stop`.
+   * Subscribes a client to `trackcode`: applies the stream limits (429 for one stream
+   * too many from `client.ip`; a shed stream at the global cap), finds the first
+   * snapshot (throwing a {@link GatewayError} — 404, 429, 502, 504 — before anything is
+   * streamed), then calls `open` and writes the `retry:` hint, the snapshot (unless
+   * `lastEventId` says the client has it) and, for a finished order, `stop`. Once the
+   * hub is closed, the client gets a farewell stream instead (200, `retry:`, end).
    */
-  async subscribe (trackcode: string, lastEventId: string | undefined, open: OpenStream): Promise<void> {
-    if (this.closed) throw new GatewayError(503, 'SERVICE_UNAVAILABLE', 'The gateway is shutting down')
+  async subscribe (trackcode: string, lastEventId: string | undefined, open: OpenStream, client: SubscriberInfo = {}): Promise<void> {
+    if (this.closed) {
+      this.#turnAway(open)
+      return
+    }
+    const ip = client.ip
+    const admission = this.#limits.admit(ip)
+    if (admission === 'per_ip') {
+      this.#streamsRefused++
+      throw new GatewayError(429, 'TOO_MANY_REQUESTS', `Too many open event streams from this address (at most ${this.#limits.maxPerIp}); close one, or retry in ${PER_IP_RETRY_AFTER_S} s`, {
+        headers: { 'retry-after': String(PER_IP_RETRY_AFTER_S) }
+      })
+    }
+    if (admission === 'overloaded') {
+      this.#shed(open)
+      return
+    }
+    let attached = false
     const topic = this.#topicFor(trackcode)
     topic.pending++
     try {
-      const initial = await this.#initialSnapshot(trackcode, topic)
-      if (this.closed) throw new GatewayError(503, 'SERVICE_UNAVAILABLE', 'The gateway is shutting down')
-      this.#attach(topic, initial, lastEventId, open)
+      let initial: StoredSnapshot | undefined
+      try {
+        initial = await this.#initialSnapshot(trackcode, topic)
+      } catch (err) {
+        // A check aborted by the shutdown is no error of the client's.
+        if (!this.closed) throw err
+      }
+      if (this.closed || initial === undefined) {
+        this.#turnAway(open)
+        return
+      }
+      attached = this.#attach(topic, initial, lastEventId, open, ip)
     } finally {
+      // An attached stream is uncounted when it leaves (see #removeSubscriber).
+      if (!attached) this.#limits.release(ip)
       topic.pending--
       this.#release(topic)
     }
+  }
+
+  /**
+   * Checks `trackcode` as soon as the quota allows instead of at its poller's planned
+   * time (e.g. the demo just paid the order). Only an order with a running poller on
+   * this gateway; false when nothing was started (see `Poller.nudge`).
+   */
+  async nudge (trackcode: string): Promise<boolean> {
+    const poller = this.#topics.get(trackcode)?.poller
+    if (poller === null || poller === undefined || !poller.running) return false
+    return await poller.nudge()
   }
 
   /** The polling fallback: the snapshot of `trackcode` and when to ask again. */
@@ -184,19 +326,22 @@ export class TrackingHub {
   }
 
   /**
-   * Ends every stream (after `farewell`, e.g. a short `retry:` so browsers reconnect
-   * to another instance at once), stops every poller and timer, aborts in-flight checks.
+   * Ends every stream with a farewell — `farewell` if given, else a short jittered
+   * `retry:` so browsers reconnect (to another instance) within a second or two —
+   * and closes its connection; stops every poller and timer, aborts in-flight checks.
+   * Later subscriptions get the same farewell.
    */
-  close (farewell = ''): void {
+  close (farewell?: string): void {
     if (this.closed) return
     this.#shutdown.abort()
     for (const topic of [...this.#topics.values()]) {
-      const streams = [...topic.subscribers]
-      topic.subscribers.clear()
-      for (const stream of streams) stream.finish(farewell)
+      for (const stream of [...topic.subscribers.keys()]) {
+        this.#removeSubscriber(topic, stream)
+        stream.hangUp(farewell ?? this.#farewellFrame())
+        this.#streamsFarewelled++
+      }
       this.#drop(topic)
     }
-    this.#subscribers = 0
     this.#stopHeartbeat()
   }
 
@@ -233,11 +378,42 @@ export class TrackingHub {
     throw outcome.error
   }
 
-  #attach (topic: Topic, initial: StoredSnapshot, lastEventId: string | undefined, open: OpenStream): void {
+  /** A short `retry:`, jittered per stream. */
+  #farewellFrame (): string {
+    return retryFrame(FAREWELL_RETRY_MS + Math.round(this.#random() * FAREWELL_JITTER_MS))
+  }
+
+  /** Answers a subscription while shutting down: 200, a farewell `retry:`, end (never a 503: EventSource would stop for good). */
+  #turnAway (open: OpenStream): void {
+    const stream = open()
+    if (stream === null || stream.closed) return
+    stream.open(this.#farewellFrame())
+    stream.hangUp()
+    this.#streamsFarewelled++
+  }
+
+  /** Answers a subscription past the global cap: 200, a long jittered `retry:`, `OVERLOADED`, end. */
+  #shed (open: OpenStream): void {
+    this.#streamsShed++
+    const stream = open()
+    if (stream === null || stream.closed) return
+    const retryMs = OVERLOAD_RETRY_MS + Math.round(this.#random() * OVERLOAD_JITTER_MS)
+    stream.open(retryFrame(retryMs))
+    stream.finish(trackingFrame({
+      state: 'degraded',
+      reason: 'OVERLOADED',
+      message: `This gateway is following as many orders as it can; reconnecting in ${Math.round(retryMs / 1000)} s`,
+      next_check_at: this.#opts.clock.now() + retryMs
+    }))
+    this.#eventsSent++
+  }
+
+  /** Writes the first frames; true when the stream joined the topic's subscribers. */
+  #attach (topic: Topic, initial: StoredSnapshot, lastEventId: string | undefined, open: OpenStream, ip: string | undefined): boolean {
     if (topic.latest === null || initial.order.version > topic.latest.version) topic.latest = latestOf(initial.order, initial.json)
     const latest = topic.latest
     const stream = open()
-    if (stream === null || stream.closed) return
+    if (stream === null || stream.closed) return false
     this.#streamsOpened++
     const sendSnapshot = lastEventId !== String(latest.version)
     stream.open(retryFrame(this.#opts.settings.sseRetryMs) + (sendSnapshot ? latest.frame : ''))
@@ -245,13 +421,13 @@ export class TrackingHub {
     if (latest.stopFrame !== undefined) {
       stream.finish(latest.stopFrame)
       this.#eventsSent++
-      return
+      return false
     }
     if (topic.tracking?.state.state === 'degraded') {
       stream.send(topic.tracking.frame, 'tracking')
       this.#eventsSent++
     }
-    topic.subscribers.add(stream)
+    topic.subscribers.set(stream, { ip, rotation: this.#rotationTimer(topic, stream) })
     this.#subscribers++
     this.#startHeartbeat()
     if (topic.grace !== null) {
@@ -264,6 +440,32 @@ export class TrackingHub {
       this.#pollers++
       topic.poller.start()
     }
+    return true
+  }
+
+  /** Ends `stream` after its maximum lifetime (less a random part of it), in real time. */
+  #rotationTimer (topic: Topic, stream: SseStream): NodeJS.Timeout | null {
+    const max = this.#opts.settings.sseMaxLifetimeMs
+    if (max === undefined || !Number.isFinite(max)) return null
+    const timer = setTimeout(() => {
+      if (!this.#removeSubscriber(topic, stream)) return
+      stream.hangUp(this.#farewellFrame())
+      this.#streamsRotated++
+      this.#release(topic)
+    }, Math.max(0, Math.round(max * (1 - LIFETIME_JITTER * this.#random()))))
+    timer.unref()
+    return timer
+  }
+
+  /** Takes `stream` out of `topic` and uncounts it; false when it was not there. */
+  #removeSubscriber (topic: Topic, stream: SseStream): boolean {
+    const subscriber = topic.subscribers.get(stream)
+    if (subscriber === undefined) return false
+    topic.subscribers.delete(stream)
+    if (subscriber.rotation !== null) clearTimeout(subscriber.rotation)
+    this.#subscribers--
+    this.#limits.release(subscriber.ip)
+    return true
   }
 
   /** A stored form of a version learned from the bus (rare: it overtook the first snapshot). */
@@ -293,7 +495,7 @@ export class TrackingHub {
     if (topic !== undefined) return topic
     const created: Topic = {
       trackcode,
-      subscribers: new Set(),
+      subscribers: new Map(),
       pending: 0,
       latest: null,
       tracking: null,
@@ -310,7 +512,7 @@ export class TrackingHub {
   #deliver (topic: Topic, message: BusMessage): void {
     if (message.kind === 'tracking') {
       topic.tracking = message
-      for (const stream of topic.subscribers) stream.send(message.frame, 'tracking')
+      for (const stream of topic.subscribers.keys()) stream.send(message.frame, 'tracking')
       this.#eventsSent += topic.subscribers.size
       return
     }
@@ -321,29 +523,29 @@ export class TrackingHub {
     if (topic.latest !== null && message.version <= topic.latest.version) return
     topic.latest = { version: message.version, json: message.json, frame: message.frame, ...(message.stopFrame === undefined ? {} : { stopFrame: message.stopFrame }) }
     if (message.stopFrame === undefined) {
-      for (const stream of topic.subscribers) stream.send(message.frame, 'snapshot')
+      for (const stream of topic.subscribers.keys()) stream.send(message.frame, 'snapshot')
       this.#eventsSent += topic.subscribers.size
       return
     }
-    const streams = [...topic.subscribers]
-    topic.subscribers.clear()
-    this.#subscribers -= streams.length
-    for (const stream of streams) stream.finish(message.frame, message.stopFrame)
+    const streams = [...topic.subscribers.keys()]
+    for (const stream of streams) {
+      this.#removeSubscriber(topic, stream)
+      stream.finish(message.frame, message.stopFrame)
+    }
     this.#eventsSent += 2 * streams.length
     topic.poller?.stop()
     this.#release(topic)
   }
 
-  /** A subscriber's stream started lagging: hands it to the `onStall` policy, if any. */
+  /** A subscriber's stream started lagging: hands it to the stall policy. */
   stalled (trackcode: string, stream: SseStream): void {
-    this.#opts.onStall?.(stream, trackcode)
+    this.#onStall(stream, trackcode)
   }
 
   /** A stream closed (client left, or ended by us). */
   detach (trackcode: string, stream: SseStream): void {
     const topic = this.#topics.get(trackcode)
-    if (topic === undefined || !topic.subscribers.delete(stream)) return
-    this.#subscribers--
+    if (topic === undefined || !this.#removeSubscriber(topic, stream)) return
     this.#release(topic)
   }
 
@@ -377,7 +579,7 @@ export class TrackingHub {
     if (this.#heartbeat !== null) return
     // Real time, whatever the tracking clock: it is for proxies that close idle connections.
     this.#heartbeat = setInterval(() => {
-      for (const topic of this.#topics.values()) for (const stream of topic.subscribers) stream.heartbeat()
+      for (const topic of this.#topics.values()) for (const stream of topic.subscribers.keys()) stream.heartbeat()
     }, this.#opts.settings.sseHeartbeatMs)
     this.#heartbeat.unref()
   }

@@ -6,11 +6,11 @@
  * Decorates `app.tracking` (the {@link TrackingHub}: `stats()` for metrics) — hence
  * `fastify-plugin`. The stores behind it (snapshots, fan-out bus, poller leases) are
  * in-process by default and can be replaced through the options, e.g. by Redis ones
- * shared by several gateways; the quota is the shared `app.quota`.
+ * shared by several gateways; the quota is the shared `app.quota` (its `state()`
+ * reports the window fair shares are computed over; 24 h when it does not).
  */
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { DAY_MS } from '../upstream/quota.js'
 import { MemoryBus, type TrackingBus } from './bus.js'
 import { systemClock, type Clock } from './clock.js'
 import { TrackingHub, type HubOptions } from './hub.js'
@@ -35,12 +35,19 @@ export interface TrackingOptions {
   store?: SnapshotStore
   bus?: TrackingBus
   lease?: LeaseStore
-  /** Length of the quota's rolling window, ms (what fair shares are computed over). Default 24 h. */
-  quotaWindowMs?: number
   /** Source of jitter. Default `Math.random`. */
   random?: () => number
-  /** Policy for subscribers whose stream lags. Default: none (they only miss intermediate versions). */
+  /**
+   * Policy for subscribers whose stream lags (told once per stall). Default: cut
+   * streams that stay stalled for `stallTimeoutMs` or buffer more than
+   * `maxBufferedBytes` (see `stall-guard.ts`); lagging streams only ever keep the
+   * latest frame either way.
+   */
   onStall?: HubOptions['onStall']
+  /** Default stall policy: how long a stream may stay stalled, ms. Default 30 s. */
+  stallTimeoutMs?: number
+  /** Default stall policy: bytes a stream may keep waiting in the process, looked at a second into a stall. Default 1 MiB. */
+  maxBufferedBytes?: number
 }
 
 async function tracking (app: FastifyInstance, opts: TrackingOptions): Promise<void> {
@@ -51,22 +58,20 @@ async function tracking (app: FastifyInstance, opts: TrackingOptions): Promise<v
   const lease = opts.lease ?? new MemoryLeaseStore(() => clock.now())
   const log = app.log.child({ module: 'tracking' })
 
-  const check: CheckFn = async (trackcode, signal) => await app.upstream.request({
+  // Pollers pass retry: false (see poller.ts); a subscriber's first check keeps the retries.
+  const check: CheckFn = async (trackcode, signal, retry = true) => await app.upstream.request({
     method: 'POST',
     path: '/orders/check',
     body: { trackcode, outputs: 'full', mask_addresses: true },
     auth: true,
     purpose: 'poll',
-    retry: true,
+    retry,
     ...(signal === undefined ? {} : { signal })
   })
 
-  let hub: TrackingHub | undefined
   const scheduler = new PollScheduler({
     timings: { pollIntervalMs: config.pollIntervalMs, pollWaitingPaymentMs: config.pollWaitingPaymentMs, pollMaxIntervalMs: config.pollMaxIntervalMs },
     quota: app.quota,
-    windowMs: opts.quotaWindowMs ?? DAY_MS,
-    activePollers: () => hub?.activePollers() ?? 0,
     now: () => clock.now(),
     ...(opts.random === undefined ? {} : { random: opts.random })
   })
@@ -82,8 +87,18 @@ async function tracking (app: FastifyInstance, opts: TrackingOptions): Promise<v
     snapshotTtlMs: config.finalCacheMs,
     log
   })
-  hub = new TrackingHub({
-    settings: { pollerGraceMs: config.pollerGraceMs, sseHeartbeatMs: config.sseHeartbeatMs, sseRetryMs: config.sseRetryMs, finalCacheMs: config.finalCacheMs },
+  const hub = new TrackingHub({
+    settings: {
+      pollerGraceMs: config.pollerGraceMs,
+      sseHeartbeatMs: config.sseHeartbeatMs,
+      sseRetryMs: config.sseRetryMs,
+      finalCacheMs: config.finalCacheMs,
+      sseMaxConnectionsPerIp: config.sseMaxConnectionsPerIp,
+      sseMaxConnections: config.sseMaxConnections,
+      sseMaxLifetimeMs: config.sseMaxLifetimeMs,
+      ...(opts.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: opts.stallTimeoutMs }),
+      ...(opts.maxBufferedBytes === undefined ? {} : { maxBufferedBytes: opts.maxBufferedBytes })
+    },
     refresher,
     scheduler,
     store,
@@ -91,12 +106,15 @@ async function tracking (app: FastifyInstance, opts: TrackingOptions): Promise<v
     lease,
     clock,
     log,
-    ...(opts.onStall === undefined ? {} : { onStall: opts.onStall })
+    ...(opts.onStall === undefined ? {} : { onStall: opts.onStall }),
+    ...(opts.random === undefined ? {} : { random: opts.random })
   })
 
   app.decorate('tracking', hub)
-  // End the streams and stop the pollers as soon as a graceful shutdown starts (so
-  // browsers reconnect elsewhere while requests drain), and in any case on close.
+  // End the streams (with a short `retry:` farewell, closing their connections) and
+  // stop the pollers as soon as a graceful shutdown starts, so browsers reconnect
+  // elsewhere while requests drain; in any case on close. Subscriptions arriving
+  // afterwards get the same farewell (200 + retry:, never 503).
   if (app.hasDecorator('lifecycle')) app.lifecycle.onShutdown(() => { hub.close() })
   app.addHook('preClose', async () => { hub.close() })
 

@@ -9,6 +9,15 @@
  * the crowd left. Each check first takes or renews the trackcode's lease, so of
  * several gateways tracking one order only one checks upstream; the others wait an
  * interval and try again (taking over when the holder is gone).
+ *
+ * While it holds the lease, a poller registers its desired (state-aware) interval with
+ * the scheduler, which stretches every poller's interval by the same factor when
+ * their demand is more than the quota allows (see `scheduler.ts`).
+ *
+ * Checks are sent with `retry: false`: each attempt of the upstream client's own
+ * retries would cost a quota slot, and the poller already retries a failed check
+ * itself, with its backoff and jitter (the first check of a new subscriber, which a
+ * browser waits for, keeps the client's quick retries).
  */
 import type { FastifyBaseLogger } from 'fastify'
 import type { TrackingBus } from './bus.js'
@@ -60,6 +69,10 @@ export class Poller {
   #retryAt: number | null = null
   #degraded: DegradedReason | null = null
   #holdsLease = false
+  /** Bumped by every new plan: a plan still being computed when a newer one starts is dropped. */
+  #planSeq = 0
+  /** A nudge arrived during a check: check again once it is done. */
+  #nudged = false
   /** Epoch ms of the next planned check (0 before the first plan). */
   nextCheckAt = 0
 
@@ -90,8 +103,9 @@ export class Poller {
   stop (): void {
     if (!this.#running) return
     this.#running = false
-    if (this.#timer !== null) this.#opts.clock.clearTimeout(this.#timer)
-    this.#timer = null
+    this.#planSeq++
+    this.#clearTimer()
+    this.#opts.scheduler.dropDemand(this)
     this.#opts.onStop?.()
     if (this.#holdsLease) {
       this.#holdsLease = false
@@ -101,9 +115,45 @@ export class Poller {
     }
   }
 
+  /**
+   * Checks now rather than at the planned time (e.g. the order was just paid in the
+   * demo), still through the quota: not while the poller backs off or waits for
+   * the lease, nor when the window has no check left for pollers. A nudge during a
+   * check makes another check right after it. True when a check was started or queued.
+   */
+  async nudge (): Promise<boolean> {
+    if (!this.#running || this.#retryAt !== null) return false
+    if (this.#checking) {
+      this.#nudged = true
+      return true
+    }
+    if (!await this.#opts.scheduler.hasHeadroom()) return false
+    if (!this.#running || this.#retryAt !== null) return false
+    if (this.#checking) {
+      this.#nudged = true
+      return true
+    }
+    this.#checkNow()
+    return true
+  }
+
+  #clearTimer (): void {
+    if (this.#timer !== null) this.#opts.clock.clearTimeout(this.#timer)
+    this.#timer = null
+  }
+
+  /** Drops the current plan and checks at once. */
+  #checkNow (): void {
+    this.#planSeq++
+    this.#clearTimer()
+    this.#check()
+  }
+
   #plan (): void {
+    const seq = ++this.#planSeq
+    this.#clearTimer()
     this.#nextDue().then((due) => {
-      if (!this.#running) return
+      if (!this.#running || seq !== this.#planSeq) return
       if (due === null) {
         this.stop()
         this.#opts.onFinished?.()
@@ -121,35 +171,50 @@ export class Poller {
         if (slice >= wait) this.#check()
         else this.#plan()
       }, slice)
-    }).catch((err: unknown) => { this.#crashed(err) })
+    }).catch((err: unknown) => {
+      if (seq === this.#planSeq) this.#crashed(err)
+    })
   }
 
   /** When the next check is due, or `null` when the order needs none. */
   async #nextDue (): Promise<number | null> {
     if (this.#retryAt !== null) return this.#retryAt
     if (isFinalStatus(this.#last.order.status)) return null
-    const delay = await this.#opts.scheduler.afterSuccess(this.#last.order, this.#last.checkedAt)
+    // Only a running poller registers its demand (stop() forgets it).
+    const delay = await this.#opts.scheduler.afterSuccess(this.#last.order, this.#last.checkedAt, this.#running ? this : undefined)
     return delay === null ? null : this.#last.checkedAt + delay
   }
 
   #check (): void {
     if (!this.#running || this.#checking) return
     this.#checking = true
-    this.#attempt().catch((err: unknown) => { this.#crashed(err) }).finally(() => { this.#checking = false })
+    this.#attempt().catch((err: unknown) => { this.#crashed(err) }).finally(() => {
+      this.#checking = false
+      if (!this.#nudged) return
+      this.#nudged = false
+      if (this.#running && this.#retryAt === null) this.#checkNow()
+    })
   }
 
   async #attempt (): Promise<void> {
     const { clock, scheduler, refresher, lease, owner, trackcode } = this.#opts
     const leaseTtl = 2 * scheduler.timings.pollMaxIntervalMs
-    this.#holdsLease = await lease.acquire(trackcode, owner, leaseTtl)
-    if (!this.#running) return
+    const acquired = await lease.acquire(trackcode, owner, leaseTtl)
+    if (!this.#running) {
+      // Stopped while acquiring: stop() saw no lease to give back, so give it back here.
+      if (acquired) lease.release(trackcode, owner).catch((err: unknown) => { this.#opts.log.warn({ err, trackcode }, 'could not release the poller lease') })
+      return
+    }
+    this.#holdsLease = acquired
     if (!this.#holdsLease) {
-      // Another gateway polls this order and publishes on the bus: try again later.
+      // Another gateway polls this order and publishes on the bus (its demand is
+      // counted there): try again later.
+      scheduler.dropDemand(this)
       this.#retryAt = clock.now() + scheduler.timings.pollIntervalMs
       this.#plan()
       return
     }
-    const outcome = await refresher.refresh(trackcode, { known: this.#last, signal: this.#opts.signal })
+    const outcome = await refresher.refresh(trackcode, { known: this.#last, signal: this.#opts.signal, retry: false })
     if (!this.#running) return
     if (outcome.kind === 'snapshot') {
       this.#last = outcome.snapshot
@@ -195,6 +260,8 @@ export class Poller {
     if (!this.#running) return
     this.#failures++
     this.#retryAt = this.#opts.clock.now() + this.#opts.scheduler.timings.pollMaxIntervalMs
+    this.#planSeq++
+    this.#clearTimer()
     this.#timer = this.#opts.clock.setTimeout(() => {
       this.#timer = null
       this.#plan()

@@ -21,8 +21,12 @@ import type { PollScheduler } from './scheduler.js'
 import type { SnapshotStore, StoredSnapshot } from './snapshot-store.js'
 import { CheckShapeError, goneSnapshot, isFinalStatus, sameContent, snapshotFromCheck, type TrackedOrder } from './status.js'
 
-/** Sends one `/orders/check` for `trackcode`. */
-export type CheckFn = (trackcode: string, signal?: AbortSignal) => Promise<UpstreamResult>
+/**
+ * Sends one `/orders/check` for `trackcode`. `retry` (default true) lets the upstream
+ * client retry a failed attempt at once; pollers pass false (each attempt costs a
+ * quota slot, and they back off by themselves).
+ */
+export type CheckFn = (trackcode: string, signal?: AbortSignal, retry?: boolean) => Promise<UpstreamResult>
 
 /** What a refresh ended with. */
 export type RefreshOutcome =
@@ -78,22 +82,23 @@ export class Refresher {
 
   /**
    * Checks `trackcode` now, or joins the check already running for it. `known` is the
-   * caller's last snapshot, used when the store no longer has one.
+   * caller's last snapshot, used when the store no longer has one; `retry` is passed
+   * to the {@link CheckFn} (the caller that starts the check decides).
    */
-  refresh (trackcode: string, opts: { known?: StoredSnapshot, signal?: AbortSignal } = {}): Promise<RefreshOutcome> {
-    return this.#coalescer.run(trackcode, async () => await this.#refresh(trackcode, opts.known, opts.signal))
+  refresh (trackcode: string, opts: { known?: StoredSnapshot, signal?: AbortSignal, retry?: boolean } = {}): Promise<RefreshOutcome> {
+    return this.#coalescer.run(trackcode, async () => await this.#refresh(trackcode, opts.known, opts.signal, opts.retry ?? true))
   }
 
   stats (): RefresherStats {
     return { ...this.#stats }
   }
 
-  async #refresh (trackcode: string, known: StoredSnapshot | undefined, signal: AbortSignal | undefined): Promise<RefreshOutcome> {
+  async #refresh (trackcode: string, known: StoredSnapshot | undefined, signal: AbortSignal | undefined, retry: boolean): Promise<RefreshOutcome> {
     const { clock, scheduler } = this.#opts
     const sentAt = clock.now()
     let result: UpstreamResult
     try {
-      result = await this.#opts.check(trackcode, signal)
+      result = await this.#opts.check(trackcode, signal, retry)
     } catch (err) {
       // A local quota refusal (429 thrown by the client) made no call and used no slot.
       if (!(err instanceof GatewayError && err.code === 'TOO_MANY_REQUESTS')) {

@@ -7,6 +7,7 @@
 import { Type } from 'typebox'
 import { NumberOrString, Trackcode } from '../upstream/schemas/common.js'
 import { CheckFunding } from '../upstream/schemas/order-check.js'
+import { TRACKING_REASONS } from './frames.js'
 import { ORDER_STATUSES } from './status.js'
 
 export { Trackcode }
@@ -90,11 +91,13 @@ export const StopEvent = Type.Object({
 /** Payload of the `tracking` event. */
 export const TrackingEvent = Type.Object({
   state: Type.Enum(['degraded', 'live']),
-  reason: Type.Union([Type.Enum(['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'UPSTREAM_ERROR', 'QUOTA_EXHAUSTED', 'RATE_LIMITED']), Type.Null()]),
+  reason: Type.Union([Type.Enum([...TRACKING_REASONS]), Type.Null()], {
+    description: 'Why tracking is degraded: `UPSTREAM_UNAVAILABLE`, `UPSTREAM_TIMEOUT`, `UPSTREAM_ERROR` (checks fail), `QUOTA_EXHAUSTED` (the daily quota is used up), `RATE_LIMITED` (SecretCryptos said TOO_MANY_REQUESTS), `OVERLOADED` (this gateway holds as many streams as it may: the stream ends right after this event and the browser reconnects after the `retry:` delay); `null` when live again.'
+  }),
   message: Type.String(),
-  next_check_at: Type.Integer({ description: 'Next planned upstream check, epoch milliseconds.' })
+  next_check_at: Type.Integer({ description: 'Next planned upstream check, epoch milliseconds (for `OVERLOADED`: when the browser reconnects).' })
 }, {
-  description: 'Tracking degraded (upstream failing, quota used up) or live again. The stream stays open and recovers by itself.',
+  description: 'Tracking degraded (upstream failing, quota used up) or live again. The stream stays open and recovers by itself — except for `OVERLOADED`, after which the stream ends and EventSource reconnects by itself later.',
   examples: [{ state: 'degraded', reason: 'UPSTREAM_UNAVAILABLE', message: 'SecretCryptos cannot be reached; retrying with backoff', next_check_at: 1755441853000 }]
 })
 
@@ -127,9 +130,11 @@ export const EventStream = Type.String({
     'Server-Sent Events, in this order:',
     '- `retry: <ms>`: reconnection delay hint;',
     '- `message` events (no `event:` line): `id:` = the order\'s version, `data:` = a TrackedOrder (the schema of `GET /orders/{trackcode}`). The current snapshot comes first, unless `Last-Event-ID` already names the current version; later ones only on real changes;',
-    '- `event: tracking`: tracking degraded or live again, `data:` = `{"state","reason","message","next_check_at"}`;',
+    '- `event: tracking`: tracking degraded or live again, `data:` = `{"state","reason","message","next_check_at"}`; `reason` is one of `UPSTREAM_UNAVAILABLE`, `UPSTREAM_TIMEOUT`, `UPSTREAM_ERROR`, `QUOTA_EXHAUSTED`, `RATE_LIMITED`, `OVERLOADED`, or `null` when live again;',
     '- `: keep-alive` comment lines on idle streams;',
-    '- once the order is `Done` or `Gone`: the final snapshot, `event: stop` with `data: {"trackcode","status","version"}`, and the end of the stream.'
+    '- once the order is `Done` or `Gone`: the final snapshot, `event: stop` with `data: {"trackcode","status","version"}`, and the end of the stream.',
+    '',
+    'A stream may also end without `stop`; EventSource then reconnects by itself after the last `retry:` delay, sending `Last-Event-ID`: after `retry: <10–20 s>` and a `tracking` event with the reason `OVERLOADED` (the gateway holds as many streams as it may; sent instead of the snapshot), or after a short `retry: <1–2 s>` (the stream reached its maximum lifetime, or the gateway is shutting down).'
   ].join('\n'),
   examples: [EXAMPLE_STREAM]
 })

@@ -14,8 +14,11 @@
  *   is the whole order, so skipping an intermediate one loses nothing) and heartbeats
  *   are dropped; the held frames go out on `drain`. Memory per stalled subscriber is
  *   therefore bounded by two frames plus the socket's own buffer.
- * - `onStall` is told each time a stream starts lagging, so a policy (cap, disconnect)
- *   can be plugged in without touching the hub.
+ * - `onStall` is told each time a stream starts lagging, so a policy (the hub's default
+ *   disconnects streams that stay stalled, see `stall-guard.ts`) can be plugged in.
+ * - `hangUp()` ends the response *and* the connection, for farewells (shutdown,
+ *   rotation): the browser's reconnection then opens a new connection, which a load
+ *   balancer can send to another instance, instead of reusing this one.
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { HEARTBEAT_FRAME } from './frames.js'
@@ -49,6 +52,7 @@ export class SseStream {
   #lagging = false
   #heldSnapshot: string | null = null
   #heldTracking: string | null = null
+  #stalls = 0
 
   constructor (res: ServerResponse, opts: SseStreamOptions = {}) {
     this.#res = res
@@ -72,6 +76,16 @@ export class SseStream {
   /** True while frames are being held back for a slow reader. */
   get lagging (): boolean {
     return this.#lagging
+  }
+
+  /** Times the stream started lagging (tells one stall episode from the next). */
+  get stalls (): number {
+    return this.#stalls
+  }
+
+  /** Bytes written but not yet handed to the operating system. */
+  get bufferedBytes (): number {
+    return this.#res.writableLength
   }
 
   /** Sends the status line and headers, and `first` (e.g. the `retry:` hint) in the same packet. */
@@ -111,6 +125,17 @@ export class SseStream {
     this.#res.end(out)
   }
 
+  /**
+   * Like {@link finish}, then closes the connection once the response is flushed, so
+   * the client reconnects over a new connection.
+   */
+  hangUp (...frames: string[]): void {
+    if (this.closed) return
+    const socket = this.#res.socket
+    this.finish(...frames)
+    if (socket !== null) this.#res.once('finish', () => { socket.end() })
+  }
+
   /** Ends the stream without a further frame. */
   close (): void {
     if (!this.closed) this.#res.end()
@@ -124,6 +149,7 @@ export class SseStream {
   #write (frame: string): void {
     if (this.#res.write(frame)) return
     this.#lagging = true
+    this.#stalls++
     this.#res.once('drain', () => { this.#flush() })
     this.#opts.onStall?.(this)
   }

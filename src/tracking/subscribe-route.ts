@@ -4,9 +4,14 @@
  * Everything that can fail does so before the stream opens, as an ordinary envelope
  * (a browser's EventSource does not retry a non-200 answer): 400 for a malformed
  * trackcode, 404 for an order upstream does not know (remembered for a while, so a
- * retrying browser costs no upstream call), 429/502/504 when the first check fails.
+ * retrying browser costs no upstream call), 429 when the client IP already holds
+ * `SSE_MAX_CONNECTIONS_PER_IP` streams, 429/502/504 when the first check fails.
  * Then the reply is taken over (`reply.hijack()`) and handed to the hub as an
  * {@link SseStream}; see `sse-stream.ts` for why not `@fastify/sse`.
+ *
+ * Answers meant to make the browser come back later are 200 event streams that end
+ * at once with a `retry:` (gateway at `SSE_MAX_CONNECTIONS`, shutting down): see the
+ * hub. The client IP is `request.ip`, so it honours `TRUST_PROXY`.
  */
 import type { OutgoingHttpHeaders } from 'node:http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
@@ -27,7 +32,9 @@ const schema = {
     '',
     'Open it with `new EventSource(\'/orders/6A5FB3BA8A150EC9/subscribe\')`. On reconnection the browser sends `Last-Event-ID`; if it equals the current version no duplicate snapshot is sent. Degraded tracking (upstream failing, quota used up) is told in `tracking` events while the stream stays open.',
     '',
-    'However many browsers follow an order, the gateway checks upstream for it once per polling interval (state-aware, stretched fairly when the daily quota is short). Errors are answered before the stream opens, in the usual envelope.'
+    'However many browsers follow an order, the gateway checks upstream for it once per polling interval (state-aware, stretched fairly when the daily quota is short). Errors are answered before the stream opens, in the usual envelope; a client IP holding too many streams already gets a `429` with `Retry-After`.',
+    '',
+    'Answers that ask the browser to come back later are event streams that end right away, so that EventSource reconnects by itself (it never retries a non-200 answer): a gateway holding as many streams as it may sends a long `retry:` and a `tracking` event with the reason `OVERLOADED`; a gateway shutting down, or ending a stream at its maximum lifetime, sends a short `retry:`.'
   ].join('\n'),
   tags: ['Tracking'],
   params: TrackcodeParams,
@@ -63,7 +70,7 @@ const subscribeRoute: FastifyPluginAsyncTypebox = async (app) => {
         onClose: (stream) => { hub.detach(trackcode, stream) },
         onStall: (stream) => { hub.stalled(trackcode, stream) }
       })
-    })
+    }, { ip: request.ip })
   })
 }
 

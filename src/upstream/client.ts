@@ -4,13 +4,20 @@
  * - an undici `Pool` per upstream origin: keep-alive, bounded connections;
  * - the API key injected as a Bearer token on authenticated calls (and nowhere else);
  * - every authenticated attempt takes a quota slot first, so the daily quota holds;
- * - a precise deadline per call (`AbortSignal.timeout`, not undici's 1 s-tick timers);
+ * - a precise deadline per call (`AbortSignal.timeout`, not undici's 1 s-tick timers),
+ *   `UPSTREAM_TIMEOUT_MS` unless the call sets its own (an order creation settling in the
+ *   background after its client got a 504, see `src/routes/v1/create-order.ts`);
  * - retries with backoff only where safe (`retry: true`: GETs and `/orders/check`), on
  *   network errors and 5xx, never on timeouts and never for creates or deletes;
  * - the answer is returned byte for byte (`raw`) next to its parsed JSON (`body`), so
- *   the pass-through can forward it unchanged.
+ *   the pass-through can forward it unchanged;
+ * - a failure says whether upstream may have received the request
+ *   ({@link UpstreamCallError.requestSent}): undici tells when it starts writing a request
+ *   to a socket (`onRequestStart`); a request that failed before that (still queued
+ *   behind busy connections, connection refused, DNS or TLS failure) provably never
+ *   reached upstream, so an order creation that failed that way created nothing.
  */
-import { Pool, errors as undiciErrors } from 'undici'
+import { Pool, errors as undiciErrors, type Dispatcher } from 'undici'
 import { GatewayError } from '../errors.js'
 import type { QuotaBudget, QuotaPurpose } from './quota.js'
 
@@ -29,6 +36,8 @@ export interface UpstreamCall {
   retry: boolean
   /** Aborts the call (e.g. the caller went away). */
   signal?: AbortSignal
+  /** Deadline of this call (all attempts), ms; default: the client's `timeoutMs`. */
+  timeoutMs?: number
 }
 
 export interface UpstreamResult {
@@ -63,6 +72,54 @@ export interface UpstreamClientOptions {
   observer?: UpstreamObserver
 }
 
+/**
+ * A call that ended without a usable answer: 502 UPSTREAM_UNAVAILABLE /
+ * UPSTREAM_BAD_RESPONSE or 504 UPSTREAM_TIMEOUT.
+ */
+export class UpstreamCallError extends GatewayError {
+  /**
+   * False only when the request provably never left the gateway (it failed before undici
+   * started writing it), so upstream cannot have acted on it; true when it may have.
+   */
+  readonly requestSent: boolean
+
+  constructor (statusCode: number, code: 'UPSTREAM_UNAVAILABLE' | 'UPSTREAM_BAD_RESPONSE' | 'UPSTREAM_TIMEOUT', message: string, requestSent: boolean, cause?: unknown) {
+    super(statusCode, code, message, cause === undefined ? undefined : { cause })
+    this.name = 'UpstreamCallError'
+    this.requestSent = requestSent
+  }
+}
+
+/**
+ * True when `err`, thrown by {@link UpstreamClient.request}, leaves open whether
+ * upstream acted on the request: it may have received it and no answer came back.
+ * False for refusals before any attempt (local quota) and for requests that never left.
+ */
+export function mayHaveReachedUpstream (err: unknown): boolean {
+  return err instanceof UpstreamCallError && err.requestSent
+}
+
+/**
+ * An interceptor marking the options of every request undici starts writing to a socket:
+ * `onRequestStart` is called right before the first byte is written, unless the request
+ * is aborted right there (which is how a request aborted while queued learns it). The
+ * rest of the handler is passed through untouched.
+ */
+function markWritten (written: WeakSet<object>): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (opts, handler) => dispatch(opts, {
+    onRequestStart (controller, context) {
+      handler.onRequestStart?.(controller, context)
+      // A request aborted while it was queued is only told so here, and then not written.
+      if (!controller.aborted) written.add(opts)
+    },
+    onRequestUpgrade (controller, statusCode, headers, socket) { handler.onRequestUpgrade?.(controller, statusCode, headers, socket) },
+    onResponseStart (controller, statusCode, headers, statusMessage) { handler.onResponseStart?.(controller, statusCode, headers, statusMessage) },
+    onResponseData (controller, chunk) { handler.onResponseData?.(controller, chunk) },
+    onResponseEnd (controller, trailers) { handler.onResponseEnd?.(controller, trailers) },
+    onResponseError (controller, error) { handler.onResponseError?.(controller, error) }
+  })
+}
+
 const sleep = async (ms: number, signal: AbortSignal): Promise<void> => {
   await new Promise<void>((resolve) => {
     const timer = setTimeout(done, ms)
@@ -77,6 +134,10 @@ const sleep = async (ms: number, signal: AbortSignal): Promise<void> => {
 
 export class UpstreamClient {
   readonly #pool: Pool
+  /** `#pool` with {@link markWritten}: what requests go through. */
+  readonly #dispatcher: Dispatcher
+  /** Options objects of the requests undici has started writing. */
+  readonly #written = new WeakSet<object>()
   readonly #basePath: string
   readonly #auth: string
   readonly #opts: Required<Omit<UpstreamClientOptions, 'observer' | 'apiKey' | 'baseUrl'>>
@@ -101,11 +162,13 @@ export class UpstreamClient {
     this.#pool = new Pool(url.origin, {
       connections: opts.connections,
       keepAliveTimeout: 30_000,
-      // Backstops only: the precise deadline is the AbortSignal in request().
+      // Backstops only (set per request too, for calls with their own deadline): the
+      // precise deadline is the AbortSignal in request().
       headersTimeout: opts.timeoutMs + 1000,
       bodyTimeout: opts.timeoutMs + 1000,
       connect: { timeout: Math.min(opts.timeoutMs, 10_000) }
     })
+    this.#dispatcher = this.#pool.compose(markWritten(this.#written))
   }
 
   /** Total attempts made so far (every one of them reached for upstream). */
@@ -118,11 +181,13 @@ export class UpstreamClient {
   /**
    * Performs the call. Resolves with upstream's answer, whatever its status (4xx and
    * 5xx included: the pass-through forwards them). Rejects with a {@link GatewayError}:
-   * 429 when the local quota refuses, 502 UPSTREAM_UNAVAILABLE / UPSTREAM_BAD_RESPONSE,
-   * 504 UPSTREAM_TIMEOUT.
+   * 429 when the local quota refuses; an {@link UpstreamCallError} 502
+   * UPSTREAM_UNAVAILABLE / UPSTREAM_BAD_RESPONSE or 504 UPSTREAM_TIMEOUT (after
+   * `call.timeoutMs`, default `timeoutMs`).
    */
   async request (call: UpstreamCall): Promise<UpstreamResult> {
-    const deadline = AbortSignal.timeout(this.#opts.timeoutMs)
+    const timeoutMs = call.timeoutMs ?? this.#opts.timeoutMs
+    const deadline = AbortSignal.timeout(timeoutMs)
     const signal = call.signal === undefined ? deadline : AbortSignal.any([deadline, call.signal])
     const attempts = call.retry ? this.#opts.maxAttempts : 1
     // What the last attempt produced: an upstream 5xx answer or a network failure. When
@@ -137,7 +202,7 @@ export class UpstreamClient {
       }
       if (call.auth) await this.#takeQuota(call.purpose)
       try {
-        const result = await this.#attempt(call, signal)
+        const result = await this.#attempt(call, signal, timeoutMs)
         if (result.statusCode === 429 && call.auth) await this.#pauseAfterTooMany(result.retryAfter)
         if (result.statusCode < 500) return result
         last = result
@@ -149,7 +214,7 @@ export class UpstreamClient {
     }
     if (last instanceof GatewayError) throw last
     if (last !== undefined) return last
-    throw this.#timeoutError()
+    throw this.#timeoutError(timeoutMs, false)
   }
 
   /**
@@ -180,8 +245,8 @@ export class UpstreamClient {
     await this.#opts.quota.pause(Date.now() + ms)
   }
 
-  #timeoutError (): GatewayError {
-    return new GatewayError(504, 'UPSTREAM_TIMEOUT', `SecretCryptos did not answer within ${this.#opts.timeoutMs} ms`)
+  #timeoutError (timeoutMs: number, requestSent: boolean): UpstreamCallError {
+    return new UpstreamCallError(504, 'UPSTREAM_TIMEOUT', `SecretCryptos did not answer within ${timeoutMs} ms`, requestSent)
   }
 
   #count (call: UpstreamCall, outcome: number | 'network' | 'timeout' | 'bad_response', started: number): void {
@@ -190,7 +255,7 @@ export class UpstreamClient {
     this.#observer?.({ method: call.method, path: call.path, outcome, durationMs: performance.now() - started })
   }
 
-  async #attempt (call: UpstreamCall, signal: AbortSignal): Promise<UpstreamResult> {
+  async #attempt (call: UpstreamCall, signal: AbortSignal, timeoutMs: number): Promise<UpstreamResult> {
     const headers: Record<string, string> = { accept: 'application/json' }
     if (call.auth) headers.authorization = this.#auth
     let body: string | undefined
@@ -198,33 +263,44 @@ export class UpstreamClient {
       headers['content-type'] = 'application/json'
       body = JSON.stringify(call.body ?? {})
     }
+    // Identifies this attempt to markWritten: whether undici started writing it.
+    const options: Dispatcher.RequestOptions = {
+      method: call.method,
+      path: this.#path(call),
+      headers,
+      body,
+      signal,
+      headersTimeout: timeoutMs + 1000,
+      bodyTimeout: timeoutMs + 1000
+    }
     const started = performance.now()
     let statusCode = 0
     try {
-      const res = await this.#pool.request({ method: call.method, path: this.#path(call), headers, body, signal })
+      const res = await untilAborted(this.#dispatcher.request(options), signal)
       statusCode = res.statusCode
       const raw = await readLimited(res.body, this.#opts.maxBodyBytes)
       const parsed = parseObject(raw)
       if (parsed === undefined) {
         this.#count(call, 'bad_response', started)
-        throw new GatewayError(502, 'UPSTREAM_BAD_RESPONSE', `SecretCryptos answered HTTP ${statusCode} with a body that is not a JSON object`)
+        throw new UpstreamCallError(502, 'UPSTREAM_BAD_RESPONSE', `SecretCryptos answered HTTP ${statusCode} with a body that is not a JSON object`, true)
       }
       this.#count(call, statusCode, started)
       const retryAfter = res.headers['retry-after']
       return { statusCode, raw, body: parsed, ...(typeof retryAfter === 'string' ? { retryAfter } : {}) }
     } catch (err) {
       if (err instanceof GatewayError) throw err
+      const sent = this.#written.has(options)
       if (signal.aborted) {
         this.#count(call, 'timeout', started)
-        if (call.signal?.aborted === true) throw new GatewayError(502, 'UPSTREAM_UNAVAILABLE', 'The upstream call was cancelled', { cause: err })
-        throw this.#timeoutError()
+        if (call.signal?.aborted === true) throw new UpstreamCallError(502, 'UPSTREAM_UNAVAILABLE', 'The upstream call was cancelled', sent, err)
+        throw this.#timeoutError(timeoutMs, sent)
       }
       if (err instanceof BodyTooLargeError) {
         this.#count(call, 'bad_response', started)
-        throw new GatewayError(502, 'UPSTREAM_BAD_RESPONSE', err.message)
+        throw new UpstreamCallError(502, 'UPSTREAM_BAD_RESPONSE', err.message, true)
       }
       this.#count(call, 'network', started)
-      throw new GatewayError(502, 'UPSTREAM_UNAVAILABLE', `SecretCryptos could not be reached (${describe(err)})`, { cause: err })
+      throw new UpstreamCallError(502, 'UPSTREAM_UNAVAILABLE', `SecretCryptos could not be reached (${describe(err)})`, sent, err)
     }
   }
 
@@ -237,6 +313,33 @@ export class UpstreamClient {
 }
 
 class BodyTooLargeError extends Error {}
+
+/**
+ * `response`, or a rejection as soon as `signal` aborts. undici only tells a request
+ * aborted while still queued (every connection busy) once a connection frees up, which
+ * could be long after its deadline; this keeps the deadline. The request itself is
+ * dropped by undici when dequeued, never written; were it answered anyway, its body is
+ * discarded.
+ */
+async function untilAborted (response: Promise<Dispatcher.ResponseData>, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+  return await new Promise<Dispatcher.ResponseData>((resolve, reject) => {
+    let settled = false
+    const onAbort = (): void => {
+      settled = true
+      reject(signal.reason)
+    }
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort, { once: true })
+    response.then((res) => {
+      signal.removeEventListener('abort', onAbort)
+      if (settled) res.body.destroy()
+      else resolve(res)
+    }, (err: unknown) => {
+      signal.removeEventListener('abort', onAbort)
+      if (!settled) reject(err)
+    })
+  })
+}
 
 async function readLimited (body: AsyncIterable<Buffer>, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = []

@@ -25,6 +25,12 @@ export interface QuotaState {
   pausedUntil: number
   /** Epoch ms when the oldest call leaves the window (0 when none counted). */
   nextFreeAt: number
+  /**
+   * Length of the rolling window, ms (24 h for the real quota). Optional so that
+   * stores written before it existed still satisfy the interface; readers fall back
+   * to {@link DAY_MS}.
+   */
+  windowMs?: number
 }
 
 export type QuotaDecision =
@@ -110,7 +116,8 @@ export class MemoryQuota implements QuotaBudget {
       remaining: Math.max(0, this.#limit - used),
       remainingGeneral: Math.max(0, this.#limit - this.#reserve - used),
       pausedUntil: this.#pausedUntil > now ? this.#pausedUntil : 0,
-      nextFreeAt: used > 0 ? this.#freeAt(0) : 0
+      nextFreeAt: used > 0 ? this.#freeAt(0) : 0,
+      windowMs: this.#windowMs
     }
   }
 }

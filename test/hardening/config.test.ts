@@ -46,3 +46,10 @@ t.test('limits are range-checked, all problems at once', async (t) => {
   t.equal(err.problems.length, 5)
   t.equal(loadConfig({ RATE_LIMIT_MAX: '0', RATE_LIMIT_CREATE_MAX: '0' }).rateLimitMax, 0, '0 disables')
 })
+
+t.test('CREATE_SETTLE_TIMEOUT_MS: 120 s by default, never below UPSTREAM_TIMEOUT_MS', async (t) => {
+  t.equal(loadConfig({}).createSettleTimeoutMs, 120_000)
+  t.equal(loadConfig({ CREATE_SETTLE_TIMEOUT_MS: '30000', UPSTREAM_TIMEOUT_MS: '30000' }).createSettleTimeoutMs, 30_000)
+  t.throws(() => loadConfig({ CREATE_SETTLE_TIMEOUT_MS: '5000' }), /CREATE_SETTLE_TIMEOUT_MS: must be at least UPSTREAM_TIMEOUT_MS \(10000\), got 5000/)
+  t.throws(() => loadConfig({ CREATE_SETTLE_TIMEOUT_MS: 'soon' }), /CREATE_SETTLE_TIMEOUT_MS: expected a whole number/)
+})

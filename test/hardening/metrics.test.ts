@@ -26,7 +26,9 @@ async function scrape (url: string): Promise<string> {
 }
 
 t.test('upstream calls by route and outcome, with latency', async (t) => {
-  const { gw, sim } = await stack(t, { upstreamTimeoutMs: 1000 })
+  // A create that times out for its client goes on until CREATE_SETTLE_TIMEOUT_MS: its
+  // attempt is counted when it really ends.
+  const { gw, sim } = await stack(t, { upstreamTimeoutMs: 1000, createSettleTimeoutMs: 1500 })
   t.equal((await http(`${gw.url}/v1/mixer/orders`, { body: mixerOrder() })).status, 200)
   sim.control.fail({ mode: 'reset', route: 'POST /v1/mixer/orders', count: 1 })
   t.equal((await http(`${gw.url}/v1/mixer/orders`, { body: mixerOrder() })).status, 502)
@@ -35,7 +37,11 @@ t.test('upstream calls by route and outcome, with latency', async (t) => {
   sim.control.fail({ mode: 'html', route: 'POST /v1/mixer/orders', count: 1 })
   t.equal((await http(`${gw.url}/v1/mixer/orders`, { body: mixerOrder() })).status, 502)
 
-  const text = await scrape(gw.url)
+  let text = ''
+  await waitFor(async () => {
+    text = await scrape(gw.url)
+    return sample(text, 'trackgate_upstream_requests_total', { method: 'POST', route: '/mixer/orders', outcome: 'timeout' }) !== undefined
+  }, 20_000, 'the timed-out create to end')
   const calls = (outcome: string): number | undefined => sample(text, 'trackgate_upstream_requests_total', { method: 'POST', route: '/mixer/orders', outcome })
   t.equal(calls('200'), 1)
   t.equal(calls('network'), 1)

@@ -44,8 +44,26 @@ t.test('creations and deletions share a tighter budget on top of the general one
   t.ok(Number(third.headers.get('retry-after')) >= 1)
   t.equal(upstreamCalls(sim, 'POST /v1/orders/delete'), 0)
   const invalid = await http(`${gw.url}/v1/mixer/orders`, { body: { nonsense: true } })
-  t.equal(invalid.status, 429, 'refused before validation: even bad bodies count')
+  t.equal(invalid.status, 400, 'invalid bodies are refused by validation first (they cost upstream nothing)')
   t.equal((await http(`${gw.url}/v1/ping`)).status, 200, 'other routes only see the general limit')
+})
+
+t.test('Idempotency-Key replays do not use the order-writing budget', async (t) => {
+  const { sim, gw } = await stack(t, { rateLimitMax: 100, rateLimitCreateMax: 1, rateLimitCreateWindowMs: 60_000 })
+  const headers = { 'idempotency-key': 'replay-test-key-0001' }
+  const first = await http(`${gw.url}/v1/mixer/orders`, { body: mixerOrder(), headers })
+  t.equal(first.status, 200)
+  for (let i = 0; i < 3; i++) {
+    const again = await http(`${gw.url}/v1/mixer/orders`, { body: mixerOrder(), headers })
+    t.equal(again.status, 200, `replay ${i + 1} is served`)
+    t.equal(again.headers.get('idempotent-replayed'), 'true')
+    t.equal(again.text, first.text)
+  }
+  const other = await http(`${gw.url}/v1/mixer/orders`, { body: mixerOrder(), headers: { 'idempotency-key': 'replay-test-key-0002' } })
+  t.equal(other.status, 429, 'a new key is a new creation: the budget of 1 is spent')
+  t.equal(upstreamCalls(sim, 'POST /v1/mixer/orders'), 1)
+  const retried = await http(`${gw.url}/v1/mixer/orders`, { body: mixerOrder(), headers: { 'idempotency-key': 'replay-test-key-0002' } })
+  t.equal(retried.status, 429, 'the refused key was released, not stored as running: still 429, not 409')
 })
 
 t.test('TRUST_PROXY: the forwarded client address is the key, and only then', async (t) => {

@@ -26,8 +26,9 @@ t.test('subscribers survive a burst of upstream 5xx and resume', async (t) => {
   es.addEventListener('tracking', (e) => { states.push((JSON.parse(e.data) as { state: string }).state) })
   await waitFor(() => statuses.length === 1, 'the EventSource snapshot')
 
-  // Three attempts per check (the client retries 5xx): two failed checks.
-  s.sim.control.fail({ mode: 'status500', count: 6, route: CHECK })
+  // Two failed checks: a poller's check is one attempt (retry: false), the poller
+  // itself backs off and tries again.
+  s.sim.control.fail({ mode: 'status500', count: 2, route: CHECK })
   const degraded = await raw.next(isTracking)
   const d = tracking(degraded)
   t.equal(d.state, 'degraded')
@@ -38,6 +39,7 @@ t.test('subscribers survive a burst of upstream 5xx and resume', async (t) => {
   const live = await raw.next((e) => isTracking(e) && tracking(e).state === 'live')
   t.same({ ...tracking(live), next_check_at: 0, message: '' }, { state: 'live', reason: null, message: '', next_check_at: 0 })
   t.equal(raw.events.filter(isTracking).length, 2, 'one degraded event for the burst, one live event')
+  t.equal(s.sim.control.stats().byStatus['500'], 2, 'each failed check was one upstream call: the upstream client did not retry it')
 
   s.sim.control.pay(code)
   await raw.next(withStatus('Confirming'))

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { MemoryQuota } from '../../src/upstream/quota.js'
-import { PollScheduler, PollUsage, SEND_SLACK_MS, backoffDelay, fairInterval, stateInterval, type PollTimings } from '../../src/tracking/scheduler.js'
+import { BURST_KEEP_FRACTION, PollScheduler, PollUsage, SEND_SLACK_MS, SPEND_HORIZON_FRACTION, allowedRate, backoffDelay, stateInterval, stretchFactor, type PollTimings } from '../../src/tracking/scheduler.js'
 import type { OrderStatus, TrackedOrder, TrackedOutput } from '../../src/tracking/status.js'
 
 const TIMINGS: PollTimings = { pollIntervalMs: 60_000, pollWaitingPaymentMs: 90_000, pollMaxIntervalMs: 900_000 }
@@ -43,12 +43,38 @@ t.test('stateInterval: never sleeps past the end of the retention', async (t) =>
   t.equal(stateInterval(order('WaitingForPayment', [], null), NOW, TIMINGS), 90_000)
 })
 
-t.test('fairInterval shares the budget equally', async (t) => {
+t.test('allowedRate: a burst while the window has room, never less than the sustainable rate, 0 when full', async (t) => {
   const day = 86_400_000
-  t.equal(fairInterval(1, 950, day), Math.ceil(day / 950), 'one poller may use the whole budget over the window')
-  t.equal(fairInterval(10, 950, day), Math.ceil(10 * day / 950))
-  t.equal(fairInterval(10, 0, day), 10 * day, 'an empty budget counts as 1')
-  t.equal(fairInterval(0, 950, day), 0)
+  const horizon = day * SPEND_HORIZON_FRACTION
+  const kept = 950 * BURST_KEEP_FRACTION
+  t.equal(allowedRate(950, 950, day), (950 - kept) / horizon, 'fresh: what exceeds the kept part, over the horizon')
+  t.ok(allowedRate(950, 950, day) * 3_600_000 > 100, 'about 119 checks an hour with the default quota')
+  t.equal(allowedRate(kept, 950, day), 0, 'no burst once only the kept part is left…')
+  t.equal(allowedRate(kept, 950, day, 950 / day), 950 / day, '…then the sustainable rate')
+  t.equal(allowedRate(900, 950, day, 1), 1, 'whichever is larger')
+  t.equal(allowedRate(0, 950, day, 0), 0, 'a full window with nothing leaving it allows nothing')
+  t.equal(allowedRate(-5, 950, day), 0, 'never negative')
+  t.equal(allowedRate(950, 950, 0), 0, 'a degenerate window allows nothing')
+})
+
+t.test('stretchFactor: one factor, ≥ 1, from demand and allowance', async (t) => {
+  t.equal(stretchFactor(0, 0), 1, 'no demand: nothing to stretch')
+  t.equal(stretchFactor(1, 2), 1, 'demand within the allowance: desired intervals as they are')
+  t.equal(stretchFactor(3, 1.5), 2)
+  t.equal(stretchFactor(1, 0), Infinity, 'nothing allowed')
+})
+
+t.test('PollUsage.sustainableRate: what the window can keep up, given when checks leave it', async (t) => {
+  const usage = new PollUsage(1000)
+  t.equal(usage.sustainableRate(0, 1000, 10), 10 / 1000, 'an empty window: the free checks spread over a window')
+  for (let at = 0; at < 1000; at += 100) usage.record(at)
+  // 10 checks spread evenly, none free: one leaves every 100 ms.
+  t.equal(usage.sustainableRate(999, 1000, 0), 0, 'nothing free and the next check leaves only later: nothing')
+  t.equal(usage.sustainableRate(1000, 1000, 1), 10 / 1000, 'one free as the oldest left, one leaving every 100 ms: the budget over the window')
+  const burst = new PollUsage(1000)
+  for (let i = 0; i < 10; i++) burst.record(0)
+  t.equal(burst.sustainableRate(500, 1000, 2), 2 / 500, 'a burst leaves all at once: until then only the free checks, spread until it leaves')
+  t.ok(burst.sustainableRate(500, 1000, 2) < usage.sustainableRate(1000, 1000, 2), 'less than with checks spread evenly')
 })
 
 t.test('backoffDelay: exponential, jittered, bounded', async (t) => {
@@ -77,34 +103,99 @@ t.test('PollUsage counts checks in the rolling window', async (t) => {
   t.equal(usage.count(5999), 1000, 'old entries are compacted, counts stay right')
 })
 
-t.test('PollScheduler stretches intervals fairly when the quota cannot serve everyone', async (t) => {
-  let now = NOW
-  let pollers = 1
-  const quota = new MemoryQuota({ limit: 100, reserve: 10, windowMs: 3_600_000, now: () => now })
-  const scheduler = new PollScheduler({ timings: { pollIntervalMs: 1000, pollWaitingPaymentMs: 1000, pollMaxIntervalMs: 60_000 }, quota, windowMs: 3_600_000, activePollers: () => pollers, now: () => now })
-  const confirming = order('Confirming')
-  t.equal(await scheduler.pollBudget(), 90)
-  t.equal(await scheduler.afterSuccess(confirming, now), 40_000, 'one poller: 90 checks an hour → every 40 s, not every second')
+t.test('PollScheduler: one order with a fresh quota gets its desired interval', async (t) => {
+  const now = NOW
+  const quota = new MemoryQuota({ limit: 1000, reserve: 50, now: () => now })
+  const scheduler = new PollScheduler({ timings: TIMINGS, quota, now: () => now })
+  const poller = {}
+  t.equal(await scheduler.afterSuccess(order('Confirming'), now, poller), TIMINGS.pollIntervalMs, 'every POLL_INTERVAL_MS, not every 24 h ÷ 950')
+  t.equal(await scheduler.afterSuccess(order('WaitingForPayment'), now, poller), TIMINGS.pollWaitingPaymentMs)
+  t.equal(scheduler.pollers, 1)
+  t.equal(await scheduler.afterSuccess(order('Done'), now, poller), null)
+  t.equal(scheduler.pollers, 0, 'a finished order asks for nothing more')
+  t.equal(scheduler.demandRate(), 0)
+})
 
-  // The REST pass-through used 30 slots; pollers 15 (recorded as theirs).
+t.test('PollScheduler stretches every desired interval by the same factor when the demand is more than allowed', async (t) => {
+  let now = NOW
+  const quota = new MemoryQuota({ limit: 100, reserve: 10, windowMs: 3_600_000, now: () => now })
+  const timings = TIMINGS
+  const scheduler = new PollScheduler({ timings, quota, now: () => now })
+  const confirming = order('Confirming')
+  const waiting = order('WaitingForPayment')
+  const pollers = Array.from({ length: 8 }, () => ({}))
+  for (const [i, p] of pollers.entries()) await scheduler.afterSuccess(i % 2 === 0 ? confirming : waiting, now, p)
+  const budget = await scheduler.budget()
+  t.equal(budget.budget, 90)
+  const demand = scheduler.demandRate()
+  t.ok(Math.abs(demand - (4 / 60_000 + 4 / 90_000)) < 1e-15, 'the demand is Σ 1 ÷ desired')
+  const s = demand / budget.allowedRate
+  t.ok(s > 1, 'the demand exceeds what is allowed')
+  const a = await scheduler.afterSuccess(confirming, now, pollers[0] as object) as number
+  const b = await scheduler.afterSuccess(waiting, now, pollers[1] as object) as number
+  t.equal(a, Math.ceil(60_000 * s), 'desired × s')
+  t.equal(b, Math.ceil(90_000 * s), 'the same s for a poller that desires another interval')
+  t.equal(scheduler.lastStretch, s)
+
+  // The REST pass-through uses 30 slots, pollers 15 (recorded as theirs).
   for (let i = 0; i < 30; i++) await quota.tryAcquire('rest')
   for (let i = 0; i < 15; i++) {
     t.ok((await quota.tryAcquire('poll')).granted)
     scheduler.usage.record(now)
   }
-  t.equal(await scheduler.pollBudget(), 60, 'the budget excludes what others used, not what pollers used')
-  pollers = 6
-  t.equal(await scheduler.afterSuccess(confirming, now), 360_000, '6 pollers share 60 checks an hour: one each per 6 min')
-  t.equal(await scheduler.afterSuccess(order('Done'), now), null)
+  const later = await scheduler.budget()
+  t.equal(later.budget, 60, 'the poll budget excludes what others used, not what pollers used')
+  t.equal(later.used, 15)
+  t.equal(later.headroom, 45)
+  t.ok(later.allowedRate < budget.allowedRate, 'less is allowed as the window fills')
+  t.ok(await scheduler.afterSuccess(confirming, now, pollers[0] as object) as number > a, 'so intervals stretch further')
+
+  // Sleeping pollers (a send time hours away) ask for little.
+  const sleeper = order('WaitingForDelivery', [{ state: 1, send_at: Math.floor(now / 1000) + 7200 }])
+  const before = scheduler.demandRate()
+  await scheduler.afterSuccess(sleeper, now, {})
+  t.ok(Math.abs(scheduler.demandRate() - before - 1 / timings.pollMaxIntervalMs) < 1e-15, 'a sleeper adds 1 ÷ its safety-net interval, 1/15 of an active poller')
+
+  // Pollers that stop take their demand with them.
+  for (const p of pollers) scheduler.dropDemand(p)
+  t.equal(scheduler.pollers, 1)
 
   now += 3_600_000
-  t.equal(await scheduler.pollBudget(), 90, 'the window frees')
+  const freed = await scheduler.budget()
+  t.equal(freed.budget, 90, 'the window frees')
+  t.equal(freed.headroom, 90)
+  t.equal(await scheduler.afterSuccess(confirming, now, pollers[0] as object), timings.pollIntervalMs, 'and pollers are back to their desired interval')
+})
+
+t.test('PollScheduler: a full window stretches to at most one window; a lone check counts as one poller', async (t) => {
+  const now = NOW
+  const quota = new MemoryQuota({ limit: 100, reserve: 1, windowMs: 3_600_000, now: () => now })
+  const scheduler = new PollScheduler({ timings: TIMINGS, quota, now: () => now })
+  t.equal(await scheduler.afterSuccess(order('Confirming'), now), TIMINGS.pollIntervalMs, 'no poller registered: the caller alone')
+  t.equal(scheduler.pollers, 0, 'nothing registered without a poller')
+  t.ok(await scheduler.hasHeadroom())
+  for (let i = 0; i < 99; i++) await quota.tryAcquire('rest')
+  t.equal((await scheduler.budget()).headroom, 0)
+  t.notOk(await scheduler.hasHeadroom())
+  t.equal(await scheduler.afterSuccess(order('Confirming'), now, {}), 3_600_000, 'nothing allowed: planned one window away (re-planned as the window frees)')
+  t.equal(scheduler.lastStretch, Infinity)
+})
+
+t.test('PollScheduler reads the window from the quota, unless told', async (t) => {
+  const now = NOW
+  const quota = new MemoryQuota({ limit: 10, reserve: 1, windowMs: 60_000, now: () => now })
+  t.equal((await quota.state()).windowMs, 60_000, 'the quota reports its window')
+  t.equal((await new PollScheduler({ timings: TIMINGS, quota, now: () => now }).budget()).windowMs, 60_000)
+  t.equal((await new PollScheduler({ timings: TIMINGS, quota, now: () => now, windowMs: 5000 }).budget()).windowMs, 5000)
+  const { windowMs: _w, ...legacyState } = await quota.state()
+  const legacy = { ...quota, tryAcquire: quota.tryAcquire.bind(quota), pause: quota.pause.bind(quota), state: async () => legacyState }
+  t.equal((await new PollScheduler({ timings: TIMINGS, quota: legacy, now: () => now }).budget()).windowMs, 86_400_000, 'a store that does not report it: 24 h')
 })
 
 t.test('PollScheduler: refusals wait for the window, failures back off', async (t) => {
   const now = NOW
   const quota = new MemoryQuota({ limit: 10, reserve: 1, now: () => now })
-  const scheduler = new PollScheduler({ timings: TIMINGS, quota, windowMs: 86_400_000, activePollers: () => 1, now: () => now, random: () => 0.5 })
+  const scheduler = new PollScheduler({ timings: TIMINGS, quota, now: () => now, random: () => 0.5 })
   t.equal(scheduler.afterRefusal(now + 10_000), 10_000 + 15_000 + 1, 'until retryAt, plus up to half an interval of jitter')
   t.equal(scheduler.afterRefusal(now - 10), 15_001)
   t.equal(scheduler.afterFailure(2), 90_000)

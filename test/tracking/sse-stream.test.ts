@@ -1,6 +1,6 @@
 /**
  * SseStream over a real socket: a reader that stops reading holds back only the latest
- * snapshot, and never the writer.
+ * snapshot, and never the writer; the default stall policy; hanging up.
  */
 import http from 'node:http'
 import net from 'node:net'
@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { snapshotFrame, trackingFrame } from '../../src/tracking/frames.js'
 import { SSE_HEADERS, SseStream } from '../../src/tracking/sse-stream.js'
+import { stallGuard } from '../../src/tracking/stall-guard.js'
 import { waitFor } from './fixtures/helpers.js'
 
 interface Served {
@@ -17,14 +18,17 @@ interface Served {
   closed: boolean
 }
 
-async function serve (t: Test): Promise<{ port: number, served: () => Promise<Served> }> {
+async function serve (t: Test, onStall?: (stream: SseStream) => void): Promise<{ port: number, served: () => Promise<Served> }> {
   let resolveServed: (s: Served) => void = () => {}
   const ready = new Promise<Served>((resolve) => { resolveServed = resolve })
   const server = http.createServer((req, res) => {
     const served: Served = { stream: undefined as unknown as SseStream, res, stalls: 0, closed: false }
     served.stream = new SseStream(res, {
       headers: { 'access-control-allow-origin': '*', 'content-type': 'text/plain' },
-      onStall: () => { served.stalls++ },
+      onStall: (stream) => {
+        served.stalls++
+        onStall?.(stream)
+      },
       onClose: () => { served.closed = true }
     })
     served.stream.open('retry: 1000\n\n')
@@ -101,4 +105,80 @@ t.test('a client that disconnects mid-stream is noticed and never written to aga
   s.stream.finish('bye')
   s.stream.close()
   t.pass('no write after close throws')
+})
+
+t.test('the default stall policy cuts a stream that stays stalled, not one that catches up', async (t) => {
+  const big = 'x'.repeat(64 * 1024)
+  /** Offers 32 MB of snapshots, one per event-loop turn: more than the socket buffers of a reader that stopped reading hold. */
+  const fill = async (s: Served): Promise<void> => {
+    for (let v = 1; v <= 512; v++) {
+      s.stream.send(snapshotFrame(v, `{"pad":"${big}"}`), 'snapshot')
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
+
+  await t.test('stalled for longer than the timeout: cut', async (t) => {
+    const cut: SseStream[] = []
+    const { port, served } = await serve(t, (s) => stallGuard({ timeoutMs: 300, onDisconnect: (stream) => { cut.push(stream) } })(s))
+    const socket = net.connect(port, '127.0.0.1')
+    t.teardown(() => socket.destroy())
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    const s = await served()
+    socket.pause()
+    await fill(s)
+    t.ok(s.stream.lagging, 'the reader stalled')
+    await waitFor(() => s.closed, 'the stream to be cut')
+    t.same(cut, [s.stream], 'reported once')
+  })
+
+  await t.test('a reader that catches up in time keeps its stream', async (t) => {
+    const cut: SseStream[] = []
+    const { port, served } = await serve(t, (s) => stallGuard({ timeoutMs: 3000, onDisconnect: (stream) => { cut.push(stream) } })(s))
+    const socket = net.connect(port, '127.0.0.1')
+    t.teardown(() => socket.destroy())
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    const s = await served()
+    socket.pause()
+    await fill(s)
+    t.ok(s.stream.lagging)
+    socket.on('data', () => {})
+    socket.resume()
+    await waitFor(() => !s.stream.lagging, 'the stream to drain')
+    // Past the timeout of the last episode, the stream is still there.
+    await new Promise((resolve) => setTimeout(resolve, 3200))
+    t.notOk(s.closed, 'not cut')
+    t.same(cut, [])
+    s.stream.finish()
+  })
+
+  await t.test('more than maxBufferedBytes still waiting in the process a second into the stall: cut then', async (t) => {
+    const { port, served } = await serve(t, (s) => stallGuard({ timeoutMs: 60_000, maxBufferedBytes: 1024 })(s))
+    const socket = net.connect(port, '127.0.0.1')
+    t.teardown(() => socket.destroy())
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    const s = await served()
+    socket.pause()
+    await fill(s)
+    t.ok(s.stream.bufferedBytes > 1024)
+    await waitFor(() => s.closed, 'the stream to be cut')
+  })
+})
+
+t.test('hangUp ends the response and the connection', async (t) => {
+  const { port, served } = await serve(t)
+  const socket = net.connect(port, '127.0.0.1')
+  t.teardown(() => socket.destroy())
+  let text = ''
+  let ended = false
+  socket.setEncoding('utf8')
+  socket.on('data', (chunk: string) => { text += chunk })
+  socket.on('end', () => { ended = true })
+  // A keep-alive request: without hangUp the server would keep the connection.
+  socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n')
+  const s = await served()
+  s.stream.hangUp('retry: 1234\n\n')
+  await waitFor(() => ended, 'the server to close the connection')
+  t.ok(text.indexOf('retry: 1234\n\n') > text.indexOf('retry: 1000\n\n'), 'the farewell after what was sent before')
+  t.ok(text.endsWith('\r\n0\r\n\r\n'), 'then the end of the chunked body: a complete response, not a cut')
+  t.ok(s.stream.closed)
 })

@@ -5,16 +5,19 @@
  * no quota: the JSON Schema, then the rules it cannot say (`checkMixerOrder`), then the
  * amount against the coin's limits from the cached `/v1/meta/mixer` (skipped when the
  * meta cannot be had: upstream then judges). The create itself is never retried (a
- * repeated create would make a second order) and may use the quota's reserve.
+ * repeated create would make a second order), may use the quota's reserve, and settles
+ * in the background after a 504 (`create-order.ts`).
  */
 import type { FastifyInstance } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Fixed } from '../../lib/decimal.js'
+import { IdempotencyHeaders, IdempotencyResponses } from '../../idempotency/header.js'
 import { BODY_ERRORS, errorResponses, UPSTREAM_ERRORS } from '../../upstream/schemas/common.js'
 import { MixerOrderRequest, MixerOrderResponse } from '../../upstream/schemas/mixer-order.js'
 import { checkMixerAmount, findMixerLimits, type MixerLimits } from '../../upstream/rules/mixer-limits.js'
 import { checkMixerOrder } from '../../upstream/rules/mixer-order.js'
 import { cachedGet } from './cached-get.js'
+import { CREATE_ERROR_EXAMPLES, CREATE_IDEMPOTENCY_DOC, createOrder } from './create-order.js'
 import { forward, isSuccess } from './forward.js'
 import { MIXER_META_PATH } from './meta.js'
 import { withPartner } from './partner.js'
@@ -57,24 +60,23 @@ const mixerOrderRoutes: FastifyPluginAsyncTypebox = async (app) => {
         'percents with at most 2 decimals, each 1.00–100.00, summing to exactly 100.00; delays up to 48h (minutes or `"Xh Ym"`);',
         '`service_fee` 0.10–5.00 with at most 2 decimals; address formats per network; the amount within the coin/network limits',
         'of `/v1/meta/mixer` (`AMOUNT_TOO_LOW` / `AMOUNT_TOO_HIGH`; skipped when that meta cannot be read). Unknown fields are refused.',
-        'When `partner` is omitted the gateway adds its configured partner key. Never retried; forwarded unchanged.'
+        'When `partner` is omitted the gateway adds its configured partner key. Never retried; forwarded unchanged.',
+        CREATE_IDEMPOTENCY_DOC
       ].join(' '),
       tags: ['Mixer'],
+      headers: IdempotencyHeaders,
       body: MixerOrderRequest,
-      response: { 200: MixerOrderResponse, ...errorResponses([...BODY_ERRORS, ...UPSTREAM_ERRORS], { examples: { 400: MIXER_400_EXAMPLES } }) }
+      response: {
+        200: MixerOrderResponse,
+        ...errorResponses([...BODY_ERRORS, ...UPSTREAM_ERRORS], { examples: { ...CREATE_ERROR_EXAMPLES, 400: MIXER_400_EXAMPLES } }),
+        ...IdempotencyResponses
+      }
     }
   }, async (request, reply) => {
     const body = request.body
     const checked = checkMixerOrder(body)
     await checkAmountLimits(app, body, checked.amount)
-    const result = await app.upstream.request({
-      method: 'POST',
-      path: '/mixer/orders',
-      body: withPartner(body, app.config.partnerKey),
-      auth: true,
-      purpose: 'create',
-      retry: false
-    })
+    const result = await createOrder(app, request, { path: '/mixer/orders', body: withPartner(body, app.config.partnerKey) })
     return forward(reply, result)
   })
 }

@@ -1,0 +1,18 @@
+/**
+ * The README's configuration table, generated from {@link SETTINGS} so the two cannot
+ * drift apart: `npm run config-table` prints it, and a test checks that the README holds
+ * exactly this text between its `<!-- config-table -->` markers.
+ */
+import { SETTINGS } from './config.js'
+
+function show (value: unknown): string {
+  if (value === undefined) return '*(unset)*'
+  if (Array.isArray(value)) return value.length === 0 ? '*(empty)*' : `\`${value.join(',')}\``
+  return `\`${String(value)}\``
+}
+
+/** A Markdown table: variable, default, meaning. */
+export function configTable (): string {
+  const rows = SETTINGS.map((s) => `| \`${s.env}\` | ${show(s.fallback)} | ${s.doc.replace(/\|/g, '\\|')} |`)
+  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n')
+}

@@ -1,0 +1,40 @@
+/**
+ * The layout of trackgate's data in Redis, in one place.
+ *
+ * Every key is written through a client created with `keyPrefix` (`REDIS_KEY_PREFIX`,
+ * default `trackgate:`), so the names below are relative to it; the pub/sub channel is
+ * not a key and carries the prefix explicitly. Every key expires:
+ *
+ * | key                          | type       | expires                               |
+ * |------------------------------|------------|---------------------------------------|
+ * | `quota:<key id>:calls`       | sorted set | one window after the last call        |
+ * | `quota:<key id>:pause`       | string     | when upstream's pause ends (PEXPIREAT) |
+ * | `lease:<trackcode>`          | string     | lease TTL, renewed by its holder      |
+ * | `snap:<trackcode>`           | hash       | `FINAL_CACHE_MS` after the last write |
+ * | `nf:<trackcode>`             | string     | `NOT_FOUND_CACHE_MS`                  |
+ * | `idem:<sha256 of the key>`   | hash       | lock time, then `IDEMPOTENCY_TTL_MS`  |
+ * | `cache:<method path?query>`  | string     | the cache TTL of the route            |
+ *
+ * `<key id>` is a short hash of the upstream API key: upstream counts its quota per
+ * key, so two clusters with different keys never share a count, and a rotated key
+ * starts a fresh one.
+ */
+import { createHash } from 'node:crypto'
+
+/** A short, non-reversible id of an API key (never the key itself). */
+export function apiKeyId (apiKey: string): string {
+  return createHash('sha256').update(apiKey).digest('hex').slice(0, 12)
+}
+
+/** Key names relative to the client's `keyPrefix`, and the channel name. */
+export const redisKeys = {
+  quotaCalls: (keyId: string): string => `quota:${keyId}:calls`,
+  quotaPause: (keyId: string): string => `quota:${keyId}:pause`,
+  lease: (trackcode: string): string => `lease:${trackcode}`,
+  snapshot: (trackcode: string): string => `snap:${trackcode}`,
+  notFound: (trackcode: string): string => `nf:${trackcode}`,
+  idempotency: (key: string): string => `idem:${key}`,
+  cache: (key: string): string => `cache:${key}`,
+  /** Pub/sub channels are not keys: `keyPrefix` does not apply, so the prefix is part of the name. */
+  busChannel: (prefix: string): string => `${prefix}bus`
+} as const
