@@ -5,8 +5,8 @@
  * serializer ever rewriting them; unknown upstream fields stay in the payload.
  */
 import { Type } from 'typebox'
-import { NumberOrString, Trackcode } from '../upstream/schemas/common.js'
-import { CheckFunding } from '../upstream/schemas/order-check.js'
+import { Trackcode } from '../upstream/schemas/common.js'
+import { CheckFunding, STABLE_OUTPUT_FIELDS } from '../upstream/schemas/order-check.js'
 import { TRACKING_REASONS } from './frames.js'
 import { ORDER_STATUSES } from './status.js'
 
@@ -22,18 +22,7 @@ export const TrackedStatus = Type.Enum([...ORDER_STATUSES], {
 
 /** One output of a tracked order. */
 export const TrackedOutput = Type.Object({
-  index: Type.Integer({ minimum: 1 }),
-  address: Type.String({ description: 'Destination address, masked (`35iM…EL`).' }),
-  destination_tag: Type.Union([Type.String(), Type.Number(), Type.Null()]),
-  coin: Type.String(),
-  network: Type.String(),
-  share_percent: NumberOrString,
-  delay_label: Type.String({ examples: ['2h 0m'] }),
-  delay_seconds: Type.Integer({ minimum: 0 }),
-  state: Type.Integer({ minimum: 0, maximum: 2, description: '0 waiting (deposit not confirmed), 1 processing (scheduled), 2 complete (transfer done).' }),
-  confirm: Type.Integer({ minimum: 0, maximum: 1, description: 'At state 2: 0 broadcast but unconfirmed, 1 at least one confirmation.' }),
-  tx: Type.String({ description: 'Transaction hash; "" until sent.' }),
-  amount: Type.String({ description: 'Coin amount, 8 decimals.', examples: ['8.45469657'] }),
+  ...STABLE_OUTPUT_FIELDS,
   send_at: Type.Union([Type.Integer(), Type.Null()], { description: 'Planned send time, epoch seconds (upstream\'s `left_seconds` countdown made absolute); `null` until the countdown runs (deposit confirmed and funded).' })
 }, { description: 'An output: upstream\'s fields (unknown ones kept) with `left_seconds` replaced by `send_at`.' })
 

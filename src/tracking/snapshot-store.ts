@@ -6,6 +6,7 @@
  * the same interface lets several gateways share versions and the 404 cache (`put`
  * is a compare-and-set on the version so two writers cannot both claim version n+1).
  */
+import { ExpiringMap } from '../lib/expiring-map.js'
 import type { TrackedOrder } from './status.js'
 
 /** A snapshot as stored. */
@@ -39,47 +40,6 @@ export interface MemorySnapshotStoreOptions {
   /** Most not-found trackcodes kept. Default 10 000. */
   maxNotFound?: number
   now?: () => number
-}
-
-interface Expiring<V> {
-  value: V
-  expiresAt: number
-}
-
-/** Bounded map with lazy expiry; re-setting a key moves it to the young end. */
-class ExpiringMap<V> {
-  readonly #entries = new Map<string, Expiring<V>>()
-  readonly #max: number
-  readonly #now: () => number
-
-  constructor (max: number, now: () => number) {
-    this.#max = max
-    this.#now = now
-  }
-
-  get (key: string): V | undefined {
-    const hit = this.#entries.get(key)
-    if (hit === undefined) return undefined
-    if (hit.expiresAt <= this.#now()) {
-      this.#entries.delete(key)
-      return undefined
-    }
-    return hit.value
-  }
-
-  set (key: string, value: V, ttlMs: number): void {
-    this.#entries.delete(key)
-    if (ttlMs <= 0) return
-    this.#entries.set(key, { value, expiresAt: this.#now() + ttlMs })
-    if (this.#entries.size > this.#max) {
-      const oldest = this.#entries.keys().next().value
-      if (oldest !== undefined) this.#entries.delete(oldest)
-    }
-  }
-
-  get size (): number {
-    return this.#entries.size
-  }
 }
 
 /** In-process {@link SnapshotStore}, bounded in entries. */

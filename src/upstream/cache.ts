@@ -3,6 +3,7 @@
  * other caller of that key waits for the same load instead of starting its own.
  * A thousand browsers asking for prices therefore cost one upstream call per TTL.
  */
+import { ExpiringMap } from '../lib/expiring-map.js'
 
 /** Where cached values live. In-process by default; a shared store can replace it. */
 export interface CacheStore<V> {
@@ -12,33 +13,18 @@ export interface CacheStore<V> {
 
 /** In-process store with lazy expiry and a bound on entries (oldest evicted first). */
 export class MemoryCacheStore<V> implements CacheStore<V> {
-  readonly #entries = new Map<string, { value: V, expiresAt: number }>()
-  readonly #maxEntries: number
-  readonly #now: () => number
+  readonly #entries: ExpiringMap<V>
 
   constructor (opts: { maxEntries?: number, now?: () => number } = {}) {
-    this.#maxEntries = opts.maxEntries ?? 1000
-    this.#now = opts.now ?? Date.now
+    this.#entries = new ExpiringMap<V>(opts.maxEntries ?? 1000, opts.now)
   }
 
   async get (key: string): Promise<V | undefined> {
-    const hit = this.#entries.get(key)
-    if (hit === undefined) return undefined
-    if (hit.expiresAt <= this.#now()) {
-      this.#entries.delete(key)
-      return undefined
-    }
-    return hit.value
+    return this.#entries.get(key)
   }
 
   async set (key: string, value: V, ttlMs: number): Promise<void> {
-    if (ttlMs <= 0) return
-    this.#entries.delete(key)
-    this.#entries.set(key, { value, expiresAt: this.#now() + ttlMs })
-    if (this.#entries.size > this.#maxEntries) {
-      const oldest = this.#entries.keys().next().value
-      if (oldest !== undefined) this.#entries.delete(oldest)
-    }
+    this.#entries.set(key, value, ttlMs)
   }
 }
 

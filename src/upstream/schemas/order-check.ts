@@ -50,10 +50,13 @@ export const CheckDeposit = Type.Object({
 })
 export type CheckDeposit = Static<typeof CheckDeposit>
 
-/** One output of a check answer with `outputs: "full"`. */
-export const CheckOutput = Type.Object({
+/**
+ * The fields of an output that stay put between checks (everything but the ticking
+ * `left_seconds`): shared with the tracked output of `src/tracking/schemas.ts`.
+ */
+export const STABLE_OUTPUT_FIELDS = {
   index: Type.Integer({ minimum: 1 }),
-  address: Type.String({ description: 'Destination address, masked unless `mask_addresses: false`.' }),
+  address: Type.String({ description: 'Destination address, masked unless `mask_addresses: false` (the tracker always asks for masked ones: `35iM…EL`).' }),
   destination_tag: Type.Union([Type.String(), Type.Number(), Type.Null()]),
   coin: Type.String(),
   network: Type.String(),
@@ -63,7 +66,12 @@ export const CheckOutput = Type.Object({
   state: Type.Integer({ minimum: 0, maximum: 2, description: '0 waiting (deposit not confirmed), 1 processing (scheduled), 2 complete (transfer done).' }),
   confirm: Type.Integer({ minimum: 0, maximum: 1, description: 'At state 2: 0 broadcast but unconfirmed, 1 at least one confirmation.' }),
   tx: Type.String({ description: 'Transaction hash; "" until sent.' }),
-  amount: CoinAmount,
+  amount: CoinAmount
+}
+
+/** One output of a check answer with `outputs: "full"`. */
+export const CheckOutput = Type.Object({
+  ...STABLE_OUTPUT_FIELDS,
   left_seconds: Type.Integer({ minimum: 0, description: 'Seconds until the planned send; counts down only once `confirm_status` is 2.' })
 })
 export type CheckOutput = Static<typeof CheckOutput>

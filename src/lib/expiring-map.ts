@@ -1,0 +1,46 @@
+/**
+ * A bounded map with lazy expiry: entries vanish once their TTL has passed (noticed on
+ * read), and past `max` entries the oldest-written one is evicted. Re-setting a key
+ * moves it to the young end. The in-process stores (cache, snapshots) are built on it.
+ */
+interface Expiring<V> {
+  value: V
+  expiresAt: number
+}
+
+export class ExpiringMap<V> {
+  readonly #entries = new Map<string, Expiring<V>>()
+  readonly #max: number
+  readonly #now: () => number
+
+  constructor (max: number, now: () => number = Date.now) {
+    this.#max = max
+    this.#now = now
+  }
+
+  get (key: string): V | undefined {
+    const hit = this.#entries.get(key)
+    if (hit === undefined) return undefined
+    if (hit.expiresAt <= this.#now()) {
+      this.#entries.delete(key)
+      return undefined
+    }
+    return hit.value
+  }
+
+  /** Stores `value` for `ttlMs`; a TTL of 0 or less removes the key. */
+  set (key: string, value: V, ttlMs: number): void {
+    this.#entries.delete(key)
+    if (ttlMs <= 0) return
+    this.#entries.set(key, { value, expiresAt: this.#now() + ttlMs })
+    if (this.#entries.size > this.#max) {
+      const oldest = this.#entries.keys().next().value
+      if (oldest !== undefined) this.#entries.delete(oldest)
+    }
+  }
+
+  /** Entries held (expired ones not yet noticed included). */
+  get size (): number {
+    return this.#entries.size
+  }
+}
