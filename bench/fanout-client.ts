@@ -1,0 +1,209 @@
+/**
+ * Benchmark child: a lean Server-Sent Events load client. One process holds many
+ * streams on raw `node:http` (no agent, no keep-alive pool, no EventSource library:
+ * a few hundred bytes per connection), so that a handful of these can hold 10 000
+ * subscribers on a 2-core machine.
+ *
+ * Per stream it notes, on the machine's monotonic clock (see `lib/time.ts`): when the
+ * request was started, when the first event arrived (set-up time), and when each
+ * snapshot version (`id: <version>`) arrived. Frames are split on blank lines; only the
+ * `id:` / `data:` / `event:` line heads are looked at.
+ *
+ * IPC commands:
+ * - `open {url, count, concurrency, localAddress?}` → opens `count` more streams, at most
+ *   `concurrency` being set up at a time; resolves when each has its first event or
+ *   failed: `{opened, failed, errors, setupMs[]}`.
+ * - `watch {version, timeoutMs}` → resolves once every open stream has received a version
+ *   ≥ `version` (or the timeout passed): `{version, received, open, arrivals[]}` with the
+ *   arrival times of that version.
+ * - `status` → `{open, closed, failed, events, bytes, stops, errors}`.
+ * - `closeAll` → destroys every stream.
+ */
+import http from 'node:http'
+import { emitEvent, serveIpc } from './lib/ipc.js'
+import { monoMs } from './lib/time.js'
+
+interface Stream {
+  startedAt: number
+  firstEventAt: number
+  /** Highest version received. */
+  version: number
+  rest: string
+  open: boolean
+  req: http.ClientRequest
+}
+
+interface OpenArgs {
+  url: string
+  count: number
+  concurrency: number
+  localAddress?: string
+}
+
+const streams: Stream[] = []
+/** Arrival time of a version, per stream (index in `streams`). */
+const arrivals = new Map<number, Float64Array>()
+const errors: Record<string, number> = {}
+let events = 0
+let bytes = 0
+let stops = 0
+let closed = 0
+let failed = 0
+/** Called on every snapshot arrival (watchers re-check their condition). */
+let onVersion: (() => void) | null = null
+
+function noteError (err: Error & { code?: string }): void {
+  const key = err.code ?? err.message
+  errors[key] = (errors[key] ?? 0) + 1
+}
+
+function arrivalsOf (version: number): Float64Array {
+  let a = arrivals.get(version)
+  if (a === undefined || a.length < streams.length) {
+    const grown = new Float64Array(Math.max(streams.length, 16)).fill(Number.NaN)
+    if (a !== undefined) grown.set(a)
+    arrivals.set(version, grown)
+    a = grown
+  }
+  return a
+}
+
+function onFrames (index: number, s: Stream, chunk: string, at: number): void {
+  const text = s.rest === '' ? chunk : s.rest + chunk
+  let start = 0
+  for (;;) {
+    const end = text.indexOf('\n\n', start)
+    if (end === -1) break
+    const head = text.charCodeAt(start)
+    // 'i' (id:), 'd' (data:), 'e' (event:); ':' comments and 'r' (retry:) are skipped.
+    if (head === 105 /* i */ && text.startsWith('id: ', start)) {
+      const nl = text.indexOf('\n', start)
+      const version = Number(text.slice(start + 4, nl))
+      events++
+      if (s.firstEventAt === 0) s.firstEventAt = at
+      if (version > s.version) {
+        s.version = version
+        arrivalsOf(version)[index] = at
+        onVersion?.()
+      }
+    } else if (head === 100 /* d */ && text.startsWith('data:', start)) {
+      events++
+      if (s.firstEventAt === 0) s.firstEventAt = at
+    } else if (head === 101 /* e */ && text.startsWith('event: stop', start)) {
+      events++
+      stops++
+    }
+    start = end + 2
+  }
+  s.rest = start === text.length ? '' : text.slice(start)
+}
+
+function openOne (args: OpenArgs): Promise<boolean> {
+  return new Promise((resolve) => {
+    const index = streams.length
+    const req = http.request(args.url, {
+      agent: false,
+      headers: { accept: 'text/event-stream' },
+      ...(args.localAddress === undefined ? {} : { localAddress: args.localAddress })
+    })
+    const s: Stream = { startedAt: monoMs(), firstEventAt: 0, version: 0, rest: '', open: true, req }
+    streams.push(s)
+    let settled = false
+    const settle = (ok: boolean): void => {
+      if (settled) return
+      settled = true
+      if (!ok) failed++
+      resolve(ok)
+    }
+    const end = (): void => {
+      if (!s.open) return
+      s.open = false
+      closed++
+      settle(false)
+      onVersion?.()
+    }
+    req.on('response', (res) => {
+      if (res.statusCode !== 200) {
+        noteError(new Error(`HTTP ${res.statusCode ?? 0}`))
+        res.resume()
+        req.destroy()
+        end()
+        return
+      }
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => {
+        const at = monoMs()
+        bytes += chunk.length
+        onFrames(index, s, chunk, at)
+        if (s.firstEventAt !== 0) settle(true)
+      })
+      res.on('end', end)
+      res.on('close', end)
+      res.on('error', (err) => { noteError(err); end() })
+    })
+    req.on('error', (err) => { noteError(err); end() })
+    req.end()
+  })
+}
+
+async function open (args: OpenArgs): Promise<{ opened: number, failed: number, errors: Record<string, number>, setupMs: number[] }> {
+  const first = streams.length
+  let next = 0
+  let ok = 0
+  let bad = 0
+  const lanes = Array.from({ length: Math.max(1, Math.min(args.concurrency, args.count)) }, async () => {
+    while (next < args.count) {
+      next++
+      if (await openOne(args)) ok++
+      else bad++
+    }
+  })
+  await Promise.all(lanes)
+  const setupMs: number[] = []
+  for (let i = first; i < streams.length; i++) {
+    const s = streams[i] as Stream
+    if (s.firstEventAt !== 0) setupMs.push(s.firstEventAt - s.startedAt)
+  }
+  return { opened: ok, failed: bad, errors: { ...errors }, setupMs }
+}
+
+function openCount (): number {
+  let n = 0
+  for (const s of streams) if (s.open) n++
+  return n
+}
+
+async function watch (args: unknown): Promise<{ version: number, received: number, open: number, arrivals: number[] }> {
+  const { version, timeoutMs } = args as { version: number, timeoutMs: number }
+  const done = (): boolean => {
+    for (const s of streams) if (s.open && s.version < version) return false
+    return true
+  }
+  if (!done()) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(finish, timeoutMs)
+      function finish (): void {
+        clearTimeout(timer)
+        onVersion = null
+        resolve()
+      }
+      onVersion = () => { if (done()) finish() }
+    })
+  }
+  const times = arrivals.get(version)
+  const out: number[] = []
+  if (times !== undefined) for (let i = 0; i < Math.min(times.length, streams.length); i++) if (!Number.isNaN(times[i] as number)) out.push(times[i] as number)
+  return { version, received: out.length, open: openCount(), arrivals: out }
+}
+
+serveIpc({
+  open: async (args) => await open(args as OpenArgs),
+  watch,
+  status: () => ({ open: openCount(), closed, failed, events, bytes, stops, errors: { ...errors } }),
+  closeAll: () => {
+    for (const s of streams) if (s.open) s.req.destroy()
+    return { open: openCount() }
+  }
+})
+
+emitEvent('ready', { pid: process.pid })

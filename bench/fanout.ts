@@ -1,0 +1,532 @@
+/**
+ * Benchmark 1, fan-out: N concurrent SSE subscribers of one trackcode on one gateway
+ * process, against the per-client proxy baseline (`baseline-proxy.ts`) at the same N.
+ *
+ * Processes: the simulator (upstream), the gateway (or the baseline proxy) and
+ * `clients` load-client processes (`fanout-client.ts`), all separate, so the memory
+ * and CPU read from `/proc` for the gateway are the gateway's alone.
+ *
+ * Per N, gateway run:
+ * 1. memory reference: start the gateway, open `warmup` streams (code paths loaded and
+ *    compiled), force a GC, read RSS and heap;
+ * 2. set-up: open the other N − warmup streams from every client process at once (at most
+ *    `concurrency` connection set-ups in flight per client); per stream, set-up time =
+ *    request start → first event; overall time = first request → last first event;
+ * 3. memory at N (after a forced GC): per subscriber = (RSS at N − RSS at warmup) / (N − warmup);
+ * 4. hold `holdMs` with N open streams: upstream checks, gateway CPU, streams dropped;
+ * 5. `rounds` upstream changes: a payment is recorded upstream; the gateway's poller sees
+ *    it at its next check and publishes a new version; delivery latency of each
+ *    subscriber = its arrival time − the moment the gateway handed that version to its
+ *    hub (both on the machine's monotonic clock; see `gateway-process.ts`). Also
+ *    reported: how long the gateway took to hand the frame to every socket (its part of
+ *    the delivery), and payment → last subscriber (adds the wait for the next poll);
+ * 6. upstream checks over hold + rounds vs the poll intervals in that window, and during
+ *    the set-up (subscribing must cost no check beyond the poller's).
+ * Baseline run: steps 1–4 on the baseline proxy (its upstream calls are the point).
+ */
+import { BenchChild, assertFileDescriptors } from './lib/proc.js'
+import type { BenchBuild } from './lib/build.js'
+import { ratio, round, summarize, type Summary } from './lib/stats.js'
+import { monoMs, sleep, waitFor } from './lib/time.js'
+import { BENCH_KEY, callsOf, gatewayEnv, gatewayExecArgv, startSimulatorProcess, type BenchSimulator } from './lib/upstream-fixture.js'
+
+const CHECK_ROUTE = 'POST /v1/orders/check'
+/** Production polling interval (POLL_INTERVAL_MS default), for the calls-per-day projection. */
+const PRODUCTION_INTERVAL_MS = 60_000
+const DAY_MS = 86_400_000
+/** Upstream's default daily quota. */
+const DAILY_QUOTA = 1000
+
+/** Options of {@link runFanout}. */
+export interface FanoutOptions {
+  /** Numbers of subscribers, one run each. */
+  sizes: readonly number[]
+  /** Load-client processes. */
+  clients: number
+  /** Connection set-ups in flight per client process. */
+  concurrency: number
+  /** Streams opened before the memory reference (capped at N / 10). */
+  warmup: number
+  /** The gateway's POLL_INTERVAL_MS (and POLL_WAITING_PAYMENT_MS) during the run. */
+  pollIntervalMs: number
+  /** Upstream changes measured per N. */
+  rounds: number
+  /** Steady-state window with N streams open, ms. */
+  holdMs: number
+  /** Also run the per-client proxy baseline at each N. */
+  baseline: boolean
+  /** The baseline's per-subscriber polling interval, ms. */
+  baselineIntervalMs: number
+  /** The baseline's steady-state window, ms. */
+  baselineHoldMs: number
+  /** Hard limit of the whole benchmark, ms. */
+  timeLimitMs: number
+  build: BenchBuild
+  log: (line: string) => void
+}
+
+/** How N streams were set up. */
+export interface SetupFigures {
+  /** Streams that got their first event. */
+  opened: number
+  failed: number
+  errors: Record<string, number>
+  /** First request → last first event of the N − warmup streams opened at once, ms. */
+  totalMs: number
+  /** Streams set up per second in that phase. */
+  perSecond: number
+  /** Request start → first event, per stream, ms. */
+  perStream: Summary
+  /** Server CPU during the set-up phase, % of one core. */
+  cpuPercent: number
+}
+
+/** Memory of the server process. */
+export interface MemoryFigures {
+  /** RSS right after start, KiB. */
+  rssIdleKb: number
+  /** RSS with the warm-up streams open (the reference), KiB. */
+  rssWarmKb: number
+  /** RSS with N streams open, KiB. */
+  rssKb: number
+  /** (RSS at N − reference) / (N − warmup), KiB. */
+  rssPerSubscriberKb: number
+  /** The same without V8's young generation (sized by allocation rate, not by subscribers), KiB. */
+  rssExclYoungPerSubscriberKb: number
+  /** V8 heap in use per subscriber, bytes (same method). */
+  heapPerSubscriberBytes: number
+  /** V8 heap reserved (`heapTotal`: in use + free space of its pages) per subscriber, bytes. */
+  heapTotalPerSubscriberBytes: number
+  /** RSS outside the V8 heap per subscriber (RSS − heapTotal; libuv, parsers, malloc), bytes. */
+  nonHeapPerSubscriberBytes: number
+  /** Memory outside the V8 heap per subscriber (`external` + `arrayBuffers`), bytes. */
+  externalPerSubscriberBytes: number
+}
+
+/** The steady state with N streams open. */
+export interface HoldFigures {
+  ms: number
+  /** Upstream `/orders/check` calls in the window. */
+  upstreamCalls: number
+  upstreamCallsPerMinute: number
+  /** Calls per polling interval of the server (gateway: `POLL_INTERVAL_MS`; baseline: its per-subscriber interval), all subscribers together. */
+  callsPerInterval: number
+  /** The same, per subscriber. */
+  callsPerIntervalPerSubscriber: number
+  /** Server CPU, % of one core. */
+  cpuPercent: number
+  /** Streams still open at the end (should be N). */
+  open: number
+}
+
+/** One upstream change delivered to every subscriber. */
+export interface RoundFigures {
+  version: number
+  frameBytes: number
+  /** Subscribers that received this version / that were open. */
+  received: number
+  open: number
+  /** Per subscriber: arrival − publication, ms. */
+  latency: Summary
+  /** Publication → last subscriber, ms. */
+  publishToLastMs: number
+  /** Synchronous fan-out loop in the gateway (the frame queued on every response), ms. */
+  fanoutLoopMs: number
+  /** Publication → every frame handed to the kernel (the gateway's part of the delivery), ms. */
+  flushMs: number
+  /** Payment recorded upstream → gateway publication (waiting for the next poll), ms. */
+  payToPublishMs: number
+  /** Payment → last subscriber, ms. */
+  payToLastMs: number
+  /** Gateway CPU used from the payment to the last arrival, ms. */
+  cpuMs: number
+}
+
+/** The gateway at one N. */
+export interface GatewayRun {
+  setup: SetupFigures
+  memory: MemoryFigures
+  hold: HoldFigures
+  rounds: RoundFigures[]
+  /** Every subscriber of every round: arrival − publication, ms. */
+  delivery: Summary
+  /** Worst round's publication → last subscriber, ms. */
+  publishToLastMaxMs: number
+  /**
+   * Upstream checks over hold + rounds: `calls` in `elapsedMs`; `pollsAtInterval` = elapsed ÷
+   * POLL_INTERVAL_MS; `callsPerPoll` = calls ÷ that; `atMostOnePerPoll`: calls ≤ ⌊polls⌋ + 1
+   * (a window cuts at most one poll in two).
+   */
+  upstream: { calls: number, elapsedMs: number, pollsAtInterval: number, callsPerPoll: number, atMostOnePerPoll: boolean }
+  /** Versions published beyond one per payment, i.e. while nothing changed upstream (should be 0). */
+  spuriousVersions: number
+  /** Upstream checks while the N − warmup streams were being set up (the poller's own, no more). */
+  setupUpstreamCalls: number
+}
+
+/** The baseline at one N. */
+export interface BaselineRun {
+  setup: SetupFigures
+  memory: MemoryFigures
+  hold: HoldFigures
+  /** Upstream calls the set-up itself cost (one per subscriber). */
+  setupUpstreamCalls: number
+}
+
+/** Figures at one N. */
+export interface FanoutSize {
+  n: number
+  gateway: GatewayRun
+  baseline?: BaselineRun
+  /** Upstream calls per day at the production interval (60 s), and vs the 1000/day quota. */
+  projection: { gatewayCallsPerDay: number, baselineCallsPerDay: number, baselineQuotaMultiple: number }
+  /** Baseline ÷ gateway. */
+  ratios: { rssPerSubscriber: number, rssExclYoungPerSubscriber: number, upstreamCallsPerInterval: number, setupPerSecond: number, cpuHold: number }
+}
+
+/** The whole fan-out benchmark's result. */
+export interface FanoutResult {
+  name: 'fanout'
+  options: Omit<FanoutOptions, 'build' | 'log'>
+  sizes: FanoutSize[]
+  /** Largest N whose streams were all set up and all received every round. */
+  largestNHeld: number
+  targets: Array<{ target: string, value: string, met: boolean }>
+}
+
+/** Shares `total` among `parts` (the first ones get the remainder). */
+function shares (total: number, parts: number): number[] {
+  return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0))
+}
+
+interface OpenResult { opened: number, failed: number, errors: Record<string, number>, setupMs: number[] }
+interface WatchResult { version: number, received: number, open: number, arrivals: number[] }
+interface ClientStatus { open: number, closed: number, failed: number, events: number, bytes: number, stops: number, errors: Record<string, number> }
+interface MemoryUsage { rss: number, heapTotal: number, heapUsed: number, external: number, arrayBuffers: number, newSpace: number }
+interface Published { trackcode: string, version: number, status: string, frameBytes: number, publishedAt: number, fannedOutAt: number, flushedAt: number }
+
+class Deadline {
+  readonly #at: number
+  readonly #what: string
+  constructor (ms: number, what: string) {
+    this.#at = monoMs() + ms
+    this.#what = what
+  }
+
+  /** Milliseconds left (throws when none). */
+  left (): number {
+    const left = this.#at - monoMs()
+    if (left <= 0) throw new Error(`${this.#what}: time limit reached`)
+    return left
+  }
+
+  /** `ms`, capped by what is left. */
+  cap (ms: number): number {
+    return Math.max(1, Math.min(ms, this.left()))
+  }
+}
+
+async function startClients (build: BenchBuild, count: number): Promise<BenchChild[]> {
+  return await Promise.all(Array.from({ length: count }, async (_, i) => await BenchChild.start({
+    name: `client-${i + 1}`,
+    entry: build.entry('bench/fanout-client.ts')
+  })))
+}
+
+function mergeErrors (into: Record<string, number>, from: Record<string, number>): void {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v
+}
+
+/** Opens `n` streams spread over `clients` at once; set-up figures (CPU of `server`). */
+async function openStreams (clients: BenchChild[], server: BenchChild, url: string, n: number, concurrency: number, deadline: Deadline): Promise<SetupFigures> {
+  const cpu0 = server.cpuMs()
+  const t0 = monoMs()
+  const parts = shares(n, clients.length)
+  const results = await Promise.all(clients.map(async (c, i) => {
+    const count = parts[i] as number
+    if (count === 0) return { opened: 0, failed: 0, errors: {}, setupMs: [] }
+    return await c.call<OpenResult>('open', { url, count, concurrency }, deadline.cap(600_000))
+  }))
+  const totalMs = monoMs() - t0
+  const cpuMs = server.cpuMs() - cpu0
+  const errors: Record<string, number> = {}
+  const setupMs: number[] = []
+  let opened = 0
+  let failed = 0
+  for (const r of results) {
+    opened += r.opened
+    failed += r.failed
+    mergeErrors(errors, r.errors)
+    for (const v of r.setupMs) setupMs.push(v)
+  }
+  return { opened, failed, errors, totalMs: round(totalMs), perSecond: round(opened / (totalMs / 1000), 0), perStream: roundSummary(summarize(setupMs)), cpuPercent: round(100 * cpuMs / totalMs, 1) }
+}
+
+function roundSummary (s: Summary, digits = 2): Summary {
+  return { count: s.count, min: round(s.min, digits), mean: round(s.mean, digits), p50: round(s.p50, digits), p90: round(s.p90, digits), p99: round(s.p99, digits), max: round(s.max, digits) }
+}
+
+async function openCount (clients: BenchChild[]): Promise<number> {
+  const all = await Promise.all(clients.map(async (c) => await c.call<ClientStatus>('status')))
+  return all.reduce((n, s) => n + s.open, 0)
+}
+
+async function memoryAfterGc (server: BenchChild): Promise<{ rssKb: number, usage: MemoryUsage }> {
+  const usage = await server.call<MemoryUsage>('gc', undefined, 60_000)
+  // Let the collector's freed pages settle before reading the kernel's figure.
+  await sleep(200)
+  return { rssKb: server.rssKb(), usage }
+}
+
+function memoryFigures (idleKb: number, warm: { rssKb: number, usage: MemoryUsage }, full: { rssKb: number, usage: MemoryUsage }, added: number): MemoryFigures {
+  const per = (a: number, b: number): number => added > 0 ? (a - b) / added : Number.NaN
+  return {
+    rssIdleKb: idleKb,
+    rssWarmKb: warm.rssKb,
+    rssKb: full.rssKb,
+    rssPerSubscriberKb: round(per(full.rssKb, warm.rssKb), 2),
+    rssExclYoungPerSubscriberKb: round(per(full.rssKb - full.usage.newSpace / 1024, warm.rssKb - warm.usage.newSpace / 1024), 2),
+    heapPerSubscriberBytes: round(per(full.usage.heapUsed, warm.usage.heapUsed), 0),
+    heapTotalPerSubscriberBytes: round(per(full.usage.heapTotal, warm.usage.heapTotal), 0),
+    nonHeapPerSubscriberBytes: round(per(full.rssKb * 1024 - full.usage.heapTotal, warm.rssKb * 1024 - warm.usage.heapTotal), 0),
+    externalPerSubscriberBytes: round(per(full.usage.external + full.usage.arrayBuffers, warm.usage.external + warm.usage.arrayBuffers), 0)
+  }
+}
+
+async function hold (sim: BenchSimulator, server: BenchChild, clients: BenchChild[], ms: number, intervalMs: number, subscribers: number): Promise<HoldFigures> {
+  await sim.resetStats()
+  const cpu0 = server.cpuMs()
+  const t0 = monoMs()
+  await sleep(ms)
+  const elapsed = monoMs() - t0
+  const cpuMs = server.cpuMs() - cpu0
+  const calls = callsOf(await sim.stats(), CHECK_ROUTE)
+  return {
+    ms: round(elapsed, 0),
+    upstreamCalls: calls,
+    upstreamCallsPerMinute: round(calls * 60_000 / elapsed, 1),
+    callsPerInterval: round(calls * intervalMs / elapsed, 3),
+    callsPerIntervalPerSubscriber: round(calls * intervalMs / elapsed / Math.max(1, subscribers), 3),
+    cpuPercent: round(100 * cpuMs / elapsed, 1),
+    open: await openCount(clients)
+  }
+}
+
+async function publishedOf (gateway: BenchChild, trackcode: string): Promise<Published[]> {
+  return (await gateway.call<Published[]>('published')).filter((p) => p.trackcode === trackcode)
+}
+
+async function runGateway (sim: BenchSimulator, opts: FanoutOptions, n: number, deadline: Deadline): Promise<GatewayRun> {
+  const { log } = opts
+  const warmup = Math.min(opts.warmup, Math.floor(n / 10))
+  const gateway = await BenchChild.start({
+    name: 'gateway',
+    entry: opts.build.entry('bench/gateway-process.ts'),
+    execArgv: gatewayExecArgv(['--expose-gc']),
+    env: gatewayEnv(sim.baseUrl, {
+      POLL_INTERVAL_MS: String(opts.pollIntervalMs),
+      POLL_WAITING_PAYMENT_MS: String(opts.pollIntervalMs),
+      // A quota no run reaches: the fair-share stretching must not slow the polls measured.
+      UPSTREAM_DAILY_QUOTA: '100000000',
+      RATE_LIMIT_MAX: '0'
+    })
+  })
+  const clients = await startClients(opts.build, opts.clients)
+  try {
+    const url = (gateway.ready as { url: string }).url
+    const trackcode = await sim.createOrder()
+    const streamUrl = `${url}/orders/${trackcode}/subscribe`
+    await sleep(300)
+    const idle = await memoryAfterGc(gateway)
+
+    log(`  gateway N=${n}: ${warmup} warm-up streams`)
+    if (warmup > 0) {
+      const w = await (clients[0] as BenchChild).call<OpenResult>('open', { url: streamUrl, count: warmup, concurrency: opts.concurrency }, deadline.cap(120_000))
+      if (w.failed > 0) throw new Error(`warm-up streams failed: ${JSON.stringify(w.errors)}`)
+    }
+    const warm = await memoryAfterGc(gateway)
+
+    log(`  gateway N=${n}: opening ${n - warmup} streams`)
+    await sim.resetStats()
+    const setup = await openStreams(clients, gateway, streamUrl, n - warmup, opts.concurrency, deadline)
+    const setupUpstreamCalls = callsOf(await sim.stats(), CHECK_ROUTE)
+    setup.opened += warmup
+    const full = await memoryAfterGc(gateway)
+    const memory = memoryFigures(idle.rssKb, warm, full, setup.opened - warmup)
+    log(`  gateway N=${n}: ${setup.opened} open (${setup.failed} failed) in ${setup.totalMs} ms; RSS ${memory.rssKb} KiB, ${memory.rssPerSubscriberKb} KiB/subscriber`)
+
+    const versionsBefore = (await publishedOf(gateway, trackcode)).length
+    const cycleStart = monoMs()
+    const held = await hold(sim, gateway, clients, deadline.cap(opts.holdMs), opts.pollIntervalMs, setup.opened)
+    log(`  gateway N=${n}: hold ${held.ms} ms: ${held.upstreamCalls} upstream checks, CPU ${held.cpuPercent} %, ${held.open} open`)
+
+    const rounds: RoundFigures[] = []
+    const latencies: number[] = []
+    for (let r = 0; r < opts.rounds; r++) {
+      const known = await publishedOf(gateway, trackcode)
+      const lastVersion = known.reduce((v, p) => Math.max(v, p.version), 0)
+      const cpu0 = gateway.cpuMs()
+      const payAt = monoMs()
+      await sim.pay(trackcode, '0.001')
+      let next: Published | undefined
+      await waitFor(`version ${lastVersion + 1} to be published`, async () => {
+        next = (await publishedOf(gateway, trackcode)).find((p) => p.version > lastVersion)
+        return next !== undefined
+      }, deadline.cap(3 * opts.pollIntervalMs + 15_000), 20)
+      const pub = next as Published
+      const watched = await Promise.all(clients.map(async (c) => await c.call<WatchResult>('watch', { version: pub.version, timeoutMs: deadline.cap(30_000) }, deadline.cap(60_000))))
+      const cpuMs = gateway.cpuMs() - cpu0
+      const flushed = (await publishedOf(gateway, trackcode)).find((p) => p.version === pub.version) ?? pub
+      const arrivals = watched.flatMap((w) => w.arrivals)
+      const lat = arrivals.map((a) => a - pub.publishedAt)
+      for (const v of lat) latencies.push(v)
+      const last = arrivals.reduce((m, a) => Math.max(m, a), Number.NEGATIVE_INFINITY)
+      const figures: RoundFigures = {
+        version: pub.version,
+        frameBytes: pub.frameBytes,
+        received: arrivals.length,
+        open: watched.reduce((s, w) => s + w.open, 0),
+        latency: roundSummary(summarize(lat)),
+        publishToLastMs: round(last - pub.publishedAt),
+        fanoutLoopMs: round(pub.fannedOutAt - pub.publishedAt),
+        flushMs: flushed.flushedAt > 0 ? round(flushed.flushedAt - pub.publishedAt) : Number.NaN,
+        payToPublishMs: round(pub.publishedAt - payAt),
+        payToLastMs: round(last - payAt),
+        cpuMs: round(cpuMs, 0)
+      }
+      rounds.push(figures)
+      log(`  gateway N=${n}: round ${r + 1}: v${figures.version} to ${figures.received}/${figures.open}: p50 ${figures.latency.p50} ms, p99 ${figures.latency.p99} ms, last ${figures.publishToLastMs} ms (fan-out loop ${figures.fanoutLoopMs} ms, flushed after ${figures.flushMs} ms)`)
+    }
+    const elapsedMs = monoMs() - cycleStart
+    // One version per payment; anything else was published while nothing changed upstream.
+    const spuriousVersions = (await publishedOf(gateway, trackcode)).length - versionsBefore - rounds.length
+    // Counters were reset at the start of the hold: everything since is hold + rounds.
+    const calls = callsOf(await sim.stats(), CHECK_ROUTE)
+    const pollsAtInterval = elapsedMs / opts.pollIntervalMs
+    return {
+      setup,
+      memory,
+      hold: held,
+      rounds,
+      delivery: roundSummary(summarize(latencies)),
+      publishToLastMaxMs: rounds.reduce((m, r) => Math.max(m, r.publishToLastMs), 0),
+      upstream: { calls, elapsedMs: round(elapsedMs, 0), pollsAtInterval: round(pollsAtInterval, 1), callsPerPoll: round(calls / pollsAtInterval, 3), atMostOnePerPoll: calls <= Math.floor(pollsAtInterval) + 1 },
+      spuriousVersions,
+      setupUpstreamCalls
+    }
+  } finally {
+    await Promise.all(clients.map(async (c) => { await c.stop(2000) }))
+    await gateway.stop(5000)
+  }
+}
+
+async function runBaseline (sim: BenchSimulator, opts: FanoutOptions, n: number, deadline: Deadline): Promise<BaselineRun> {
+  const { log } = opts
+  const warmup = Math.min(opts.warmup, Math.floor(n / 10))
+  const proxy = await BenchChild.start({
+    name: 'baseline-proxy',
+    entry: opts.build.entry('bench/baseline-proxy.ts'),
+    execArgv: ['--expose-gc'],
+    env: {
+      BENCH_UPSTREAM: sim.baseUrl,
+      BENCH_SIM_KEY: BENCH_KEY,
+      BENCH_BASELINE_INTERVAL_MS: String(opts.baselineIntervalMs),
+      BENCH_BASELINE_CONNECTIONS: '64'
+    }
+  })
+  const clients = await startClients(opts.build, opts.clients)
+  try {
+    const url = (proxy.ready as { url: string }).url
+    const trackcode = await sim.createOrder()
+    const streamUrl = `${url}/orders/${trackcode}/subscribe`
+    await sleep(300)
+    const idle = await memoryAfterGc(proxy)
+    if (warmup > 0) {
+      const w = await (clients[0] as BenchChild).call<OpenResult>('open', { url: streamUrl, count: warmup, concurrency: opts.concurrency }, deadline.cap(120_000))
+      if (w.failed > 0) throw new Error(`baseline warm-up streams failed: ${JSON.stringify(w.errors)}`)
+    }
+    const warm = await memoryAfterGc(proxy)
+    await sim.resetStats()
+    log(`  baseline N=${n}: opening ${n - warmup} streams`)
+    const setup = await openStreams(clients, proxy, streamUrl, n - warmup, opts.concurrency, deadline)
+    setup.opened += warmup
+    const setupUpstreamCalls = callsOf(await sim.stats(), CHECK_ROUTE)
+    const full = await memoryAfterGc(proxy)
+    const memory = memoryFigures(idle.rssKb, warm, full, setup.opened - warmup)
+    log(`  baseline N=${n}: ${setup.opened} open (${setup.failed} failed) in ${setup.totalMs} ms; RSS ${memory.rssKb} KiB, ${memory.rssPerSubscriberKb} KiB/subscriber`)
+    const held = await hold(sim, proxy, clients, deadline.cap(opts.baselineHoldMs), opts.baselineIntervalMs, setup.opened)
+    log(`  baseline N=${n}: hold ${held.ms} ms: ${held.upstreamCalls} upstream checks (${held.upstreamCallsPerMinute}/min), CPU ${held.cpuPercent} %, ${held.open} open`)
+    return { setup, memory, hold: held, setupUpstreamCalls }
+  } finally {
+    await Promise.all(clients.map(async (c) => { await c.stop(2000) }))
+    await proxy.stop(5000)
+  }
+}
+
+/** Checks that this machine can hold `n` streams, before starting anything. */
+function checkResources (n: number, clients: number): void {
+  // The server holds one descriptor per stream; each client process its share.
+  assertFileDescriptors(n + 256, `the server process at N=${n}`)
+  assertFileDescriptors(Math.ceil(n / clients) + 256, `each of the ${clients} client processes at N=${n}`)
+}
+
+/** Runs the fan-out benchmark; see the module comment. */
+export async function runFanout (opts: FanoutOptions): Promise<FanoutResult> {
+  for (const n of opts.sizes) checkResources(n, opts.clients)
+  const deadline = new Deadline(opts.timeLimitMs, 'fan-out benchmark')
+  const sim = await startSimulatorProcess(opts.build)
+  const sizes: FanoutSize[] = []
+  try {
+    for (const n of opts.sizes) {
+      opts.log(`fan-out N=${n}`)
+      const gateway = await runGateway(sim, opts, n, deadline)
+      const baseline = opts.baseline ? await runBaseline(sim, opts, n, deadline) : undefined
+      const gatewayPerDay = DAY_MS / PRODUCTION_INTERVAL_MS * gateway.upstream.callsPerPoll
+      const baselinePerDay = baseline === undefined ? Number.NaN : DAY_MS / PRODUCTION_INTERVAL_MS * baseline.hold.callsPerInterval
+      sizes.push({
+        n,
+        gateway,
+        ...(baseline === undefined ? {} : { baseline }),
+        projection: {
+          gatewayCallsPerDay: round(gatewayPerDay, 0),
+          baselineCallsPerDay: round(baselinePerDay, 0),
+          baselineQuotaMultiple: round(baselinePerDay / DAILY_QUOTA, 1)
+        },
+        ratios: {
+          rssPerSubscriber: round(ratio(baseline?.memory.rssPerSubscriberKb ?? Number.NaN, gateway.memory.rssPerSubscriberKb), 2),
+          rssExclYoungPerSubscriber: round(ratio(baseline?.memory.rssExclYoungPerSubscriberKb ?? Number.NaN, gateway.memory.rssExclYoungPerSubscriberKb), 2),
+          upstreamCallsPerInterval: round(ratio(baseline?.hold.callsPerInterval ?? Number.NaN, gateway.upstream.callsPerPoll), 1),
+          setupPerSecond: round(ratio(baseline?.setup.perSecond ?? Number.NaN, gateway.setup.perSecond), 2),
+          cpuHold: round(ratio(baseline?.hold.cpuPercent ?? Number.NaN, gateway.hold.cpuPercent), 2)
+        }
+      })
+    }
+  } finally {
+    await sim.child.stop(5000)
+  }
+  const { build: _b, log: _l, ...options } = opts
+  return { name: 'fanout', options, sizes, largestNHeld: largestHeld(sizes), targets: fanoutTargets(sizes) }
+}
+
+function fullyServed (s: FanoutSize): boolean {
+  const g = s.gateway
+  return g.setup.failed === 0 && g.setup.opened === s.n && g.hold.open === s.n && g.rounds.length > 0 &&
+    g.rounds.every((r) => r.received === s.n && r.open === s.n)
+}
+
+function largestHeld (sizes: FanoutSize[]): number {
+  return sizes.filter(fullyServed).reduce((m, s) => Math.max(m, s.n), 0)
+}
+
+/** The issue's targets, evaluated on the largest N run. */
+function fanoutTargets (sizes: FanoutSize[]): FanoutResult['targets'] {
+  const top = sizes.reduce<FanoutSize | undefined>((m, s) => m === undefined || s.n > m.n ? s : m, undefined)
+  if (top === undefined) return []
+  const g = top.gateway
+  return [
+    { target: `${top.n} subscribers held on one process`, value: `${g.hold.open} open after the hold, ${g.setup.failed} failed`, met: fullyServed(top) },
+    { target: '≤ 20 KB RSS per subscriber', value: `${g.memory.rssPerSubscriberKb} KiB`, met: g.memory.rssPerSubscriberKb * 1.024 <= 20 },
+    { target: `p99 delivery to all ${top.n} ≤ 500 ms`, value: `p99 ${g.delivery.p99} ms, last ${g.publishToLastMaxMs} ms`, met: g.delivery.p99 <= 500 },
+    { target: 'one upstream check per poll whatever N', value: sizes.map((s) => `N=${s.n}: ${s.gateway.upstream.calls} checks in ${round(s.gateway.upstream.pollsAtInterval, 1)} intervals`).join('; '), met: sizes.every((s) => s.gateway.upstream.atMostOnePerPoll) }
+  ]
+}

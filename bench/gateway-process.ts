@@ -1,0 +1,73 @@
+/**
+ * Benchmark child: the gateway exactly as `src/server.ts` builds it (configuration
+ * from the environment), in its own process so its RSS and CPU are its own.
+ *
+ * One instrument is added: the tracking bus is the in-process `MemoryBus`, wrapped to
+ * note, for each new snapshot version, the machine's monotonic time (see
+ * `lib/time.ts`) just before the version is handed to the hub (`publishedAt`: the
+ * zero of "delivery latency"), just after the hub's synchronous fan-out loop queued it
+ * on every subscriber's response (`fannedOutAt`), and when the event loop next reaches
+ * its check phase (`flushedAt`): Node sends a chunked response's writes from
+ * `process.nextTick` callbacks (the socket is corked for the tick), all of which have
+ * run by then, so every frame has been handed to the kernel.
+ *
+ * IPC commands: `stats` (tracking counters, `process.memoryUsage()`, `process.cpuUsage()`),
+ * `gc` (a full collection; the process runs with `--expose-gc`), `published` (the
+ * notes above), `heapSnapshot {path}` (after a GC). `ready` event: `{ url }`.
+ */
+import { writeHeapSnapshot } from 'node:v8'
+import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
+import { MemoryBus, type BusMessage } from '../src/tracking/bus.js'
+import { collectGarbage, emitEvent, serveIpc } from './lib/ipc.js'
+import { monoMs } from './lib/time.js'
+
+/** When a version of an order was published (monotonic ms). */
+export interface PublishedVersion {
+  trackcode: string
+  version: number
+  status: string
+  /** Bytes of the event frame. */
+  frameBytes: number
+  publishedAt: number
+  fannedOutAt: number
+  /** 0 until the writes were flushed. */
+  flushedAt: number
+}
+
+class TimedBus extends MemoryBus {
+  readonly published: PublishedVersion[] = []
+
+  override async publish (message: BusMessage): Promise<void> {
+    if (message.kind !== 'snapshot') return await super.publish(message)
+    const publishedAt = monoMs()
+    const done = super.publish(message)
+    // MemoryBus delivers synchronously: by now every subscriber's write was issued.
+    const fannedOutAt = monoMs()
+    const entry: PublishedVersion = { trackcode: message.trackcode, version: message.version, status: message.status, frameBytes: Buffer.byteLength(message.frame), publishedAt, fannedOutAt, flushedAt: 0 }
+    this.published.push(entry)
+    setImmediate(() => { entry.flushedAt = monoMs() })
+    await done
+  }
+}
+
+const bus = new TimedBus()
+const config = loadConfig()
+const app = await buildApp(config, { tracking: { bus } })
+
+serveIpc({
+  stats: () => ({ tracking: app.tracking.stats(), memory: process.memoryUsage(), cpu: process.cpuUsage() }),
+  gc: collectGarbage,
+  published: () => bus.published,
+  heapSnapshot: (args) => {
+    collectGarbage()
+    return writeHeapSnapshot((args as { path: string }).path)
+  }
+})
+
+process.on('SIGTERM', () => {
+  app.close().then(() => process.exit(0), () => process.exit(1))
+})
+
+const url = await app.listen({ host: config.host, port: config.port, backlog: 4096 })
+emitEvent('ready', { url })

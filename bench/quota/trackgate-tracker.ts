@@ -1,0 +1,152 @@
+/**
+ * trackgate's side of the day: the real tracking stack — `TrackingHub`, its pollers,
+ * `Refresher`, `PollScheduler` (fair share of the quota), snapshot store, bus, leases
+ * and `SseStream` — on the virtual clock and the world's `MemoryQuota`. Only two
+ * things are stand-ins:
+ *
+ * - the `CheckFn`: the world's check, which takes a quota slot and calls the simulator
+ *   in-process, mirroring the upstream client (a refused slot throws the client's
+ *   429 `TOO_MANY_REQUESTS` with `Retry-After`; no call is made). The client itself
+ *   reads `Date.now()` and sends HTTP, so it cannot run in virtual time;
+ * - each subscriber's HTTP response: an in-memory one that records every frame the
+ *   hub writes, stamped with the virtual time — the instant the event left the gateway.
+ */
+import { EventEmitter } from 'node:events'
+import type { ServerResponse } from 'node:http'
+import type { FastifyBaseLogger } from 'fastify'
+import { defaultConfig } from '../../src/config.js'
+import { GatewayError } from '../../src/errors.js'
+import { MemoryBus } from '../../src/tracking/bus.js'
+import { TrackingHub } from '../../src/tracking/hub.js'
+import { MemoryLeaseStore } from '../../src/tracking/lease.js'
+import { Refresher, type CheckFn } from '../../src/tracking/refresher.js'
+import { PollScheduler } from '../../src/tracking/scheduler.js'
+import { MemorySnapshotStore } from '../../src/tracking/snapshot-store.js'
+import { SseStream } from '../../src/tracking/sse-stream.js'
+import { seededRandom } from './prng.js'
+import type { Stamped } from './detection.js'
+import { signatureOfCheck } from './signature.js'
+import type { Tracker, WorldContext } from './world.js'
+
+const silent: FastifyBaseLogger = {
+  level: 'silent',
+  fatal () {},
+  error () {},
+  warn () {},
+  info () {},
+  debug () {},
+  trace () {},
+  silent () {},
+  child () { return silent }
+} as unknown as FastifyBaseLogger
+
+/** An HTTP response that keeps what is written to it, stamped with the virtual time. */
+class RecordingResponse extends EventEmitter {
+  readonly frames: Array<{ at: number, text: string }> = []
+  writableEnded = false
+  destroyed = false
+  readonly socket = null
+  readonly writableLength = 0
+  readonly #now: () => number
+
+  constructor (now: () => number) {
+    super()
+    this.#now = now
+  }
+
+  setHeader (): this { return this }
+  writeHead (): this { return this }
+
+  write (chunk: string): boolean {
+    this.frames.push({ at: this.#now(), text: chunk })
+    return true
+  }
+
+  end (chunk?: string): this {
+    if (this.writableEnded) return this
+    if (chunk !== undefined && chunk !== '') this.frames.push({ at: this.#now(), text: chunk })
+    this.writableEnded = true
+    queueMicrotask(() => { this.emit('finish'); this.emit('close') })
+    return this
+  }
+
+  destroy (): this {
+    if (this.destroyed) return this
+    this.destroyed = true
+    queueMicrotask(() => { this.emit('close') })
+    return this
+  }
+}
+
+/** The snapshot states in recorded frames (`id:` + `data:` events; comments, `retry:`, `tracking` and `stop` skipped). */
+function snapshotStates (frames: ReadonlyArray<{ at: number, text: string }>): Stamped[] {
+  const out: Stamped[] = []
+  for (const { at, text } of frames) {
+    for (const block of text.split('\n\n')) {
+      if (!block.startsWith('id: ')) continue
+      const data = block.split('\n').find((line) => line.startsWith('data: '))
+      if (data !== undefined) out.push({ at, sig: signatureOfCheck(JSON.parse(data.slice(6))) })
+    }
+  }
+  return out
+}
+
+/** trackgate's tracker; `stretch()` gives the largest stretch factor the scheduler applied. */
+export function trackgateTracker (ctx: WorldContext, seed: number): Tracker & { maxStretch: () => number } {
+  const config = defaultConfig()
+  const { clock } = ctx
+  const random = seededRandom(seed ^ 0x5EED)
+  const check: CheckFn = async (trackcode) => {
+    const attempt = await ctx.check(trackcode)
+    if (attempt.refused) {
+      const seconds = Math.max(1, Math.ceil((attempt.retryAt - clock.now()) / 1000))
+      throw new GatewayError(429, 'TOO_MANY_REQUESTS', `The upstream daily quota is used up; retry in ${seconds} s`, { headers: { 'retry-after': String(seconds) } })
+    }
+    return { statusCode: attempt.statusCode, raw: attempt.raw, body: attempt.body, ...(attempt.retryAfter === undefined ? {} : { retryAfter: attempt.retryAfter }) }
+  }
+  const scheduler = new PollScheduler({
+    timings: { pollIntervalMs: config.pollIntervalMs, pollWaitingPaymentMs: config.pollWaitingPaymentMs, pollMaxIntervalMs: config.pollMaxIntervalMs },
+    quota: ctx.quota,
+    now: () => clock.now(),
+    random
+  })
+  const store = new MemorySnapshotStore({ now: () => clock.now() })
+  const bus = new MemoryBus()
+  const refresher = new Refresher({ check, store, bus, clock, scheduler, notFoundCacheMs: config.notFoundCacheMs, snapshotTtlMs: config.finalCacheMs, log: silent })
+  const hub = new TrackingHub({
+    settings: { pollerGraceMs: config.pollerGraceMs, sseHeartbeatMs: config.sseHeartbeatMs, sseRetryMs: config.sseRetryMs, finalCacheMs: config.finalCacheMs },
+    refresher,
+    scheduler,
+    store,
+    bus,
+    lease: new MemoryLeaseStore(() => clock.now()),
+    clock,
+    log: silent,
+    random
+  })
+  const responses = new Map<string, RecordingResponse>()
+  let maxStretch = 1
+
+  return {
+    async follow (trackcode) {
+      const res = new RecordingResponse(() => clock.now())
+      responses.set(trackcode, res)
+      await hub.subscribe(trackcode, undefined, () => new SseStream(res as unknown as ServerResponse, {
+        onClose: (stream) => { hub.detach(trackcode, stream) },
+        onStall: (stream) => { hub.stalled(trackcode, stream) }
+      }))
+      maxStretch = Math.max(maxStretch, hub.stats().pollStretch)
+    },
+    leave (trackcode) {
+      responses.get(trackcode)?.destroy()
+    },
+    events (trackcode) {
+      const res = responses.get(trackcode)
+      return res === undefined ? [] : snapshotStates(res.frames)
+    },
+    close () {
+      hub.close()
+    },
+    maxStretch: () => Math.max(maxStretch, scheduler.lastStretch)
+  }
+}

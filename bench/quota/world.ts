@@ -1,0 +1,232 @@
+/**
+ * One simulated day: a virtual clock, the simulated SecretCryptos upstream on it, the
+ * day's orders created and paid on schedule, the ground truth of what a check could
+ * show at every refresh tick, and a tracker (trackgate or the baseline) following every
+ * order from its creation. The upstream is driven in-process (`inject()`): no sockets.
+ */
+import type { FastifyInstance } from 'fastify'
+import { buildSimulator, type SimulatorControl } from '../../src/simulator/index.js'
+import { MemoryQuota } from '../../src/upstream/quota.js'
+import type { OrderTimeline, Stamped } from './detection.js'
+import { GONE, signatureOfView } from './signature.js'
+import { VirtualClock } from './virtual-clock.js'
+import type { PlannedOrder } from './workload.js'
+
+/** The simulator's API key. */
+export const SIM_KEY = 'quota-bench-key'
+/** Start of the simulated day (a whole hour, so refresh ticks are whole minutes). */
+export const T0 = Date.UTC(2025, 7, 20, 6, 0, 0)
+/** Upstream's refresh interval: order data is as of the last whole minute. */
+export const REFRESH_MS = 60_000
+
+const ADDRESSES = ['35iMHbUZeTssxBodiHwEEkb32jpBfVueEL', '1P279UBChDFPAky8S4DcKGaaxKEMYBK9MM', 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq']
+const PERCENTS: Readonly<Record<number, string[]>> = { 1: ['100'], 2: ['60', '40'], 3: ['50', '30', '20'] }
+const DEPOSIT = 1
+
+/** The day's settings that both trackers share. */
+export interface WorldSettings {
+  /** Local quota (calls per rolling 24 h) and the part kept for creates. */
+  quotaLimit: number
+  quotaReserve: number
+  /** Simulator lifecycle: payment seen → confirmed; output sent → confirmed. */
+  confirmMs: number
+  outputConfirmMs: number
+  /** The run ends at `T0 + horizonMs`. */
+  horizonMs: number
+}
+
+/** What a tracker is told and asked. */
+export interface Tracker {
+  /** Starts following `trackcode` (the customer's page opens); resolves once the first snapshot is in. */
+  follow (trackcode: string): Promise<void>
+  /** The customer's page closes. */
+  leave (trackcode: string): void
+  /** States emitted to the follower of `trackcode`, the first one being the initial snapshot. */
+  events (trackcode: string): Stamped[]
+  /** Stops every timer of the tracker. */
+  close (): void
+}
+
+/** Everything a tracker may use. */
+export interface WorldContext {
+  clock: VirtualClock
+  sim: FastifyInstance
+  control: SimulatorControl
+  quota: MemoryQuota
+  /** Sends one check to the simulator, taking a `poll` slot first (as the gateway's upstream client does). */
+  check (trackcode: string): Promise<CheckAttempt>
+}
+
+/** One check attempt. */
+export type CheckAttempt =
+  | { refused: false, statusCode: number, raw: Buffer, body: Record<string, unknown>, retryAfter?: string }
+  | { refused: true, retryAt: number }
+
+/** What a day produced. */
+export interface WorldOutcome {
+  timelines: Map<string, OrderTimeline>
+  /** Virtual times of the checks sent upstream. */
+  checkTimes: number[]
+  /** Check attempts the local quota refused (no call made). */
+  refusals: number
+  firstRefusalAt: number | null
+  /** Answers 429 from the simulator (its own quota of `quotaLimit`). */
+  upstreamRefusals: number
+  /** Checks the simulator counted (cross-check of `checkTimes`). */
+  simChecks: number
+  /** Orders whose last visible state was Done / Gone by the end. */
+  done: number
+  gone: number
+  /** Orders created. */
+  orders: number
+  /** Orders whose creation or first subscription failed (with why). */
+  failures: string[]
+  /** (ms after T0, checks in the trailing 24 h) every 15 simulated minutes. */
+  windowSeries: Array<[number, number]>
+}
+
+interface Live {
+  code: string
+  truth: Stamped[]
+  deleteAt: number
+  followedUntil: number
+  finished: boolean
+}
+
+/** Runs one day with the tracker `makeTracker` builds. */
+export async function runDay (plan: readonly PlannedOrder[], settings: WorldSettings, makeTracker: (ctx: WorldContext) => Tracker): Promise<WorldOutcome> {
+  const clock = new VirtualClock(T0)
+  const { app: sim, control } = await buildSimulator({
+    apiKeys: [SIM_KEY],
+    // Creates are not charged to the measured local quota (see the write-up): the
+    // upstream gets room for them on top of the checks' limit.
+    dailyQuota: settings.quotaLimit + plan.length,
+    clock,
+    timing: { confirmMs: settings.confirmMs, outputConfirmMs: settings.outputConfirmMs },
+    refreshIntervalMs: REFRESH_MS
+  })
+  const quota = new MemoryQuota({ limit: settings.quotaLimit, reserve: settings.quotaReserve, now: () => clock.now() })
+  const checkTimes: number[] = []
+  let refusals = 0
+  let firstRefusalAt: number | null = null
+  let upstreamRefusals = 0
+
+  const ctx: WorldContext = {
+    clock,
+    sim,
+    control,
+    quota,
+    async check (trackcode) {
+      const decision = await quota.tryAcquire('poll')
+      if (!decision.granted) {
+        refusals++
+        firstRefusalAt ??= clock.now()
+        return { refused: true, retryAt: decision.retryAt }
+      }
+      checkTimes.push(clock.now())
+      const res = await clock.track(sim.inject({
+        method: 'POST',
+        url: '/v1/orders/check',
+        headers: { authorization: `Bearer ${SIM_KEY}` },
+        payload: { trackcode, outputs: 'full', mask_addresses: true }
+      }))
+      if (res.statusCode === 429) {
+        upstreamRefusals++
+        // What the upstream client does: treat the quota as spent until upstream allows.
+        const seconds = Number(res.headers['retry-after'])
+        await quota.pause(clock.now() + (Number.isFinite(seconds) ? seconds * 1000 : 60_000))
+      }
+      const retryAfter = res.headers['retry-after']
+      return { refused: false, statusCode: res.statusCode, raw: res.rawPayload, body: res.json(), ...(typeof retryAfter === 'string' ? { retryAfter } : {}) }
+    }
+  }
+  const tracker = makeTracker(ctx)
+  const live: Live[] = []
+  const windowSeries: Array<[number, number]> = []
+
+  async function create (order: PlannedOrder): Promise<void> {
+    const res = await sim.inject({
+      method: 'POST',
+      url: '/v1/mixer/orders',
+      headers: { authorization: `Bearer ${SIM_KEY}` },
+      payload: {
+        action: 'create_order',
+        addresses: order.delaysMin.map((delay, i) => ({ address: ADDRESSES[i], percent: PERCENTS[order.delaysMin.length]?.[i], delay: String(delay) })),
+        amount: DEPOSIT.toFixed(8),
+        crypto: 'btc',
+        network: 'btc',
+        qrcode: 0
+      }
+    })
+    if (res.statusCode !== 200) throw new Error(`order creation failed: ${res.statusCode} ${res.body}`)
+    const code = (res.json() as { trackcode: string }).trackcode
+    const view = control.getOrder(code)
+    if (view === undefined) throw new Error('created order not found')
+    const entry: Live = { code, truth: [{ at: clock.now(), sig: signatureOfView(view) }], deleteAt: view.deleteAt, followedUntil: T0 + settings.horizonMs, finished: false }
+    live.push(entry)
+    for (const p of order.payments) {
+      clock.at(T0 + p.at, () => {
+        const current = control.getOrder(code)
+        if (current === undefined) return
+        const amount = p.fraction >= 1 ? undefined : (DEPOSIT * p.fraction).toFixed(8)
+        control.pay(code, amount)
+      })
+    }
+    if (order.leaveAt !== null) {
+      clock.at(T0 + order.leaveAt, () => {
+        entry.followedUntil = clock.now()
+        tracker.leave(code)
+      })
+    }
+    await tracker.follow(code)
+  }
+
+  const failures: string[] = []
+  for (const order of plan) {
+    clock.at(T0 + order.createAt, () => {
+      void clock.track(create(order).catch((err: unknown) => { failures.push(err instanceof Error ? err.message : String(err)) }))
+    })
+  }
+
+  // Ground truth: the state a check shows from each refresh tick on.
+  const tick = (): void => {
+    const now = clock.now()
+    for (const entry of live) {
+      if (entry.finished) continue
+      const view = control.getOrder(entry.code)
+      const sig = view === undefined ? GONE : signatureOfView(view)
+      const last = entry.truth[entry.truth.length - 1] as Stamped
+      if (sig !== last.sig) entry.truth.push({ at: sig === GONE ? entry.deleteAt : now, sig })
+      if (sig === GONE || (view !== undefined && view.outputs.every((o) => o.state === 2 && o.confirm === 1))) entry.finished = true
+    }
+    if (now % (15 * 60_000) === 0) windowSeries.push([now - T0, countSince(checkTimes, now - 24 * 3_600_000)])
+    if (now < T0 + settings.horizonMs) clock.setTimeout(tick, REFRESH_MS)
+  }
+  clock.at(T0, tick)
+
+  try {
+    await clock.runUntil(T0 + settings.horizonMs)
+  } finally {
+    tracker.close()
+  }
+
+  const timelines = new Map<string, OrderTimeline>()
+  let done = 0
+  let gone = 0
+  for (const entry of live) {
+    timelines.set(entry.code, { truth: entry.truth, events: tracker.events(entry.code), followedUntil: entry.followedUntil })
+    const last = entry.truth[entry.truth.length - 1] as Stamped
+    if (last.sig === GONE) gone++
+    else if (entry.finished) done++
+  }
+  const stats = control.stats()
+  const simChecks = stats.byRoute['POST /v1/orders/check'] ?? 0
+  await sim.close()
+  return { timelines, checkTimes, refusals, firstRefusalAt, upstreamRefusals, simChecks, done, gone, orders: live.length, failures, windowSeries }
+}
+
+function countSince (sorted: readonly number[], from: number): number {
+  let n = 0
+  for (let i = sorted.length - 1; i >= 0 && (sorted[i] as number) > from; i--) n++
+  return n
+}
