@@ -13,7 +13,6 @@
  */
 import { EventEmitter } from 'node:events'
 import type { ServerResponse } from 'node:http'
-import type { FastifyBaseLogger } from 'fastify'
 import { defaultConfig } from '../../src/config.js'
 import { GatewayError } from '../../src/errors.js'
 import { MemoryBus } from '../../src/tracking/bus.js'
@@ -27,18 +26,9 @@ import { seededRandom } from './prng.js'
 import type { Stamped } from './detection.js'
 import { signatureOfCheck } from './signature.js'
 import type { Tracker, WorldContext } from './world.js'
+import { silentLogger } from '../../src/lib/silent-logger.js'
 
-const silent: FastifyBaseLogger = {
-  level: 'silent',
-  fatal () {},
-  error () {},
-  warn () {},
-  info () {},
-  debug () {},
-  trace () {},
-  silent () {},
-  child () { return silent }
-} as unknown as FastifyBaseLogger
+const silent = silentLogger
 
 /** An HTTP response that keeps what is written to it, stamped with the virtual time. */
 class RecordingResponse extends EventEmitter {

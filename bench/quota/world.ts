@@ -9,7 +9,7 @@ import { buildSimulator, type SimulatorControl } from '../../src/simulator/index
 import { MemoryQuota } from '../../src/upstream/quota.js'
 import type { OrderTimeline, Stamped } from './detection.js'
 import { GONE, signatureOfView } from './signature.js'
-import { VirtualClock } from './virtual-clock.js'
+import { VirtualClock } from '../../src/tracking/virtual-clock.js'
 import type { PlannedOrder } from './workload.js'
 
 /** The simulator's API key. */

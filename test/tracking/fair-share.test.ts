@@ -4,7 +4,6 @@
  * depends on real time: every check happens at the virtual instant it was planned.
  */
 import t from 'tap'
-import type { FastifyBaseLogger } from 'fastify'
 import { GatewayError } from '../../src/errors.js'
 import { MemoryBus } from '../../src/tracking/bus.js'
 import { MemoryLeaseStore } from '../../src/tracking/lease.js'
@@ -13,23 +12,14 @@ import { Refresher, type CheckFn } from '../../src/tracking/refresher.js'
 import { PollScheduler, type PollTimings } from '../../src/tracking/scheduler.js'
 import { MemorySnapshotStore } from '../../src/tracking/snapshot-store.js'
 import { DAY_MS, MemoryQuota } from '../../src/upstream/quota.js'
-import { VirtualClock } from './fixtures/virtual-clock.js'
+import { VirtualClock } from '../../src/tracking/virtual-clock.js'
+import { silentLogger } from '../../src/lib/silent-logger.js'
 
 const T0 = Date.UTC(2025, 7, 20, 16, 0, 0)
 const HOUR = 3_600_000
 const TIMINGS: PollTimings = { pollIntervalMs: 60_000, pollWaitingPaymentMs: 90_000, pollMaxIntervalMs: 900_000 }
 
-const silent = {
-  level: 'silent',
-  fatal () {},
-  error () {},
-  warn () {},
-  info () {},
-  debug () {},
-  trace () {},
-  silent () {},
-  child () { return silent }
-} as unknown as FastifyBaseLogger
+const silent = silentLogger
 
 /** How an order answers checks: a payment being confirmed (watched every `pollIntervalMs`), or funded with its send time days away (asleep, `pollMaxIntervalMs`). */
 type Kind = 'confirming' | 'sleeping'

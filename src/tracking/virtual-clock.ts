@@ -1,13 +1,14 @@
 /**
- * Virtual time for the quota benchmark: one clock drives the simulated upstream and
- * the gateway's tracking code, so a simulated day runs in seconds.
+ * Virtual time for simulations and deterministic tests: one clock can drive the
+ * simulated upstream and the gateway's tracking code, so a simulated day runs in
+ * seconds (the quota benchmark, the fair-share tests).
  *
  * Time moves only in {@link VirtualClock.runUntil}: timers fire in time order and,
  * after each one, every piece of work it set off — promise chains and the in-process
  * upstream calls registered with {@link VirtualClock.track} — completes before time
  * moves on. An upstream call therefore takes no virtual time.
  */
-import type { Clock, TimerHandle } from '../../src/tracking/clock.js'
+import type { Clock, TimerHandle } from './clock.js'
 
 interface Timer {
   id: number
@@ -15,7 +16,7 @@ interface Timer {
   fn: () => void
 }
 
-/** A {@link Clock} whose time only moves when the benchmark runs it. */
+/** A {@link Clock} whose time only moves when its owner runs it. */
 export class VirtualClock implements Clock {
   #now: number
   #seq = 0
