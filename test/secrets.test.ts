@@ -6,20 +6,12 @@
 import t from 'tap'
 import { Writable } from 'node:stream'
 import { startGateway, startSimulator, testConfig } from './helpers/harness.js'
+import { MIXER_ORDER_EXAMPLE } from '../src/upstream/schemas/mixer-order.js'
 
 const KEY = 'sk-live-SECRET-4c9e1f7a2b'
 const PARTNER = 'partner-SECRET-77d1'
 
-const MIXER = {
-  addresses: [
-    { address: '35iMHbUZeTssxBodiHwEEkb32jpBfVueEL', percent: '84.93', delay: '0' },
-    { address: '1P279UBChDFPAky8S4DcKGaaxKEMYBK9MM', percent: '15.07', delay: '120' }
-  ],
-  amount: '10.00000000',
-  crypto: 'btc',
-  network: 'btc',
-  qrcode: 1
-}
+const MIXER = { ...MIXER_ORDER_EXAMPLE, qrcode: 1 }
 
 const EXCHANGE = {
   from_coin: 'eth',

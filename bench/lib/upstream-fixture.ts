@@ -3,22 +3,13 @@
  */
 import { BenchChild } from './proc.js'
 import type { BenchBuild } from './build.js'
+import { MIXER_ORDER_EXAMPLE } from '../../src/upstream/schemas/mixer-order.js'
 
 /** The API key the benchmark simulator accepts. */
 export const BENCH_KEY = 'bench-key-0123456789abcdef'
 
 /** A mixer order request the simulator accepts (the upstream documentation's example). */
-export const ORDER_REQUEST = {
-  action: 'create_order',
-  addresses: [
-    { address: '35iMHbUZeTssxBodiHwEEkb32jpBfVueEL', percent: '84.93', delay: '0' },
-    { address: '1P279UBChDFPAky8S4DcKGaaxKEMYBK9MM', percent: '15.07', delay: '120' }
-  ],
-  amount: '10.00000000',
-  crypto: 'btc',
-  network: 'btc',
-  qrcode: 0
-}
+export const ORDER_REQUEST = { action: 'create_order', ...MIXER_ORDER_EXAMPLE, qrcode: 0 }
 
 /** The simulator's counters (see `src/simulator/stats.ts`). */
 export interface SimStatsView {

@@ -13,7 +13,7 @@ import { divFixed, formatFixed, mulFixed, parseFixed, type Fixed } from '../lib/
 import { matchesNetwork } from '../upstream/address-formats.js'
 import { seconds, type SimContext } from './context.js'
 import { ApiError, badRequest } from './errors.js'
-import { allocateDeposit, coinOf, networkOf, percentNumber } from './mixer.js'
+import { allocateDeposit, coinOf, networkOf, percentNumber, type OrderOutputJson } from './mixer.js'
 import { txHash, type Order } from './orders.js'
 import { qrDataUrl } from './qr.js'
 import {
@@ -32,18 +32,6 @@ export interface QuoteSideJson {
   coin: string
   network: string
   price_usd: number
-}
-
-/** The single payout, as `receive` and `outputs[0]` describe it. */
-interface ExchangeOutputJson {
-  id: number
-  address: string
-  destination_tag: string | null
-  share_percent: number
-  delay_minutes: number
-  delay_label: string
-  amount: string
-  time: number
 }
 
 /** Body of a successful POST /v1/exchange/orders. */
@@ -81,7 +69,7 @@ export interface ExchangeCreateResponse {
     amount: string
     time: number
   }
-  outputs: ExchangeOutputJson[]
+  outputs: OrderOutputJson[]
   signature_text: string
 }
 

@@ -24,8 +24,8 @@ const FEE_MIN = parseFixed('0.1') as Fixed
 const FEE_MAX = parseFixed('5') as Fixed
 const MAX_OUTPUTS = 10
 
-/** One output in the create response. */
-export interface MixerOutputJson {
+/** One output in a create response (mixer and exchange orders alike). */
+export interface OrderOutputJson {
   id: number
   address: string
   destination_tag: string | null
@@ -63,7 +63,7 @@ export interface MixerCreateResponse {
     fee_outputs_total: string
     fee_total: string
   }
-  outputs: MixerOutputJson[]
+  outputs: OrderOutputJson[]
   signature_text: string
 }
 

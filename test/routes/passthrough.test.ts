@@ -7,6 +7,7 @@ import { createManualClock } from '../../src/simulator/index.js'
 import { SIM_KEY, startGateway, startSimulator, testConfig, type RunningGateway, type RunningSimulator } from '../helpers/harness.js'
 import { sendJson, startFakeUpstream } from '../helpers/fake-upstream.js'
 import type { Config } from '../../src/config.js'
+import { MIXER_ORDER_EXAMPLE } from '../../src/upstream/schemas/mixer-order.js'
 
 interface Answer {
   status: number
@@ -22,18 +23,7 @@ async function call (base: string, method: string, path: string, body?: unknown,
   return { status: res.status, text: await res.text(), headers: res.headers }
 }
 
-const MIXER_ORDER = {
-  action: 'create_order',
-  addresses: [
-    { address: '35iMHbUZeTssxBodiHwEEkb32jpBfVueEL', percent: '84.93', delay: '0' },
-    { address: '1P279UBChDFPAky8S4DcKGaaxKEMYBK9MM', percent: '15.07', delay: '120' }
-  ],
-  amount: '10.00000000',
-  crypto: 'btc',
-  network: 'btc',
-  service_fee: 0.45,
-  qrcode: 1
-}
+const MIXER_ORDER = { action: 'create_order', ...MIXER_ORDER_EXAMPLE, service_fee: 0.45, qrcode: 1 }
 
 const EXCHANGE_ORDER = {
   from_coin: 'eth',

@@ -5,16 +5,9 @@
  */
 import t from 'tap'
 import { startStack } from '../helpers/harness.js'
+import { MIXER_ORDER_EXAMPLE } from '../../src/upstream/schemas/mixer-order.js'
 
-const MIXER = {
-  addresses: [
-    { address: '35iMHbUZeTssxBodiHwEEkb32jpBfVueEL', percent: '84.93', delay: '0' },
-    { address: '1P279UBChDFPAky8S4DcKGaaxKEMYBK9MM', percent: '15.07', delay: '120' }
-  ],
-  amount: '10.00000000',
-  crypto: 'btc',
-  network: 'btc'
-}
+const MIXER = { ...MIXER_ORDER_EXAMPLE }
 
 const EXCHANGE = {
   from_coin: 'eth',

@@ -73,6 +73,20 @@ export const MixerOutputInput = Type.Object({
 })
 export type MixerOutputInput = Static<typeof MixerOutputInput>
 
+/**
+ * The contract's mixer order (two outputs, 84.93 % / 15.07 %, 10 BTC): the schema's
+ * example, and the body tests and benchmarks send. Frozen all through: spread it to vary it.
+ */
+export const MIXER_ORDER_EXAMPLE = Object.freeze({
+  addresses: Object.freeze([
+    Object.freeze({ address: '35iMHbUZeTssxBodiHwEEkb32jpBfVueEL', percent: '84.93', delay: '0' }),
+    Object.freeze({ address: '1P279UBChDFPAky8S4DcKGaaxKEMYBK9MM', percent: '15.07', delay: '120' })
+  ]),
+  amount: '10.00000000',
+  crypto: 'btc',
+  network: 'btc'
+})
+
 /** Request body of `POST /v1/mixer/orders`. */
 export const MixerOrderRequest = Type.Object({
   action: Type.Optional(rule(Type.Literal('create_order', { description: 'Accepted for compatibility with upstream\'s examples.' }), 'must be "create_order"')),
@@ -92,13 +106,7 @@ export const MixerOrderRequest = Type.Object({
   description: 'A mixer order. The amount must lie within the coin/network `min`–`max` of `/v1/meta/mixer` (else `AMOUNT_TOO_LOW` / `AMOUNT_TOO_HIGH`). Unknown fields are refused.',
   examples: [{
     action: 'create_order',
-    addresses: [
-      { address: '35iMHbUZeTssxBodiHwEEkb32jpBfVueEL', percent: '84.93', delay: '0' },
-      { address: '1P279UBChDFPAky8S4DcKGaaxKEMYBK9MM', percent: '15.07', delay: '120' }
-    ],
-    amount: '10.00000000',
-    crypto: 'btc',
-    network: 'btc',
+    ...MIXER_ORDER_EXAMPLE,
     partner: 'YOUR_PARTNER_KEY',
     service_fee: 0.45,
     qrcode: 1
