@@ -18,7 +18,8 @@
 import { writeHeapSnapshot } from 'node:v8'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
-import { MemoryBus, type BusMessage } from '../src/tracking/bus.js'
+import { type BusMessage } from '../src/state/bus/index.js'
+import { MemoryBus } from '../src/state/bus/memory.js'
 import { collectGarbage, emitEvent, serveIpc } from './lib/ipc.js'
 import { monoMs } from './lib/time.js'
 
@@ -53,7 +54,7 @@ class TimedBus extends MemoryBus {
 
 const bus = new TimedBus()
 const config = loadConfig()
-const app = await buildApp(config, { tracking: { bus } })
+const app = await buildApp(config, { state: { bus } })
 
 serveIpc({
   stats: () => ({ tracking: app.tracking.stats(), memory: process.memoryUsage(), cpu: process.cpuUsage() }),

@@ -5,7 +5,8 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { buildSpec, SPEC_FILES, specJson, specYaml } from '../src/openapi/spec.js'
+import { buildSpec } from '../src/openapi/build.js'
+import { SPEC_FILES, specJson, specYaml } from '../src/openapi/spec.js'
 
 async function readOrEmpty (path: string): Promise<string> {
   try {

@@ -6,29 +6,31 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import errorEnvelope, { clientErrorHandler, frameworkErrors } from './plugins/error-envelope.js'
-import upstream, { type UpstreamPluginOptions } from './plugins/upstream.js'
+import configPlugin from './plugins/config.js'
+import simulator from './plugins/simulator.js'
+import state from './plugins/state.js'
+import upstream from './plugins/upstream.js'
 import lifecycle from './plugins/lifecycle.js'
 import metrics from './plugins/metrics.js'
 import security from './plugins/security.js'
 import rateLimits from './plugins/rate-limit.js'
 import idempotency from './plugins/idempotency.js'
-import type { IdempotencyStore } from './idempotency/store.js'
 import { loggerOptions } from './lib/log-privacy.js'
 import openapi from './plugins/openapi.js'
-import v1Routes from './routes/v1/index.js'
-import docsRoutes from './routes/docs.js'
-import healthRoutes from './routes/health.js'
+import routes from './routes/index.js'
 import tracking, { type TrackingOptions } from './tracking/index.js'
-import webRoutes from './routes/web.js'
-import { withRedis } from './redis/index.js'
+import type { StateStores } from './state/index.js'
+import type { SimulatorOptions } from './simulator/index.js'
 
-export interface BuildOptions extends Omit<UpstreamPluginOptions, 'config'> {
+export interface BuildOptions {
   /** Pino options (e.g. a test's `stream`), laid over the privacy-preserving defaults of src/lib/log-privacy.ts; or `false`. */
   logger?: FastifyServerOptions['logger']
-  /** Where `Idempotency-Key` answers are kept; default: in-process, bounded. */
-  idempotencyStore?: IdempotencyStore
-  /** Options of live tracking (clock, shared stores); default: in-process, real time. */
+  /** Stores to use instead of those the configuration selects (in-process, or Redis with `REDIS_URL`). */
+  state?: Partial<StateStores>
+  /** Options of live tracking (its `clock` is also the time of the stores that keep time); default: real time. */
   tracking?: TrackingOptions
+  /** Options of the embedded simulator (used only when no API key is configured), e.g. fast timings in tests. */
+  simulator?: Omit<SimulatorOptions, 'apiKeys'>
 }
 
 /** Log paths that may carry secrets; pino replaces their values (see src/lib/log-privacy.ts). */
@@ -53,9 +55,14 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(errorEnvelope)
-  // REDIS_URL: stores shared by the cluster replace the in-process ones `opts` does not set.
-  if (config.redisUrl !== undefined) opts = await withRedis(app, config, opts)
-  await app.register(upstream, { config, ...opts })
+  await app.register(simulator, { config, ...(opts.simulator === undefined ? {} : { simulator: opts.simulator }) })
+  await app.register(configPlugin, { config })
+  const clock = opts.tracking?.clock
+  await app.register(state, {
+    ...(opts.state === undefined ? {} : { stores: opts.state }),
+    ...(clock === undefined ? {} : { now: () => clock.now() })
+  })
+  await app.register(upstream)
   // Hardening, before any route: their hooks must cover every route.
   await app.register(lifecycle)
   await app.register(metrics)
@@ -67,17 +74,13 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
     createWindowMs: config.rateLimitCreateWindowMs
   })
   await app.register(idempotency, {
-    ...(opts.idempotencyStore === undefined ? {} : { store: opts.idempotencyStore }),
     ttlMs: config.idempotencyTtlMs,
     // A create may wait for the mixer meta, then for upstream: never hold a key for less.
     lockMs: Math.max(60_000, 3 * config.upstreamTimeoutMs)
   })
   // The spec collects routes as they are added: register it before any route.
   await app.register(openapi)
-  await app.register(v1Routes, { prefix: '/v1' })
   await app.register(tracking, opts.tracking ?? {})
-  await app.register(healthRoutes)
-  await app.register(docsRoutes)
-  await app.register(webRoutes)
+  await app.register(routes)
   return app
 }

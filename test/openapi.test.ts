@@ -8,7 +8,8 @@ import t from 'tap'
 import { readFile } from 'node:fs/promises'
 import { validate, compileErrors } from '@readme/openapi-parser'
 import { parse } from 'yaml'
-import { buildSpec, SPEC_FILES, specJson, specYaml, type OpenApiDocument } from '../src/openapi/spec.js'
+import { buildSpec } from '../src/openapi/build.js'
+import { SPEC_FILES, specJson, specYaml, type OpenApiDocument } from '../src/openapi/spec.js'
 
 type Json = Record<string, unknown>
 

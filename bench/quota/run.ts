@@ -4,7 +4,7 @@
  * fixed 60 s baseline; figures and the ratio between them.
  */
 import { performance } from 'node:perf_hooks'
-import { DAY_MS } from '../../src/upstream/quota.js'
+import { DAY_MS } from '../../src/state/quota/index.js'
 import { ratio } from '../lib/stats.js'
 import { baselineTracker, BASELINE_INTERVAL_MS } from './baseline-tracker.js'
 import { detectionFigures, maxInWindow, type DetectionFigures } from './detection.js'

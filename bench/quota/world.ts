@@ -6,10 +6,10 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { buildSimulator, type SimulatorControl } from '../../src/simulator/index.js'
-import { MemoryQuota } from '../../src/upstream/quota.js'
+import { MemoryQuota } from '../../src/state/quota/memory.js'
 import type { OrderTimeline, Stamped } from './detection.js'
 import { GONE, signatureOfView } from './signature.js'
-import { VirtualClock } from '../../src/tracking/virtual-clock.js'
+import { VirtualClock } from '../../test/helpers/virtual-clock.js'
 import type { PlannedOrder } from './workload.js'
 
 /** The simulator's API key. */

@@ -1,15 +1,12 @@
 /**
  * The OpenAPI document as committed in `openapi/openapi.json` and `openapi/openapi.yaml`:
  * generated from a built app, with `paths` and component schemas in name order so the
- * files are stable however routes are registered. Used by `scripts/openapi.ts` (which
- * writes the files), by `GET /openapi.json`, and by the test that fails when the
- * committed files are stale.
+ * files are stable however routes are registered. Used by `GET /openapi.json` and by
+ * `build.ts` (the offline build that `scripts/openapi.ts` writes and a test checks).
  */
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { stringify } from 'yaml'
-import { buildApp } from '../app.js'
-import { defaultConfig } from '../config.js'
 
 /** An OpenAPI document as plain JSON. */
 export type OpenApiDocument = Record<string, unknown>
@@ -48,20 +45,4 @@ export function specJson (doc: OpenApiDocument): string {
 /** The YAML file's text (no line folding, no anchors: diff-friendly). */
 export function specYaml (doc: OpenApiDocument): string {
   return stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false })
-}
-
-/**
- * Builds the app offline (a placeholder upstream that is never called, no simulator,
- * no logs) and returns its document. Nothing of the configuration's values enters the
- * document, so any machine produces the same one.
- */
-export async function buildSpec (): Promise<OpenApiDocument> {
-  const config = { ...defaultConfig(), apiKey: 'openapi-generation-only', upstreamUrl: 'http://127.0.0.1:9/v1', logLevel: 'silent' }
-  const app = await buildApp(config, { logger: false })
-  try {
-    await app.ready()
-    return specOf(app)
-  } finally {
-    await app.close()
-  }
 }

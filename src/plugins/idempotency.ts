@@ -55,7 +55,7 @@ import { envelope, GatewayError } from '../errors.js'
 import { adviseMessage, UNKNOWN_OUTCOME_ADVICE as ADVICE, withAdvice } from '../idempotency/advice.js'
 import { requestFingerprint } from '../idempotency/fingerprint.js'
 import { IDEMPOTENCY_HEADER, KEY_PATTERN, KEY_RULE, REPLAYED_HEADER } from '../idempotency/header.js'
-import { MemoryIdempotencyStore, type IdempotencyStore } from '../idempotency/store.js'
+import { MemoryIdempotencyStore } from '../state/idempotency/memory.js'
 import { mayHaveReachedUpstream, type UpstreamResult } from '../upstream/client.js'
 
 /** What a route sees of its request's claim on an `Idempotency-Key`. */
@@ -82,8 +82,6 @@ declare module 'fastify' {
 }
 
 export interface IdempotencyPluginOptions {
-  /** Where records live; default: in-process, bounded. */
-  store?: IdempotencyStore
   /** How long a stored answer is replayed. */
   ttlMs: number
   /**
@@ -124,7 +122,7 @@ function storable (status: number): boolean {
 }
 
 async function idempotency (app: FastifyInstance, opts: IdempotencyPluginOptions): Promise<void> {
-  const store = opts.store ?? new MemoryIdempotencyStore()
+  const store = app.state.idempotency
   const settleMs = Math.max(app.config.createSettleTimeoutMs, app.config.upstreamTimeoutMs)
   // A create may wait for the mixer meta, then settle: its key must outlive both.
   const lockMs = Math.max(opts.lockMs, 3 * app.config.upstreamTimeoutMs + settleMs)

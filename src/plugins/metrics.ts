@@ -10,7 +10,7 @@
  *   `trackgate_upstream_request_duration_seconds{method,route}`: every upstream attempt
  *   (outcome: HTTP status, `network`, `timeout` or `bad_response`);
  *   `route="/orders/check"` is the tracker's check latency.
- * - `trackgate_quota_*`: the daily quota, read from `app.quota` at scrape time.
+ * - `trackgate_quota_*`: the daily quota, read from `app.state.quota` at scrape time.
  * - `trackgate_tracking_*`: pollers, subscribers, events sent and checks, streams
  *   refused (per IP), shed (global cap), cut for stalling and rotated, and the poll
  *   stretch factor, read at scrape time from a {@link TrackingStatsProvider}: the one
@@ -121,12 +121,12 @@ async function metrics (app: FastifyInstance, opts: MetricsPluginOptions): Promi
     registers: [registry]
   })
 
-  const quotaGauge = (name: string, help: string, read: (s: Awaited<ReturnType<typeof app.quota.state>>) => number): Gauge => new Gauge({
+  const quotaGauge = (name: string, help: string, read: (s: Awaited<ReturnType<typeof app.state.quota.state>>) => number): Gauge => new Gauge({
     name,
     help,
     registers: [registry],
     async collect () {
-      this.set(read(await app.quota.state()))
+      this.set(read(await app.state.quota.state()))
     }
   })
   quotaGauge('trackgate_quota_limit', 'Upstream requests allowed per rolling 24 h.', (s) => s.limit)

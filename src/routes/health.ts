@@ -61,7 +61,7 @@ export default async function healthRoutes (app: FastifyInstance): Promise<void>
 
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     const shuttingDown = app.lifecycle.shuttingDown
-    const [upstream, quota] = await Promise.all([upstreamCheck(), app.quota.state()])
+    const [upstream, quota] = await Promise.all([upstreamCheck(), app.state.quota.state()])
     const quotaExhausted = quota.remaining === 0 || quota.pausedUntil > 0
     // With REDIS_URL: shown, but Redis down never fails readiness — every instance loses it
     // at once and each keeps serving from its in-process fallbacks (src/redis/connection.ts).

@@ -1,25 +1,19 @@
 /**
- * Live order tracking: `GET /orders/:trackcode/subscribe` (Server-Sent Events) and its
- * polling fallback `GET /orders/:trackcode`, fed by one quota-aware poller per
- * tracked order.
+ * Live order tracking: the hub behind `GET /orders/:trackcode/subscribe` (Server-Sent
+ * Events) and its polling fallback `GET /orders/:trackcode` (`src/routes/orders/`),
+ * fed by one quota-aware poller per tracked order.
  *
- * Decorates `app.tracking` (the {@link TrackingHub}: `stats()` for metrics) — hence
- * `fastify-plugin`. The stores behind it (snapshots, fan-out bus, poller leases) are
- * in-process by default and can be replaced through the options, e.g. by Redis ones
- * shared by several gateways; the quota is the shared `app.quota` (its `state()`
+ * Decorates `app.tracking` (the {@link TrackingHub}, used by those routes and by
+ * `stats()` for metrics) — hence `fastify-plugin`. The stores behind it (snapshots, fan-out bus, poller leases, the
+ * quota) are the state layer's, `app.state` (the quota's `state()`
  * reports the window fair shares are computed over; 24 h when it does not).
  */
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { MemoryBus, type TrackingBus } from './bus.js'
 import { systemClock, type Clock } from './clock.js'
 import { TrackingHub, type HubOptions } from './hub.js'
-import { MemoryLeaseStore, type LeaseStore } from './lease.js'
-import orderRoute from './order-route.js'
 import { Refresher, type CheckFn } from './refresher.js'
 import { PollScheduler } from './scheduler.js'
-import { MemorySnapshotStore, type SnapshotStore } from './snapshot-store.js'
-import subscribeRoute from './subscribe-route.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -32,9 +26,6 @@ declare module 'fastify' {
 export interface TrackingOptions {
   /** Time and timers of the pollers (e.g. an accelerated clock for a simulated day). */
   clock?: Clock
-  store?: SnapshotStore
-  bus?: TrackingBus
-  lease?: LeaseStore
   /** Source of jitter. Default `Math.random`. */
   random?: () => number
   /**
@@ -53,9 +44,7 @@ export interface TrackingOptions {
 async function tracking (app: FastifyInstance, opts: TrackingOptions): Promise<void> {
   const config = app.config
   const clock = opts.clock ?? systemClock
-  const store = opts.store ?? new MemorySnapshotStore({ now: () => clock.now() })
-  const bus = opts.bus ?? new MemoryBus()
-  const lease = opts.lease ?? new MemoryLeaseStore(() => clock.now())
+  const { snapshots: store, bus, leases: lease, quota } = app.state
   const log = app.log.child({ module: 'tracking' })
 
   // Pollers pass retry: false (see poller.ts); a subscriber's first check keeps the retries.
@@ -71,7 +60,7 @@ async function tracking (app: FastifyInstance, opts: TrackingOptions): Promise<v
 
   const scheduler = new PollScheduler({
     timings: { pollIntervalMs: config.pollIntervalMs, pollWaitingPaymentMs: config.pollWaitingPaymentMs, pollMaxIntervalMs: config.pollMaxIntervalMs },
-    quota: app.quota,
+    quota,
     now: () => clock.now(),
     ...(opts.random === undefined ? {} : { random: opts.random })
   })
@@ -118,8 +107,6 @@ async function tracking (app: FastifyInstance, opts: TrackingOptions): Promise<v
   if (app.hasDecorator('lifecycle')) app.lifecycle.onShutdown(() => { hub.close() })
   app.addHook('preClose', async () => { hub.close() })
 
-  await app.register(subscribeRoute)
-  await app.register(orderRoute)
 }
 
-export default fp(tracking, { name: 'tracking', dependencies: ['upstream'] })
+export default fp(tracking, { name: 'tracking', dependencies: ['upstream', 'state'] })

@@ -20,13 +20,13 @@
  * browser waits for, keeps the client's quick retries).
  */
 import type { FastifyBaseLogger } from 'fastify'
-import type { TrackingBus } from './bus.js'
+import type { TrackingBus } from '../state/bus/index.js'
 import type { Clock, TimerHandle } from './clock.js'
 import { trackingFrame, type DegradedReason, type TrackingState } from './frames.js'
-import type { LeaseStore } from './lease.js'
+import type { LeaseStore } from '../state/leases/index.js'
 import type { Refresher } from './refresher.js'
 import type { PollScheduler } from './scheduler.js'
-import type { StoredSnapshot } from './snapshot-store.js'
+import type { StoredSnapshot } from '../state/snapshots/index.js'
 import { isFinalStatus } from './status.js'
 
 /** Options of {@link Poller}. */

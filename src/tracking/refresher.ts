@@ -12,13 +12,13 @@
  */
 import type { FastifyBaseLogger } from 'fastify'
 import { GatewayError } from '../errors.js'
-import { Coalescer } from '../upstream/cache.js'
+import { Coalescer } from '../upstream/cached-loader.js'
 import type { UpstreamResult } from '../upstream/client.js'
-import type { TrackingBus } from './bus.js'
+import type { TrackingBus } from '../state/bus/index.js'
 import type { Clock } from './clock.js'
 import { snapshotFrame, stopFrame, type DegradedReason } from './frames.js'
 import type { PollScheduler } from './scheduler.js'
-import type { SnapshotStore, StoredSnapshot } from './snapshot-store.js'
+import type { SnapshotStore, StoredSnapshot } from '../state/snapshots/index.js'
 import { CheckShapeError, goneSnapshot, isFinalStatus, sameContent, snapshotFromCheck, type TrackedOrder } from './status.js'
 
 /**

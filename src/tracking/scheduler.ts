@@ -26,7 +26,7 @@
  * The quota itself is enforced by `QuotaBudget.tryAcquire` in the upstream client:
  * this module only spaces checks so that refusals stay rare and fair.
  */
-import { DAY_MS, type QuotaBudget } from '../upstream/quota.js'
+import { DAY_MS, type QuotaBudget } from '../state/quota/index.js'
 import type { TrackedOrder } from './status.js'
 
 /** The poll settings of the configuration. */

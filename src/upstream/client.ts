@@ -19,7 +19,7 @@
  */
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici'
 import { GatewayError } from '../errors.js'
-import type { QuotaBudget, QuotaPurpose } from './quota.js'
+import type { QuotaBudget, QuotaPurpose } from '../state/quota/index.js'
 
 export interface UpstreamCall {
   method: 'GET' | 'POST'

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { CachedLoader, Coalescer, MemoryCacheStore } from '../../src/upstream/cache.js'
+import { MemoryCacheStore } from '../../src/state/cache/memory.js'
+import { CachedLoader, Coalescer } from '../../src/upstream/cached-loader.js'
 
 t.test('concurrent misses share one load; hits within the TTL load nothing', async (t) => {
   let now = 0

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { MemoryQuota } from '../../src/upstream/quota.js'
+import { MemoryQuota } from '../../src/state/quota/memory.js'
 
 function clock (start = 1_000_000) {
   let now = start

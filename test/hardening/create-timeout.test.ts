@@ -8,7 +8,8 @@ import t from 'tap'
 import { createHash, randomUUID } from 'node:crypto'
 import { Writable } from 'node:stream'
 import { createServer, type AddressInfo } from 'node:net'
-import { MemoryIdempotencyStore, type IdempotencyStore } from '../../src/idempotency/store.js'
+import { type IdempotencyStore } from '../../src/state/idempotency/index.js'
+import { MemoryIdempotencyStore } from '../../src/state/idempotency/memory.js'
 import { requestFingerprint } from '../../src/idempotency/fingerprint.js'
 import { shortTrackcode } from '../../src/lib/log-privacy.js'
 import { buildApp } from '../../src/app.js'
@@ -133,7 +134,7 @@ t.test('a create that never left the gateway (connection refused) releases its k
 t.test('on close, a create still queued behind a busy connection is released, a sent one blocked', async (t) => {
   const store = new MemoryIdempotencyStore()
   // One connection, held by a create upstream never answers: the second create waits in the pool.
-  const { sim, gw } = await stack(t, { upstreamTimeoutMs: 500, createSettleTimeoutMs: 60_000, upstreamConnections: 1 }, { build: { idempotencyStore: store } })
+  const { sim, gw } = await stack(t, { upstreamTimeoutMs: 500, createSettleTimeoutMs: 60_000, upstreamConnections: 1 }, { build: { state: { idempotency: store } } })
   t.equal((await http(`${gw.url}/v1/meta/mixer`)).status, 200, 'the mixer meta, cached for the amount check')
   sim.control.fail({ mode: 'hang', route: 'POST /v1/mixer/orders', count: 1 })
   const sent = { key: randomUUID(), body: mixerOrder() }
@@ -165,7 +166,7 @@ t.test('graceful shutdown with a shared store: a create settling in the backgrou
     complete: async (key, fingerprint, response, ttlMs) => { await memory.complete(key, fingerprint, response, ttlMs) },
     abandon: async (key) => { await memory.abandon(key) }
   }
-  const { sim, gw } = await stack(t, { upstreamTimeoutMs: 600, createSettleTimeoutMs: 30_000 }, { build: { idempotencyStore: shared } })
+  const { sim, gw } = await stack(t, { upstreamTimeoutMs: 600, createSettleTimeoutMs: 30_000 }, { build: { state: { idempotency: shared } } })
   sim.control.fail({ mode: 'slow', route: 'POST /v1/exchange/orders', count: 1, delayMs: 300 })
   const key = randomUUID()
   const body = exchangeOrder()

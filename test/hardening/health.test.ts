@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createServer } from 'node:net'
 import { buildApp } from '../../src/app.js'
-import { MemoryQuota } from '../../src/upstream/quota.js'
+import { MemoryQuota } from '../../src/state/quota/memory.js'
 import { testConfig } from '../helpers/harness.js'
 import { http, stack, upstreamCalls } from './fixtures/helpers.js'
 
@@ -34,7 +34,7 @@ t.test('/readyz: ready, and probes cost upstream one ping per interval and no qu
     t.equal(res.headers.get('cache-control'), 'no-store')
   }
   t.equal(upstreamCalls(sim, 'GET /v1/ping'), 1, 'the ping is cached')
-  t.equal((await gw.app.quota.state()).used, 0, 'no quota spent')
+  t.equal((await gw.app.state.quota.state()).used, 0, 'no quota spent')
 })
 
 t.test('/readyz: 503 in the envelope when upstream cannot be reached', async (t) => {
@@ -54,7 +54,7 @@ t.test('/readyz: 503 in the envelope when upstream cannot be reached', async (t)
 t.test('/readyz: 503 when the quota is used up or paused', async (t) => {
   await t.test('used up', async (t) => {
     const quota = new MemoryQuota({ limit: 2, reserve: 1 })
-    const { gw } = await stack(t, {}, { build: { quota } })
+    const { gw } = await stack(t, {}, { build: { state: { quota } } })
     t.equal((await http(`${gw.url}/readyz`)).status, 200)
     await quota.tryAcquire('create')
     const general = await http(`${gw.url}/readyz`)
@@ -68,7 +68,7 @@ t.test('/readyz: 503 when the quota is used up or paused', async (t) => {
   })
   await t.test('paused after upstream TOO_MANY_REQUESTS', async (t) => {
     const quota = new MemoryQuota({ limit: 100, reserve: 1 })
-    const { gw } = await stack(t, {}, { build: { quota } })
+    const { gw } = await stack(t, {}, { build: { state: { quota } } })
     const until = Date.now() + 60_000
     await quota.pause(until)
     const res = await http(`${gw.url}/readyz`)

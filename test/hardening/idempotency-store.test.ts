@@ -1,5 +1,6 @@
 import t from 'tap'
-import { MemoryIdempotencyStore, type StoredResponse } from '../../src/idempotency/store.js'
+import { type StoredResponse } from '../../src/state/idempotency/index.js'
+import { MemoryIdempotencyStore } from '../../src/state/idempotency/memory.js'
 import { canonicalJson, requestFingerprint } from '../../src/idempotency/fingerprint.js'
 
 const answer = (text: string, statusCode = 200): StoredResponse => ({ statusCode, contentType: 'application/json', body: Buffer.from(text) })

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import metrics, { trackingStatsFromApp, type MetricsPluginOptions, type TrackingStats } from '../../src/plugins/metrics.js'
-import { MemoryQuota } from '../../src/upstream/quota.js'
+import { MemoryQuota } from '../../src/state/quota/memory.js'
 import type { UpstreamObserver } from '../../src/upstream/client.js'
 import { http, mixerOrder, stack, waitFor } from './fixtures/helpers.js'
 
@@ -70,7 +70,7 @@ t.test('HTTP durations are labelled by route pattern, never by trackcode', async
 
 t.test('quota gauges follow the quota', async (t) => {
   const quota = new MemoryQuota({ limit: 50, reserve: 5 })
-  const { gw } = await stack(t, {}, { build: { quota } })
+  const { gw } = await stack(t, {}, { build: { state: { quota } } })
   await quota.tryAcquire('rest')
   await quota.tryAcquire('rest')
   const text = await scrape(gw.url)

@@ -8,7 +8,7 @@ import t, { type Test } from 'tap'
 import { createServer, type AddressInfo } from 'node:net'
 import { GatewayError } from '../../src/errors.js'
 import { mayHaveReachedUpstream, UpstreamCallError, UpstreamClient, type UpstreamCall } from '../../src/upstream/client.js'
-import { MemoryQuota } from '../../src/upstream/quota.js'
+import { MemoryQuota } from '../../src/state/quota/memory.js'
 import { sendJson, startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js'
 import { waitFor } from './fixtures/helpers.js'
 

@@ -9,7 +9,7 @@ import { SIM_KEY } from '../helpers/harness.js'
 import { MIN, createOrder } from '../tracking/fixtures/helpers.js'
 import { mixerOrder } from '../hardening/fixtures/helpers.js'
 import { waitFor } from './fixtures/log.js'
-import { startRedis } from './fixtures/redis-server.js'
+import { startRedis } from '../helpers/redis-server.js'
 import { request, startInstance, startUpstream, subscribe, type Client, type Instance } from './fixtures/cluster.js'
 
 const INSTANCES = 3

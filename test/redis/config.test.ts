@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import { ConfigError, loadConfig } from '../../src/config.js'
-import { describeRedisUrl } from '../../src/redis/connection.js'
+import { describeRedisUrl } from '../../src/state/redis/link.js'
 import { startStack } from '../helpers/harness.js'
 
 t.test('defaults: no Redis, the trackgate: namespace, 4 instances', async (t) => {

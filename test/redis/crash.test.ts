@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { createOrder, openRaw } from '../tracking/fixtures/helpers.js'
 import { waitFor } from './fixtures/log.js'
-import { startRedis } from './fixtures/redis-server.js'
+import { startRedis } from '../helpers/redis-server.js'
 import { instanceConfig, startInstance, startUpstream, subscribe, type Client, type Instance } from './fixtures/cluster.js'
-import { MIN_LEASE_TTL_MS } from '../../src/redis/index.js'
+import { MIN_LEASE_TTL_MS } from '../../src/state/redis/cluster.js'
 
 const CHILD = fileURLToPath(new URL('./fixtures/instance.ts', import.meta.url))
 

@@ -8,9 +8,9 @@
 import t from 'tap'
 import { MIN, createOrder } from '../tracking/fixtures/helpers.js'
 import { waitFor } from './fixtures/log.js'
-import { startRedis } from './fixtures/redis-server.js'
+import { startRedis } from '../helpers/redis-server.js'
 import { request, startInstance, startUpstream, subscribe, type Client, type Instance } from './fixtures/cluster.js'
-import { apiKeyId } from '../../src/redis/keys.js'
+import { apiKeyId } from '../../src/state/redis/keys.js'
 import { SIM_KEY } from '../helpers/harness.js'
 
 const holders = (instances: Instance[], code: string): number => instances.filter((g) => g.app.redis.leases.holds(code)).length

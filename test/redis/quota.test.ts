@@ -6,9 +6,10 @@
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import fc from 'fast-check'
-import { MemoryQuota, type QuotaPurpose } from '../../src/upstream/quota.js'
-import { RedisQuota } from '../../src/redis/quota.js'
-import { startRedis } from './fixtures/redis-server.js'
+import { type QuotaPurpose } from '../../src/state/quota/index.js'
+import { MemoryQuota } from '../../src/state/quota/memory.js'
+import { RedisQuota } from '../../src/state/quota/redis.js'
+import { startRedis } from '../helpers/redis-server.js'
 import { startLink } from './fixtures/link.js'
 import { waitFor } from './fixtures/log.js'
 

@@ -9,7 +9,7 @@ import { buildApp } from '../../src/app.js'
 import { SIM_KEY } from '../helpers/harness.js'
 import { createOrder, openRaw, isSnapshot } from '../tracking/fixtures/helpers.js'
 import { waitFor } from './fixtures/log.js'
-import { startRedis } from './fixtures/redis-server.js'
+import { startRedis } from '../helpers/redis-server.js'
 import { instanceConfig, request, startUpstream } from './fixtures/cluster.js'
 
 const PASSWORD = 'r3dis-pa55word-XYZ'

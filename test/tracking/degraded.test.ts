@@ -93,7 +93,7 @@ t.test('upstream TOO_MANY_REQUESTS pauses polling and newcomers are told', async
   s.sim.control.fail({ mode: 'too_many', count: 1, route: CHECK })
   const limited = await raw.next(isTracking)
   t.equal(tracking(limited).reason, 'RATE_LIMITED')
-  t.ok((await s.app.quota.state()).pausedUntil > Date.now(), 'the shared quota is paused')
+  t.ok((await s.app.state.quota.state()).pausedUntil > Date.now(), 'the shared quota is paused')
   const checks = s.checks()
   await new Promise((resolve) => setTimeout(resolve, 500))
   t.equal(s.checks(), checks, 'no check while paused')

@@ -5,15 +5,16 @@
  */
 import t from 'tap'
 import { GatewayError } from '../../src/errors.js'
-import { MemoryBus } from '../../src/tracking/bus.js'
-import { MemoryLeaseStore } from '../../src/tracking/lease.js'
+import { MemoryBus } from '../../src/state/bus/memory.js'
+import { MemoryLeaseStore } from '../../src/state/leases/memory.js'
 import { Poller } from '../../src/tracking/poller.js'
 import { Refresher, type CheckFn } from '../../src/tracking/refresher.js'
 import { PollScheduler, type PollTimings } from '../../src/tracking/scheduler.js'
-import { MemorySnapshotStore } from '../../src/tracking/snapshot-store.js'
-import { DAY_MS, MemoryQuota } from '../../src/upstream/quota.js'
-import { VirtualClock } from '../../src/tracking/virtual-clock.js'
-import { silentLogger } from '../../src/lib/silent-logger.js'
+import { MemorySnapshotStore } from '../../src/state/snapshots/memory.js'
+import { DAY_MS } from '../../src/state/quota/index.js'
+import { MemoryQuota } from '../../src/state/quota/memory.js'
+import { VirtualClock } from '../helpers/virtual-clock.js'
+import { silentLogger } from '../helpers/silent-logger.js'
 
 const T0 = Date.UTC(2025, 7, 20, 16, 0, 0)
 const HOUR = 3_600_000

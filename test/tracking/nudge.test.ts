@@ -37,7 +37,7 @@ t.test('paying in the demo shows up at once, with one more check through the quo
   const stream = await openRaw(`${url}/orders/${code}/subscribe`)
   await stream.next(withStatus('WaitingForPayment'))
   const before = checks(app)
-  const used = (await app.quota.state()).used
+  const used = (await app.state.quota.state()).used
 
   const paid = await fetch(`${url}/demo/orders/${code}/pay`, { method: 'POST' })
   t.equal(paid.status, 200)
@@ -46,7 +46,7 @@ t.test('paying in the demo shows up at once, with one more check through the quo
   const confirming = await stream.next(withStatus('Confirming'))
   t.equal(confirming.id, '2')
   t.equal(checks(app), before + 1, 'exactly one more check')
-  t.equal((await app.quota.state()).used, used + 1, 'and it took a quota slot')
+  t.equal((await app.state.quota.state()).used, used + 1, 'and it took a quota slot')
   stream.close()
 })
 
@@ -60,7 +60,7 @@ t.test('a nudge does nothing for an order nobody follows, or when the quota has 
   const stream = await openRaw(`${url}/orders/${code}/subscribe`)
   await stream.next(isSnapshot)
   // Spend what is left of the general quota on the REST side.
-  while ((await app.quota.tryAcquire('rest')).granted) { /* spend */ }
+  while ((await app.state.quota.tryAcquire('rest')).granted) { /* spend */ }
   const before = checks(app)
   t.equal(await app.tracking.nudge(code), false, 'no check left for pollers: the regular schedule stands')
   await fetch(`${url}/demo/orders/${code}/pay`, { method: 'POST' })

@@ -3,8 +3,8 @@
  * (grace period), stopped on shutdown, and only run by the lease holder.
  */
 import t from 'tap'
-import type { LeaseStore } from '../../src/tracking/lease.js'
-import { MemoryLeaseStore } from '../../src/tracking/lease.js'
+import type { LeaseStore } from '../../src/state/leases/index.js'
+import { MemoryLeaseStore } from '../../src/state/leases/memory.js'
 import { createOrder, isSnapshot, openRaw, startTrackingStack, waitFor } from './fixtures/helpers.js'
 
 t.test('the poller stops within the grace period after the last subscriber leaves', async (t) => {
@@ -72,7 +72,7 @@ t.test('only the lease holder polls', async (t) => {
     acquire: async (trackcode, _owner, ttl) => await other.acquire(trackcode, 'other-gateway', ttl) && false,
     release: async () => {}
   }
-  const s = await startTrackingStack(t, { tracking: { lease } })
+  const s = await startTrackingStack(t, { state: { leases: lease } })
   const code = await createOrder(s.sim)
   const stream = await openRaw(`${s.url}/orders/${code}/subscribe`)
   await stream.next(isSnapshot)

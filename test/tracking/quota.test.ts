@@ -7,7 +7,8 @@ import t from 'tap'
 import { buildApp } from '../../src/app.js'
 import { createManualClock, createScaledClock } from '../../src/simulator/index.js'
 import { derivedClock } from '../../src/tracking/clock.js'
-import { MemoryQuota, type QuotaBudget } from '../../src/upstream/quota.js'
+import { type QuotaBudget } from '../../src/state/quota/index.js'
+import { MemoryQuota } from '../../src/state/quota/memory.js'
 import { SIM_KEY, startSimulator, testConfig } from '../helpers/harness.js'
 import { CHECK_ROUTE, FAST, T0, createOrder, isSnapshot, isTracking, openRaw, startTrackingStack, waitFor, type RawStream } from './fixtures/helpers.js'
 
@@ -45,8 +46,8 @@ t.test('a small quota is never exceeded, however many orders are tracked', async
   t.equal(stats.byRoute['POST /v1/orders/check'], 8, 'exactly the checks the quota allows')
   t.notOk('429' in stats.byStatus, 'upstream never had to refuse')
   t.equal(stats.quotaUsed[SIM_KEY], 8)
-  t.equal((await s.app.quota.state()).used, 8)
-  t.ok((await s.app.quota.tryAcquire('create')).granted, 'the reserve is still there for order creation')
+  t.equal((await s.app.state.quota.state()).used, 8)
+  t.ok((await s.app.state.quota.tryAcquire('create')).granted, 'the reserve is still there for order creation')
   for (const a of streaming) await a.res.body?.cancel()
 })
 
@@ -72,7 +73,7 @@ t.test('when the quota is short, pollers are slowed down and none is refused', a
   // Minute-scale polling, so that 4 orders want 4 checks a simulated minute: 240 an
   // hour, for a quota of 20 an hour.
   const config = testConfig(sim.baseUrl, { ...FAST, pollIntervalMs: 60_000, pollWaitingPaymentMs: 60_000, pollMaxIntervalMs: 900_000 })
-  const app = await buildApp(config, { logger: false, quota, tracking: { clock: derivedClock(() => clock.now(), SCALE) } })
+  const app = await buildApp(config, { logger: false, state: { quota }, tracking: { clock: derivedClock(() => clock.now(), SCALE) } })
   const url = await app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(async () => {
     await app.close()

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { MemoryQuota } from '../../src/upstream/quota.js'
+import { MemoryQuota } from '../../src/state/quota/memory.js'
 import { BURST_KEEP_FRACTION, PollScheduler, PollUsage, SEND_SLACK_MS, SPEND_HORIZON_FRACTION, allowedRate, backoffDelay, stateInterval, stretchFactor, type PollTimings } from '../../src/tracking/scheduler.js'
 import type { OrderStatus, TrackedOrder, TrackedOutput } from '../../src/tracking/status.js'
 

@@ -9,11 +9,11 @@ import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { EventSource } from 'eventsource'
 import { buildApp } from '../../src/app.js'
-import { MemoryBus } from '../../src/tracking/bus.js'
+import { MemoryBus } from '../../src/state/bus/memory.js'
 import { derivedClock } from '../../src/tracking/clock.js'
 import { snapshotFrame } from '../../src/tracking/frames.js'
 import { FAREWELL_JITTER_MS, FAREWELL_RETRY_MS } from '../../src/tracking/hub.js'
-import { MemorySnapshotStore } from '../../src/tracking/snapshot-store.js'
+import { MemorySnapshotStore } from '../../src/state/snapshots/memory.js'
 import { startSimulator, testConfig } from '../helpers/harness.js'
 import { FAST, T0, createOrder, isSnapshot, openRaw, startTrackingStack, waitFor, withStatus, type SseEvent } from './fixtures/helpers.js'
 import { createManualClock } from '../../src/simulator/index.js'
@@ -42,7 +42,7 @@ async function leanReader (t: Test, url: string): Promise<{ lastId: () => string
 
 t.test('a subscriber that stops reading is cut, without holding back the others', async (t) => {
   const bus = new MemoryBus()
-  const s = await startTrackingStack(t, { tracking: { bus, stallTimeoutMs: 300 } })
+  const s = await startTrackingStack(t, { state: { bus }, tracking: { stallTimeoutMs: 300 } })
   const code = await createOrder(s.sim)
   const reader = await leanReader(t, `${s.url}/orders/${code}/subscribe`)
   await waitFor(() => reader.lastId() === '1', 'the reader\'s first snapshot')
@@ -140,7 +140,7 @@ t.test('a graceful shutdown of one of two gateways: EventSource reconnects to th
   const store = new MemorySnapshotStore({ now: () => clock.now() })
   const bus = new MemoryBus()
   const gateways = await Promise.all([0, 1].map(async () => {
-    const app = await buildApp(testConfig(sim.baseUrl, FAST), { logger: false, tracking: { clock: derivedClock(() => clock.now()), store, bus } })
+    const app = await buildApp(testConfig(sim.baseUrl, FAST), { logger: false, state: { snapshots: store, bus }, tracking: { clock: derivedClock(() => clock.now()) } })
     const url = await app.listen({ host: '127.0.0.1', port: 0 })
     t.teardown(async () => { await app.close() })
     return { app, port: Number(new URL(url).port) }

@@ -7,7 +7,7 @@ import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { GatewayError } from '../../src/errors.js'
 import { UpstreamClient, type UpstreamCall } from '../../src/upstream/client.js'
-import { MemoryQuota } from '../../src/upstream/quota.js'
+import { MemoryQuota } from '../../src/state/quota/memory.js'
 import { sendJson, startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js'
 
 const KEY = 'client-test-key-5f1d2c'

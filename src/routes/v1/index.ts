@@ -6,13 +6,14 @@
  * forwards upstream's answer (status and bytes) unchanged.
  */
 import type { FastifyInstance } from 'fastify'
-import exchangeOrderRoutes from './exchange-orders.js'
+import exchangeOrderRoutes from './exchange/orders.js'
 import metaRoutes from './meta.js'
-import mixerOrderRoutes from './mixer-orders.js'
-import orderRoutes from './orders.js'
+import mixerOrderRoutes from './mixer/orders.js'
+import checkRoute from './orders/check.js'
+import deleteRoute from './orders/delete.js'
 import pricesRoutes from './prices.js'
-import { schemaErrorFormatter } from './schema-errors.js'
-import statusRoutes from './status.js'
+import { schemaErrorFormatter } from '../../lib/schema-errors.js'
+import pingRoute from './ping.js'
 import validateRoutes from './validate.js'
 
 /** Registers the ten endpoints (under the `/v1` prefix given by the app). */
@@ -22,11 +23,12 @@ export default async function v1Routes (app: FastifyInstance): Promise<void> {
     route.schemaErrorFormatter ??= schemaErrorFormatter(route.schema)
   })
 
-  await app.register(statusRoutes)
+  await app.register(pingRoute)
   await app.register(metaRoutes)
   await app.register(pricesRoutes)
   await app.register(mixerOrderRoutes)
   await app.register(exchangeOrderRoutes)
-  await app.register(orderRoutes)
+  await app.register(checkRoute)
+  await app.register(deleteRoute)
   await app.register(validateRoutes)
 }

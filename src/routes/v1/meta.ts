@@ -7,8 +7,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { TSchema } from 'typebox'
 import { errorResponses, NO_AUTH_UPSTREAM_ERRORS, UPSTREAM_ERRORS } from '../../upstream/schemas/common.js'
 import { ExchangeMetaResponse, MetaResponse, MixerMetaResponse } from '../../upstream/schemas/meta.js'
-import { cachedGet, setCacheHeaders } from './cached-get.js'
-import { forward } from './forward.js'
+import { cachedGet, setCacheHeaders } from '../../upstream/cached-get.js'
+import { forward } from '../../upstream/forward.js'
 
 /** The upstream path of the mixer configuration (also read by the mixer order pre-check). */
 export const MIXER_META_PATH = '/meta/mixer'

@@ -6,8 +6,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses, UPSTREAM_ERRORS } from '../../upstream/schemas/common.js'
 import { PricesQuery, PricesResponse } from '../../upstream/schemas/prices.js'
-import { cachedGet, setCacheHeaders } from './cached-get.js'
-import { forward } from './forward.js'
+import { cachedGet, setCacheHeaders } from '../../upstream/cached-get.js'
+import { forward } from '../../upstream/forward.js'
 
 /**
  * The canonical form of a `symbols` list: upper case, trimmed, without duplicates,

@@ -13,7 +13,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { BODY_ERRORS, errorResponses, UPSTREAM_ERRORS, ValidateErrorEnvelope } from '../../upstream/schemas/common.js'
 import { ValidateRequest, ValidateResponse } from '../../upstream/schemas/validate.js'
-import { forward } from './forward.js'
+import { forward } from '../../upstream/forward.js'
 
 /** Adds `error` (this endpoint's key) to the gateway's own `{ ok: false, code, message }`. */
 export function addErrorKey (payload: string): string {

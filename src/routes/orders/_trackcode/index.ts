@@ -1,0 +1,48 @@
+/**
+ * `GET /orders/:trackcode`: the polling fallback for clients that cannot hold an event
+ * stream. Same JSON as a `message` event; served from the poller's snapshot when one
+ * runs or the stored one is fresh, else from one check shared with every concurrent
+ * caller. `X-Poll-After` (and `Cache-Control: max-age`) say when asking again can
+ * show something new; `ETag` is the version, so `If-None-Match` gets a bodiless 304.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { errorResponses } from '../../../upstream/schemas/common.js'
+import { schemaErrorFormatter } from '../../../lib/schema-errors.js'
+import { TrackcodeParams, TrackedOrder } from '../../../tracking/schemas.js'
+
+const schema = {
+  operationId: 'getTrackedOrder',
+  summary: 'Poll an order (fallback for clients without EventSource)',
+  description: 'The order\'s current snapshot, the same JSON as the `data` of a `message` event of `GET /orders/{trackcode}/subscribe`. Wait `X-Poll-After` seconds before asking again: the gateway checks upstream at most once per polling interval per order, whoever asks. An unknown order is a 404, remembered for a while without asking upstream again.',
+  tags: ['Tracking'],
+  params: TrackcodeParams,
+  response: {
+    200: {
+      ...TrackedOrder,
+      headers: {
+        'x-poll-after': { type: 'integer', description: 'Seconds to wait before polling again.' },
+        etag: { type: 'string', description: 'The snapshot\'s version, quoted; send it back in `If-None-Match` for a 304 while nothing changed.' }
+      }
+    },
+    304: { type: 'null', description: 'Not modified: the version named in `If-None-Match` is still the current one.' },
+    ...errorResponses([400, 404, 429, 502, 504])
+  }
+}
+
+const orderRoute: FastifyPluginAsyncTypebox = async (app) => {
+  const hub = app.tracking
+  app.get('/orders/:trackcode', { schema, schemaErrorFormatter: schemaErrorFormatter(schema) }, async (request, reply) => {
+    const { snapshot, pollAfterMs } = await hub.poll(request.params.trackcode)
+    const seconds = Math.max(1, Math.ceil(pollAfterMs / 1000))
+    const etag = `"${snapshot.order.version}"`
+    reply
+      .header('x-poll-after', String(seconds))
+      .header('cache-control', `private, max-age=${seconds}`)
+      .header('etag', etag)
+    if (request.headers['if-none-match'] === etag) return await reply.code(304).send()
+    // The stored serialization is sent as is: no response serializer touches it.
+    return await reply.type('application/json; charset=utf-8').send(snapshot.json)
+  })
+}
+
+export default orderRoute

@@ -1,0 +1,77 @@
+/**
+ * `GET /orders/:trackcode/subscribe`: live tracking of one order as Server-Sent Events.
+ *
+ * Everything that can fail does so before the stream opens, as an ordinary envelope
+ * (a browser's EventSource does not retry a non-200 answer): 400 for a malformed
+ * trackcode, 404 for an order upstream does not know (remembered for a while, so a
+ * retrying browser costs no upstream call), 429 when the client IP already holds
+ * `SSE_MAX_CONNECTIONS_PER_IP` streams, 429/502/504 when the first check fails.
+ * Then the reply is taken over (`reply.hijack()`) and handed to the hub as an
+ * {@link SseStream}; see `sse-stream.ts` for why not `@fastify/sse`.
+ *
+ * Answers meant to make the browser come back later are 200 event streams that end
+ * at once with a `retry:` (gateway at `SSE_MAX_CONNECTIONS`, shutting down): see the
+ * hub. The client IP is `request.ip`, so it honours `TRUST_PROXY`.
+ */
+import type { OutgoingHttpHeaders } from 'node:http'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { errorResponses } from '../../../upstream/schemas/common.js'
+import { schemaErrorFormatter } from '../../../lib/schema-errors.js'
+import { EventStream, TrackcodeParams } from '../../../tracking/schemas.js'
+import { SseStream } from '../../../tracking/sse-stream.js'
+
+/** Longest `Last-Event-ID` looked at; versions are short decimal numbers. */
+const MAX_LAST_EVENT_ID = 32
+
+const schema = {
+  operationId: 'subscribeOrder',
+  summary: 'Follow an order live (Server-Sent Events)',
+  description: [
+    'Opens an event stream with the order\'s current snapshot at once, then one `message` event per real change (countdown ticks are not changes), until the order is `Done` or `Gone`: then a `stop` event and the end of the stream.',
+    '',
+    'Open it with `new EventSource(\'/orders/6A5FB3BA8A150EC9/subscribe\')`. On reconnection the browser sends `Last-Event-ID`; if it equals the current version no duplicate snapshot is sent. Degraded tracking (upstream failing, quota used up) is told in `tracking` events while the stream stays open.',
+    '',
+    'However many browsers follow an order, the gateway checks upstream for it once per polling interval (state-aware, stretched fairly when the daily quota is short). Errors are answered before the stream opens, in the usual envelope; a client IP holding too many streams already gets a `429` with `Retry-After`.',
+    '',
+    'Answers that ask the browser to come back later are event streams that end right away, so that EventSource reconnects by itself (it never retries a non-200 answer): a gateway holding as many streams as it may sends a long `retry:` and a `tracking` event with the reason `OVERLOADED`; a gateway shutting down, or ending a stream at its maximum lifetime, sends a short `retry:`.'
+  ].join('\n'),
+  tags: ['Tracking'],
+  params: TrackcodeParams,
+  headers: Type.Object({
+    'last-event-id': Type.Optional(Type.String({ description: 'Sent by EventSource when reconnecting: the id (version) of the last event received.' }))
+  }),
+  response: {
+    200: {
+      description: 'The event stream (`Content-Type: text/event-stream`, `Cache-Control: no-cache, no-transform`, `X-Accel-Buffering: no`).',
+      content: { 'text/event-stream': { schema: EventStream } }
+    },
+    ...errorResponses([400, 404, 429, 502, 504])
+  }
+}
+
+const subscribeRoute: FastifyPluginAsyncTypebox = async (app) => {
+  const hub = app.tracking
+  // No automatic HEAD route: the handler takes the raw response over, HEAD would get a body.
+  app.get('/orders/:trackcode/subscribe', { schema, schemaErrorFormatter: schemaErrorFormatter(schema), exposeHeadRoute: false }, async (request, reply) => {
+    const { trackcode } = request.params
+    const raw = request.headers['last-event-id']
+    const lastEventId = typeof raw === 'string' && raw.length <= MAX_LAST_EVENT_ID ? raw.trim() : undefined
+    await hub.subscribe(trackcode, lastEventId, () => {
+      reply.hijack()
+      if (request.raw.destroyed || reply.raw.destroyed) {
+        // The client left while the first check ran.
+        reply.raw.destroy()
+        return null
+      }
+      return new SseStream(reply.raw, {
+        // Headers hooks set on the reply (CORS, security) travel with the stream.
+        headers: reply.getHeaders() as OutgoingHttpHeaders,
+        onClose: (stream) => { hub.detach(trackcode, stream) },
+        onStall: (stream) => { hub.stalled(trackcode, stream) }
+      })
+    }, { ip: request.ip })
+  })
+}
+
+export default subscribeRoute

@@ -1,0 +1,27 @@
+/**
+ * `POST /v1/orders/check`, forwarded unchanged. A check only reads, so it is retried
+ * on network errors and 5xx.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { BODY_ERRORS, errorResponses, UPSTREAM_ERRORS } from '../../../upstream/schemas/common.js'
+import { OrderCheckRequest, OrderCheckResponse } from '../../../upstream/schemas/order-check.js'
+import { forward } from '../../../upstream/forward.js'
+import { ORDER_ERRORS } from './errors.js'
+
+const checkRoute: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/orders/check', {
+    schema: {
+      operationId: 'checkOrder',
+      summary: 'Check an order',
+      description: 'The deposit and outputs of an order, as upstream reports them (refreshed upstream about once a minute). `outputs`: `none`, `summary` (default) or `full`; addresses are masked unless `mask_addresses: false`. For live updates without spending quota per client, subscribe to `GET /orders/{trackcode}/subscribe` instead. Retried on network errors and 5xx; forwarded unchanged.',
+      tags: ['Orders'],
+      body: OrderCheckRequest,
+      response: { 200: OrderCheckResponse, ...errorResponses(ORDER_ERRORS) }
+    }
+  }, async (request, reply) => {
+    const result = await app.upstream.request({ method: 'POST', path: '/orders/check', body: request.body, auth: true, purpose: 'rest', retry: true })
+    return forward(reply, result)
+  })
+}
+
+export default checkRoute

@@ -1,0 +1,27 @@
+/**
+ * `POST /v1/orders/delete`, forwarded unchanged. Never retried (a repeated delete of a
+ * deleted order reads NOT_FOUND) and, like a create, may use the quota's reserve.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { errorResponses } from '../../../upstream/schemas/common.js'
+import { OrderDeleteRequest, OrderDeleteResponse } from '../../../upstream/schemas/order-delete.js'
+import { forward } from '../../../upstream/forward.js'
+import { ORDER_ERRORS } from './errors.js'
+
+const deleteRoute: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/orders/delete', {
+    schema: {
+      operationId: 'deleteOrder',
+      summary: 'Delete an order',
+      description: 'Deletes an order. An unknown or already deleted order answers 404 NOT_FOUND. Never retried; forwarded unchanged.',
+      tags: ['Orders'],
+      body: OrderDeleteRequest,
+      response: { 200: OrderDeleteResponse, ...errorResponses(ORDER_ERRORS) }
+    }
+  }, async (request, reply) => {
+    const result = await app.upstream.request({ method: 'POST', path: '/orders/delete', body: request.body, auth: true, purpose: 'create', retry: false })
+    return forward(reply, result)
+  })
+}
+
+export default deleteRoute

@@ -1,0 +1,33 @@
+/**
+ * Where the last snapshot of every tracked order lives, with its version, and which
+ * trackcodes upstream said it does not know.
+ *
+ * Async on purpose: the in-process store below serves one gateway; a Redis store with
+ * the same interface lets several gateways share versions and the 404 cache (`put`
+ * is a compare-and-set on the version so two writers cannot both claim version n+1).
+ */
+import type { TrackedOrder } from '../../tracking/status.js'
+
+/** A snapshot as stored. */
+export interface StoredSnapshot {
+  order: TrackedOrder
+  /** `order` serialized once: the `data:` of its event and the body of the polling fallback. */
+  json: string
+  /** Epoch ms of the last check that confirmed this snapshot (updated even when nothing changed). */
+  checkedAt: number
+}
+
+/** Snapshot and negative-answer storage. */
+export interface SnapshotStore {
+  get (trackcode: string): Promise<StoredSnapshot | undefined>
+  /**
+   * Stores `snapshot` for `ttlMs` if the stored version is still `expectedVersion`, or
+   * nothing is stored (expired or evicted: no writer to conflict with). Returns false,
+   * storing nothing, when another writer stored a different version first.
+   */
+  put (trackcode: string, snapshot: StoredSnapshot, ttlMs: number, expectedVersion: number): Promise<boolean>
+  /** Remembers for `ttlMs` that upstream does not know `trackcode`. */
+  markNotFound (trackcode: string, ttlMs: number): Promise<void>
+  /** True while a not-found answer for `trackcode` is remembered. */
+  isNotFound (trackcode: string): Promise<boolean>
+}

@@ -1,0 +1,58 @@
+/**
+ * GETs served through the short-TTL cache with request coalescing
+ * (`app.upstreamCache`): a thousand browsers asking for prices cost one upstream call
+ * per TTL. Only 2xx answers are kept; errors are forwarded and asked again next time.
+ */
+import type { FastifyInstance } from 'fastify'
+import type { UpstreamResult } from './client.js'
+import { isSuccess, type ForwardingReply } from './forward.js'
+
+/** When each cached answer was fetched (for `Age`); answers from a shared store may be missing. */
+const fetchedAt = new WeakMap<UpstreamResult, number>()
+
+/** One cached upstream GET. */
+export interface CachedGet {
+  /** Path below `/v1`, e.g. `/meta/mixer`. */
+  path: string
+  query?: Readonly<Record<string, string>>
+  /** Send the key (and spend quota on a miss). */
+  auth: boolean
+  ttlMs: number
+}
+
+/** The cache key of a GET: its path and its (already normalized) query. */
+export function cacheKey (get: CachedGet): string {
+  const qs = new URLSearchParams(get.query ?? {}).toString()
+  return `GET ${get.path}${qs === '' ? '' : `?${qs}`}`
+}
+
+/** The upstream answer to `get`, from the cache when fresh. GETs are safe to retry. */
+export async function cachedGet (app: FastifyInstance, get: CachedGet): Promise<UpstreamResult> {
+  return await app.upstreamCache.get(cacheKey(get), get.ttlMs, async () => {
+    const result = await app.upstream.request({
+      method: 'GET',
+      path: get.path,
+      ...(get.query === undefined ? {} : { query: get.query }),
+      auth: get.auth,
+      purpose: 'rest',
+      retry: true
+    })
+    fetchedAt.set(result, Date.now())
+    return result
+  }, isSuccess)
+}
+
+/**
+ * Caching headers of an answer served by {@link cachedGet}: a 2xx may be kept by
+ * browsers and proxies for the rest of its TTL (`Cache-Control` + `Age`); anything else
+ * must not be kept.
+ */
+export function setCacheHeaders (reply: ForwardingReply, result: UpstreamResult, ttlMs: number): void {
+  if (!isSuccess(result) || ttlMs <= 0) {
+    reply.header('cache-control', 'no-store')
+    return
+  }
+  reply.header('cache-control', `public, max-age=${Math.ceil(ttlMs / 1000)}`)
+  const at = fetchedAt.get(result)
+  if (at !== undefined) reply.header('age', String(Math.max(0, Math.floor((Date.now() - at) / 1000))))
+}
