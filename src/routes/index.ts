@@ -6,13 +6,21 @@
  * | `/v1/...` (the ten upstream routes)  | `v1/` (one file per upstream path)    |
  * | `GET /orders/:trackcode`             | `orders/_trackcode/index.ts`          |
  * | `GET /orders/:trackcode/subscribe`   | `orders/_trackcode/subscribe.ts`      |
- * | `/healthz`, `/readyz`, `/metrics`    | `health.ts`                           |
- * | `/openapi.json`, `/docs`             | `docs.ts`                             |
- * | `/`, `/client/*`, `/demo/*`          | `web.ts`                              |
+ * | `GET /healthz`                       | `healthz.ts`                          |
+ * | `GET /readyz`                        | `readyz.ts`                           |
+ * | `GET /metrics`                       | `metrics.ts`                          |
+ * | `GET /openapi.json`, `/docs/*`       | `docs.ts`                             |
+ * | `GET /`, `/web/*`, `/client/*`       | `web.ts` (static files)               |
+ * | `GET /demo/config`                   | `demo/config.ts`                      |
+ * | `POST /demo/orders/:trackcode/pay`   | `demo/orders/_trackcode/pay.ts`       |
  */
 import type { FastifyInstance } from 'fastify'
 import docsRoutes from './docs.js'
-import healthRoutes from './health.js'
+import demoConfigRoute from './demo/config.js'
+import demoPayRoute from './demo/orders/_trackcode/pay.js'
+import healthzRoute from './healthz.js'
+import metricsRoute from './metrics.js'
+import readyzRoute from './readyz.js'
 import trackedOrderRoute from './orders/_trackcode/index.js'
 import subscribeRoute from './orders/_trackcode/subscribe.js'
 import v1Routes from './v1/index.js'
@@ -22,7 +30,11 @@ export default async function routes (app: FastifyInstance): Promise<void> {
   await app.register(v1Routes, { prefix: '/v1' })
   await app.register(subscribeRoute)
   await app.register(trackedOrderRoute)
-  await app.register(healthRoutes)
+  await app.register(healthzRoute)
+  await app.register(readyzRoute)
+  await app.register(metricsRoute)
   await app.register(docsRoutes)
   await app.register(webRoutes)
+  await app.register(demoConfigRoute)
+  await app.register(demoPayRoute)
 }

@@ -1,31 +1,18 @@
 /**
  * The browser side: the live demo page at `GET /`, its assets under `/web/…`, and the
  * dependency-free tracking client at a stable URL, `/client/trackgate-client.js` (plus
- * its `.d.ts`).
+ * its `.d.ts`). The demo's API (`/demo/...`) is in `demo/`.
  *
  * Files are read once at startup and served from memory with a strong `ETag` and
  * `Cache-Control: no-cache`: browsers revalidate on every load (a `304` costs no body),
  * so an upgraded gateway never leaves a page running a stale client.
- *
- * Demo routes, hidden from the OpenAPI spec (they are not part of the API):
- * - `GET /demo/config` → `{ ok, demo, poll_interval_ms, poll_waiting_payment_ms }`,
- *   where `demo` is true when the gateway runs on its built-in simulator;
- * - `POST /demo/orders/:trackcode/pay` (body optional `{ amount }`) records a simulated
- *   deposit and nudges the order's poller to check at once (`app.tracking.nudge`), so
- *   the page shows the payment within a moment. It exists **only** on the simulator:
- *   with an API key configured it is not registered at all (404).
+
  */
 import { readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type {} from '@fastify/swagger'
-import { Type } from 'typebox'
-import { GatewayError } from '../errors.js'
-import { Trackcode } from '../upstream/schemas/common.js'
-import { SimControlError } from '../simulator/index.js'
 
 /** One file served from memory. */
 interface StaticAsset {
@@ -82,17 +69,8 @@ function matchesEtag (ifNoneMatch: string | undefined, etag: string): boolean {
   })
 }
 
-/** A decimal amount as the simulator accepts it. */
-const PayAmount = Type.Union([
-  Type.String({ pattern: '^\\d{1,12}(\\.\\d{1,8})?$' }),
-  Type.Number({ exclusiveMinimum: 0 })
-], { description: 'Amount to deposit; default: what is still missing.' })
-
-const SIM_ERROR_CODES = { 400: 'BAD_REQUEST', 404: 'NOT_FOUND', 409: 'CONFLICT' } as const
-
-/** The demo page, its assets, the client module and the simulator-only demo routes. */
-export default async function webRoutes (fastify: FastifyInstance): Promise<void> {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+/** The demo page, its assets and the client module. */
+export default async function webRoutes (app: FastifyInstance): Promise<void> {
   const root = webRoot()
 
   for (const [url, asset] of Object.entries(ASSETS)) {
@@ -109,45 +87,4 @@ export default async function webRoutes (fastify: FastifyInstance): Promise<void
     }
     app.get(url, { schema: { hide: true } }, serve)
   }
-
-  app.get('/demo/config', { schema: { hide: true } }, async (_request, reply) => {
-    reply.header('cache-control', 'no-store')
-    return {
-      ok: true,
-      demo: app.simulator !== null,
-      poll_interval_ms: app.config.pollIntervalMs,
-      poll_waiting_payment_ms: app.config.pollWaitingPaymentMs
-    }
-  })
-
-  const simulator = app.simulator
-  if (simulator === null) return
-
-  app.post('/demo/orders/:trackcode/pay', {
-    schema: {
-      hide: true,
-      params: Type.Object({ trackcode: Trackcode }),
-      body: Type.Object({ amount: Type.Optional(PayAmount) }, { additionalProperties: false })
-    },
-    // The body is optional: none at all means `{}` (pay what is missing).
-    preValidation: async (request) => {
-      if (request.body === undefined || request.body === null) request.body = {}
-    }
-  }, async (request) => {
-    try {
-      simulator.control.pay(request.params.trackcode, request.body.amount)
-    } catch (err) {
-      if (err instanceof SimControlError) {
-        const code = SIM_ERROR_CODES[err.statusCode as keyof typeof SIM_ERROR_CODES] ?? 'BAD_REQUEST'
-        throw new GatewayError(err.statusCode, code, err.message)
-      }
-      throw err
-    }
-    // Show the payment now rather than at the poller's next planned check (still
-    // through the quota; a no-op when nobody follows the order).
-    if (app.hasDecorator('tracking')) {
-      await app.tracking.nudge(request.params.trackcode).catch((err: unknown) => { request.log.warn({ err }, 'could not nudge the order\'s poller') })
-    }
-    return { ok: true }
-  })
 }
