@@ -1,7 +1,8 @@
 /**
- * The README's configuration table, generated from {@link SETTINGS} so the two cannot
- * drift apart: `npm run config-table` prints it, and a test checks that the README holds
- * exactly this text between its `<!-- config-table -->` markers.
+ * The configuration table of `docs/configuration.md`, generated from {@link SETTINGS}
+ * so the two cannot drift apart: `npm run config-table` prints it, and a test
+ * (`test/readme.test.ts`) checks that the page holds exactly this text between its
+ * `<!-- config-table -->` markers.
  */
 import { SETTINGS } from './config.js'
 
