@@ -2,8 +2,9 @@
  * Who polls a trackcode. Within one gateway the hub already runs one poller per
  * trackcode; the lease extends that guarantee to several gateways sharing a key: a
  * poller checks upstream only while it holds the trackcode's lease, and the others
- * relay what the holder publishes on the bus. The in-process store always grants
- * (there is no one else); a Redis store can implement the same interface with
+ * relay what the holder publishes on the bus. Every store is exclusive between
+ * owners; a gateway's hub is one owner, so the in-process store grants it every
+ * lease (there is no one else); the Redis store implements the same interface with
  * `SET key owner NX PX ttl`.
  */
 

@@ -1,4 +1,4 @@
-/** The in-process lease store: one gateway, so it always grants. */
+/** The in-process lease store: exclusive between owners; one gateway is one owner, so in practice it always grants. */
 import type { LeaseStore } from './index.js'
 
 /** In-process {@link LeaseStore}. */

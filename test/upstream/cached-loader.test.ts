@@ -1,3 +1,4 @@
+/** `CachedLoader` and `Coalescer` (`src/upstream/cached-loader.ts`): one load per key at a time, stored for its TTL. */
 import t from 'tap'
 import { MemoryCacheStore } from '../../src/state/cache/memory.js'
 import { CachedLoader, Coalescer } from '../../src/upstream/cached-loader.js'
@@ -43,17 +44,6 @@ t.test('a failed load rejects every waiter and is not cached', async (t) => {
   t.same(results.map((r) => r.status), ['rejected', 'rejected'])
   t.equal(calls, 1)
   t.equal(await loader.get('k', 1000, async () => 7), 7)
-})
-
-t.test('the store evicts its oldest entry past maxEntries', async (t) => {
-  const store = new MemoryCacheStore<string>({ maxEntries: 2 })
-  await store.set('a', 'A', 1000)
-  await store.set('b', 'B', 1000)
-  await store.set('c', 'C', 1000)
-  t.equal(await store.get('a'), undefined)
-  t.equal(await store.get('c'), 'C')
-  await store.set('z', 'Z', 0)
-  t.equal(await store.get('z'), undefined, 'ttl 0 stores nothing')
 })
 
 t.test('coalescer forgets a key once its load settles', async (t) => {

@@ -1,17 +1,18 @@
 /**
- * The cluster-wide quota against a real redis-server: same decisions as the
- * in-process quota, atomic under concurrency, a conservative share during an outage,
- * and the calls of the outage counted again when Redis is back.
+ * The Redis quota beyond the contract (`../quota.test.ts`): the same decisions as the
+ * in-process quota on random sequences, instances racing on a real 24 h window (key
+ * layout and expiry), a conservative share during an outage, the calls of the outage
+ * counted again when Redis is back, and a pause that survives an outage.
  */
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import fc from 'fast-check'
-import { type QuotaPurpose } from '../../src/state/quota/index.js'
-import { MemoryQuota } from '../../src/state/quota/memory.js'
-import { RedisQuota } from '../../src/state/quota/redis.js'
-import { startRedis } from '../helpers/redis-server.js'
-import { startLink } from './fixtures/link.js'
-import { waitFor } from './fixtures/log.js'
+import { type QuotaPurpose } from '../../../src/state/quota/index.js'
+import { MemoryQuota } from '../../../src/state/quota/memory.js'
+import { RedisQuota } from '../../../src/state/quota/redis.js'
+import { startRedis } from '../../helpers/redis-server.js'
+import { startLink } from '../../redis/fixtures/link.js'
+import { waitFor } from '../fixtures/wait-for.js'
 
 type Op =
   | { kind: 'advance', ms: number }

@@ -1,0 +1,82 @@
+/**
+ * The cache port's contract (`src/state/cache/index.ts`), run against every backend:
+ * what is set is got back (by every instance) until its TTL passes; a later set
+ * replaces it; keys are independent. Values are upstream answers, the only kind the
+ * gateway caches (their raw bytes must come back unchanged). Backend-only behaviour
+ * (memory bounds, the Redis codec and outage twin) is in `memory/` and `redis/`.
+ */
+import t, { type Test } from 'tap'
+import type { CacheStore } from '../../src/state/cache/index.js'
+import { MemoryCacheStore } from '../../src/state/cache/memory.js'
+import { RedisCacheStore, upstreamResultCodec } from '../../src/state/cache/redis.js'
+import type { UpstreamResult } from '../../src/upstream/client.js'
+import { startRedis } from '../helpers/redis-server.js'
+import { clusterLinks } from './fixtures/redis.js'
+import { upstreamAnswer } from './fixtures/samples.js'
+import { realTime, virtualTime, type StoreTime } from './fixtures/time.js'
+
+const LONG = 60_000
+const SHORT = 300
+
+/** Two handles on one cache (two instances of a cluster; the same store in process), and its clock. */
+interface CacheFixture {
+  stores: [CacheStore<UpstreamResult>, CacheStore<UpstreamResult>]
+  time: StoreTime
+}
+
+type MakeStore = (t: Test) => Promise<CacheFixture>
+
+async function contract (t: Test, makeStore: MakeStore): Promise<void> {
+  t.test('get gives back what set stored, to every instance', async (t) => {
+    const { stores: [a, b] } = await makeStore(t)
+    const value = upstreamAnswer()
+    t.equal(await b.get('GET /meta/mixer'), undefined, 'a miss')
+    await a.set('GET /meta/mixer', value, LONG)
+    const hit = await b.get('GET /meta/mixer')
+    t.same(hit, value, 'status, parsed body and Retry-After')
+    t.ok(hit?.raw.equals(value.raw), 'raw bytes unchanged')
+    t.same(await a.get('GET /meta/mixer'), value)
+  })
+
+  t.test('a later set replaces the value; keys are independent', async (t) => {
+    const { stores: [a, b] } = await makeStore(t)
+    await a.set('GET /prices', upstreamAnswer('{"v":1}'), LONG)
+    await b.set('GET /prices', upstreamAnswer('{"v":2}'), LONG)
+    t.same((await a.get('GET /prices'))?.body, { v: 2 })
+    await a.set('GET /meta', upstreamAnswer('{"m":1}'), LONG)
+    t.same((await b.get('GET /prices'))?.body, { v: 2 })
+    t.same((await b.get('GET /meta'))?.body, { m: 1 })
+  })
+
+  t.test('a value expires after its TTL', async (t) => {
+    const { stores: [a, b], time } = await makeStore(t)
+    await a.set('GET /prices', upstreamAnswer(), SHORT)
+    await a.set('GET /meta', upstreamAnswer(), LONG)
+    await time.lapse(SHORT, async () => await b.get('GET /prices') === undefined, 'the value to expire')
+    t.ok(await b.get('GET /meta') !== undefined, 'a longer TTL keeps its value')
+  })
+
+  t.test('a zero TTL caches nothing', async (t) => {
+    const { stores: [a, b] } = await makeStore(t)
+    await a.set('GET /prices', upstreamAnswer(), 0)
+    t.equal(await b.get('GET /prices'), undefined)
+    t.equal(await a.get('GET /prices'), undefined)
+  })
+}
+
+t.test('memory', async (t) => {
+  await contract(t, async () => {
+    const time = virtualTime()
+    const store = new MemoryCacheStore<UpstreamResult>({ now: time.now })
+    return { stores: [store, store], time }
+  })
+})
+
+t.test('redis', async (t) => {
+  const redis = await startRedis(t)
+  await contract(t, async (t) => {
+    const links = await clusterLinks(t, redis, 2)
+    const [a, b] = links.map(({ link }) => new RedisCacheStore<UpstreamResult>({ link, codec: upstreamResultCodec })) as [RedisCacheStore<UpstreamResult>, RedisCacheStore<UpstreamResult>]
+    return { stores: [a, b], time: realTime() }
+  })
+})

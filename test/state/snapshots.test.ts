@@ -1,0 +1,112 @@
+/**
+ * The snapshot port's contract (`src/state/snapshots/index.ts`), run against every
+ * backend: `put` is a compare-and-set on the version (two writers can never both
+ * claim version n+1), every instance reads what was stored, snapshots and not-found
+ * marks expire, and once nothing is stored any writer may write. Backend-only
+ * behaviour (the Redis mirror and merge) is in `redis/`.
+ */
+import t, { type Test } from 'tap'
+import type { SnapshotStore, StoredSnapshot } from '../../src/state/snapshots/index.js'
+import { MemorySnapshotStore } from '../../src/state/snapshots/memory.js'
+import { RedisSnapshotStore } from '../../src/state/snapshots/redis.js'
+import { startRedis } from '../helpers/redis-server.js'
+import { clusterLinks } from './fixtures/redis.js'
+import { CODE, snapshot } from './fixtures/samples.js'
+import { realTime, virtualTime, type StoreTime } from './fixtures/time.js'
+
+const LONG = 60_000
+const SHORT = 300
+const UNKNOWN = 'FFFFFFFFFFFFFFFF'
+
+/** Two handles on one store (two instances of a cluster; the same store in process), and its clock. */
+interface SnapshotFixture {
+  stores: [SnapshotStore, SnapshotStore]
+  time: StoreTime
+}
+
+type MakeStore = (t: Test) => Promise<SnapshotFixture>
+
+async function contract (t: Test, makeStore: MakeStore): Promise<void> {
+  t.test('put is a compare-and-set on the stored version', async (t) => {
+    const { stores: [a, b] } = await makeStore(t)
+    t.equal(await a.get(CODE), undefined)
+    const writes: Array<[StoredSnapshot, number, boolean]> = [
+      [snapshot(1), 0, true],
+      [snapshot(2), 0, false],
+      [snapshot(2), 1, true],
+      [snapshot(3), 1, false],
+      [snapshot(3, 'Confirming'), 2, true],
+      [snapshot(4), 3, true]
+    ]
+    for (const [s, expected, stored] of writes) {
+      t.equal(await a.put(CODE, s, LONG, expected), stored, `put v${s.order.version} expecting v${expected}`)
+    }
+    const last = writes.at(-1)?.[0]
+    t.same(await b.get(CODE), last, 'every instance reads the stored snapshot')
+    t.equal(await b.put(CODE, snapshot(5), LONG, 3), false, 'a stale writer on another instance is refused')
+    t.equal((await a.get(CODE))?.order.version, 4)
+  })
+
+  t.test('two writers racing for the next version: exactly one wins', async (t) => {
+    const { stores: [a, b] } = await makeStore(t)
+    await a.put(CODE, snapshot(4), LONG, 0)
+    const race = await Promise.all([a.put(CODE, snapshot(5, 'Confirming'), LONG, 4), b.put(CODE, snapshot(5, 'Done'), LONG, 4)])
+    t.equal(race.filter(Boolean).length, 1, 'one writer of version 5')
+    const winner = race[0] === true ? 'Confirming' : 'Done'
+    t.equal((await b.get(CODE))?.order.status, winner, 'the winner\'s snapshot is stored')
+  })
+
+  t.test('trackcodes are independent', async (t) => {
+    const { stores: [a, b] } = await makeStore(t)
+    await a.put(CODE, snapshot(3), LONG, 0)
+    t.equal(await b.put('AAAAAAAAAAAAAAAA', snapshot(1, 'WaitingForPayment', 1, 'AAAAAAAAAAAAAAAA'), LONG, 0), true)
+    t.equal((await a.get('AAAAAAAAAAAAAAAA'))?.order.version, 1)
+    t.equal((await b.get(CODE))?.order.version, 3)
+  })
+
+  t.test('a snapshot expires after its TTL; then any writer may write', async (t) => {
+    const { stores: [a, b], time } = await makeStore(t)
+    t.equal(await a.put(CODE, snapshot(7), SHORT, 0), true)
+    await time.lapse(SHORT, async () => await b.get(CODE) === undefined, 'the snapshot to expire')
+    t.equal(await b.put(CODE, snapshot(1), LONG, 99), true, 'nothing stored: no writer to conflict with')
+    t.equal((await a.get(CODE))?.order.version, 1)
+  })
+
+  t.test('a zero TTL stores nothing, and drops what was there', async (t) => {
+    const { stores: [a, b] } = await makeStore(t)
+    t.equal(await a.put(CODE, snapshot(1), 0, 0), true)
+    t.equal(await b.get(CODE), undefined, 'nothing stored')
+    await a.put(CODE, snapshot(1), LONG, 0)
+    t.equal(await a.put(CODE, snapshot(2), 0, 1), true)
+    t.equal(await b.get(CODE), undefined, 'dropped')
+  })
+
+  t.test('not-found marks: shared, independent of snapshots, expiring', async (t) => {
+    const { stores: [a, b], time } = await makeStore(t)
+    t.equal(await b.isNotFound(UNKNOWN), false)
+    await a.markNotFound(UNKNOWN, LONG)
+    t.equal(await b.isNotFound(UNKNOWN), true, 'a 404 is remembered for every instance')
+    t.equal(await b.isNotFound(CODE), false, 'other trackcodes are not marked')
+    t.equal(await b.get(UNKNOWN), undefined, 'a mark is no snapshot')
+    await a.markNotFound(CODE, SHORT)
+    await time.lapse(SHORT, async () => !(await b.isNotFound(CODE)), 'the mark to expire')
+    t.equal(await b.isNotFound(UNKNOWN), true, 'the long mark stays')
+  })
+}
+
+t.test('memory', async (t) => {
+  await contract(t, async () => {
+    const time = virtualTime()
+    const store = new MemorySnapshotStore({ now: time.now })
+    return { stores: [store, store], time }
+  })
+})
+
+t.test('redis', async (t) => {
+  const redis = await startRedis(t)
+  await contract(t, async (t) => {
+    const links = await clusterLinks(t, redis, 2)
+    const [a, b] = links.map(({ link }) => new RedisSnapshotStore({ link, mirrorTtlMs: LONG })) as [RedisSnapshotStore, RedisSnapshotStore]
+    return { stores: [a, b], time: realTime() }
+  })
+})
