@@ -37,7 +37,8 @@ interface AutocannonInstance extends PromiseLike<AutocannonResult> {
 
 type Autocannon = (opts: AutocannonOptions) => AutocannonInstance
 
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon
+const require = createRequire(import.meta.url)
+const autocannon = require('autocannon') as Autocannon
 
 /** One load run. */
 export interface LoadSpec {

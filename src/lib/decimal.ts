@@ -96,11 +96,6 @@ export function fixedFromNumber (n: number): Fixed {
   return negative ? -v : v
 }
 
-/** Converts fixed point to a JavaScript number (for display or float-typed upstream fields). */
-export function fixedToNumber (v: Fixed): number {
-  return Number(formatFixed(v))
-}
-
 /** Shortest plain (non-exponent) decimal text for a finite non-negative number. */
 function numberToPlain (n: number): string {
   const s = String(n)

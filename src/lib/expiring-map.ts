@@ -2,6 +2,10 @@
  * A bounded map with lazy expiry: entries vanish once their TTL has passed (noticed on
  * read), and past `max` entries the oldest-written one is evicted. Re-setting a key
  * moves it to the young end. The in-process stores (cache, snapshots) are built on it.
+ *
+ * Not `lru-cache`: with an injected clock it never expires an entry written at time 0
+ * and keeps one until its age *exceeds* the TTL (here, and in Redis, it is gone once the
+ * TTL is reached); a TTL of 0 there means "forever", and reads refresh recency.
  */
 interface Expiring<V> {
   value: V

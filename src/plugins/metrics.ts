@@ -68,7 +68,7 @@ const OPTIONAL_STATS = ['streamsRefused', 'streamsShed', 'streamsStalled', 'stre
 
 /**
  * The default provider: reads `app.tracking.stats()` when the tracking plugin has
- * decorated the app with one, accepting its field names or ours.
+ * decorated the app with one (unknown fields are left out).
  */
 export function trackingStatsFromApp (app: FastifyInstance): TrackingStatsProvider {
   return async () => {
@@ -77,7 +77,7 @@ export function trackingStatsFromApp (app: FastifyInstance): TrackingStatsProvid
     const s = await tracking.stats() as Record<string, unknown> | undefined
     if (s === undefined || s === null) return undefined
     const out: TrackingStats = {
-      pollers: number(s.pollers) ?? number(s.activePollers) ?? 0,
+      pollers: number(s.pollers) ?? 0,
       subscribers: number(s.subscribers) ?? 0,
       eventsSent: number(s.eventsSent) ?? 0,
       checks: number(s.checks) ?? 0

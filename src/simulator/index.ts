@@ -49,17 +49,11 @@ import { QuotaTracker } from './quota.js'
 import { GuaranteeSigner } from './signature.js'
 import { StatsRecorder } from './stats.js'
 
-export { createManualClock, createScaledClock, systemClock } from './clock.js'
-export type { ManualClock, ScaledClock, SimClock } from './clock.js'
-export type { SimOrderView, SimOutputView, SimulatorControl } from './control.js'
+export { createManualClock, createScaledClock } from './clock.js'
+export type { ManualClock, SimClock } from './clock.js'
+export type { SimOrderView, SimulatorControl } from './control.js'
 export { SimControlError } from './errors.js'
-export { GuaranteeSigner } from './signature.js'
-export type { GuaranteePayload } from './signature.js'
-export { FAULT_MODES } from './faults.js'
-export type { FaultMode, FaultSpec } from './faults.js'
-export { DEFAULT_TIMING } from './orders.js'
 export type { SimTiming } from './orders.js'
-export type { SimStats } from './stats.js'
 
 /** Options of {@link buildSimulator}. */
 export interface SimulatorOptions {

@@ -320,21 +320,6 @@ export class PollScheduler {
     return rate
   }
 
-  /** Checks the window allows pollers: the general part of the quota minus what others used in it. */
-  async pollBudget (): Promise<number> {
-    return (await this.budget()).budget
-  }
-
-  /**
-   * The current stretch factor; `extraDemand` (checks per ms) counts a caller that is
-   * not a registered poller (a lone check counts as one more poller).
-   */
-  async stretch (extraDemand = 0): Promise<number> {
-    const s = stretchFactor(this.#demandRate + extraDemand, (await this.budget()).allowedRate)
-    this.#lastStretch = s
-    return s
-  }
-
   /**
    * Spacing after a successful check, made at `checkedAt`, that produced `order`:
    * its desired interval stretched by the current factor, at most one window;

@@ -22,9 +22,6 @@ export const ADDRESS_FORMATS: Readonly<Record<string, RegExp>> = Object.freeze({
   ton: /^(?:(?:EQ|UQ|kQ|0Q)[A-Za-z0-9_+/-]{46}|-?[0-9]+:[0-9a-fA-F]{64})$/
 })
 
-/** Networks whose destinations need a tag or memo (XRP tag, TON memo); it may still be omitted or "". */
-export const TAGGED_NETWORKS: ReadonlySet<string> = new Set(['xrp', 'ton'])
-
 /**
  * Checks `address` against the format of `network`.
  * Returns `true` when it matches, `false` when it does not, and `undefined` when the

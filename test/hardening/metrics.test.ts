@@ -151,7 +151,7 @@ t.test('the tracking provider is optional and pluggable; registries are per app'
 })
 
 t.test('the default provider reads app.tracking.stats() when there is one', async (t) => {
-  const fake = { tracking: { stats: () => ({ activePollers: 4, subscribers: 1, eventsSent: 2, checks: 8, extra: 'x' }) } }
+  const fake = { tracking: { stats: () => ({ pollers: 4, subscribers: 1, eventsSent: 2, checks: 8, extra: 'x' }) } }
   t.same(await trackingStatsFromApp(fake as never)(), { pollers: 4, subscribers: 1, eventsSent: 2, checks: 8 })
   t.equal(await trackingStatsFromApp({} as never)(), undefined)
 })

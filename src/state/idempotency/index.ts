@@ -41,4 +41,3 @@ export interface IdempotencyStore {
   /** Releases the claim on `key` without storing anything (the request may be retried). */
   abandon (key: string): Promise<void>
 }
-
