@@ -27,9 +27,6 @@ export type ShedReason = 'OVERLOADED'
 /** The `reason` of a degraded `tracking` event. */
 export type TrackingReason = DegradedReason | ShedReason
 
-/** Every {@link TrackingReason}, as documented in OpenAPI. */
-export const TRACKING_REASONS: readonly TrackingReason[] = Object.freeze(['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'UPSTREAM_ERROR', 'QUOTA_EXHAUSTED', 'RATE_LIMITED', 'OVERLOADED'])
-
 /** Payload of a `tracking` event. */
 export interface TrackingState {
   state: 'degraded' | 'live'

@@ -3,14 +3,25 @@
  * the OpenAPI document. The payloads themselves are written pre-serialized (once per
  * version, for every subscriber), so these schemas document them without a
  * serializer ever rewriting them; unknown upstream fields stay in the payload.
+ *
+ * {@link TrackedOrder} is the one definition of a tracked order: its TypeScript type
+ * (used by `status.ts` and everything after it) is derived from the schema, and the
+ * browser client's `.d.ts` is checked against it (`test/tracking/client-types.test.ts`).
  */
-import { Type } from 'typebox'
+import { Type, type Static } from 'typebox'
 import { Trackcode } from '../upstream/schemas/common.js'
 import { CheckFunding, STABLE_OUTPUT_FIELDS } from '../upstream/schemas/order-check.js'
-import { TRACKING_REASONS } from './frames.js'
 import { ORDER_STATUSES } from './status.js'
 
 export { Trackcode }
+
+/**
+ * The type of a payload schema, open like the schema (none sets `additionalProperties`):
+ * every object also carries the fields upstream adds that the gateway does not know.
+ */
+export type Open<T> = T extends ReadonlyArray<infer E>
+  ? Array<Open<E>>
+  : T extends object ? { [K in keyof T]: Open<T[K]> } & { [field: string]: unknown } : T
 
 /** Route parameters `:trackcode`. */
 export const TrackcodeParams = Type.Object({ trackcode: Trackcode })
@@ -25,6 +36,7 @@ export const TrackedOutput = Type.Object({
   ...STABLE_OUTPUT_FIELDS,
   send_at: Type.Union([Type.Integer(), Type.Null()], { description: 'Planned send time, epoch seconds (upstream\'s `left_seconds` countdown made absolute); `null` until the countdown runs (deposit confirmed and funded).' })
 }, { description: 'An output: upstream\'s fields (unknown ones kept) with `left_seconds` replaced by `send_at`.' })
+export type TrackedOutput = Open<Static<typeof TrackedOutput>>
 
 /** The deposit of a tracked order. */
 export const TrackedDeposit = Type.Object({
@@ -34,6 +46,7 @@ export const TrackedDeposit = Type.Object({
   delete_at: Type.Union([Type.Integer(), Type.Null()], { description: 'When upstream forgets the order (end of its 48 h retention), epoch seconds: upstream\'s `delete_in_sec` countdown made absolute.' }),
   funding: CheckFunding
 }, { description: 'The deposit: upstream\'s fields (unknown ones kept) with `delete_in_sec` replaced by `delete_at`.' })
+export type TrackedDeposit = Open<Static<typeof TrackedDeposit>>
 
 const EXAMPLE_ORDER = {
   trackcode: '6A5FB3BA8A150EC9',
@@ -69,26 +82,7 @@ export const TrackedOrder = Type.Object({
   description: 'A tracked order: upstream\'s check (`outputs:"full"`, masked addresses) with the ticking countdowns made absolute times and a derived `status`.',
   examples: [EXAMPLE_ORDER]
 })
-
-/** Payload of the `stop` event. */
-export const StopEvent = Type.Object({
-  trackcode: Trackcode,
-  status: Type.Enum(['Done', 'Gone']),
-  version: Type.Integer({ minimum: 1 })
-}, { description: 'Sent after the final snapshot; then the server ends the stream. The client should close its EventSource.', examples: [{ trackcode: '6A5FB3BA8A150EC9', status: 'Done', version: 5 }] })
-
-/** Payload of the `tracking` event. */
-export const TrackingEvent = Type.Object({
-  state: Type.Enum(['degraded', 'live']),
-  reason: Type.Union([Type.Enum([...TRACKING_REASONS]), Type.Null()], {
-    description: 'Why tracking is degraded: `UPSTREAM_UNAVAILABLE`, `UPSTREAM_TIMEOUT`, `UPSTREAM_ERROR` (checks fail), `QUOTA_EXHAUSTED` (the daily quota is used up), `RATE_LIMITED` (SecretCryptos said TOO_MANY_REQUESTS), `OVERLOADED` (this gateway holds as many streams as it may: the stream ends right after this event and the browser reconnects after the `retry:` delay); `null` when live again.'
-  }),
-  message: Type.String(),
-  next_check_at: Type.Integer({ description: 'Next planned upstream check, epoch milliseconds (for `OVERLOADED`: when the browser reconnects).' })
-}, {
-  description: 'Tracking degraded (upstream failing, quota used up) or live again. The stream stays open and recovers by itself — except for `OVERLOADED`, after which the stream ends and EventSource reconnects by itself later.',
-  examples: [{ state: 'degraded', reason: 'UPSTREAM_UNAVAILABLE', message: 'SecretCryptos cannot be reached; retrying with backoff', next_check_at: 1755441853000 }]
-})
+export type TrackedOrder = Open<Static<typeof TrackedOrder>>
 
 const EXAMPLE_STREAM = [
   'retry: 3000',

@@ -13,6 +13,10 @@
  * - The derived `status` never moves backwards.
  */
 import { parseFixed } from '../lib/decimal.js'
+import type { TrackedDeposit, TrackedOrder, TrackedOutput } from './schemas.js'
+
+/** The snapshot's types, derived from its schema in `schemas.ts` (the one definition). */
+export type { TrackedDeposit, TrackedOrder, TrackedOutput }
 
 /** Lifecycle of a tracked order, in the order it is lived. */
 export type OrderStatus = 'WaitingForPayment' | 'Confirming' | 'WaitingForDelivery' | 'Done' | 'Gone'
@@ -25,47 +29,23 @@ export function isFinalStatus (status: OrderStatus): boolean {
   return status === 'Done' || status === 'Gone'
 }
 
-/** One output of a tracked order: upstream's fields minus `left_seconds`, plus `send_at`. */
-export interface TrackedOutput {
-  index: number
+/**
+ * What {@link deriveStatus} reads of a deposit: upstream's, before anything but
+ * `confirm_status` was checked, so `funding` may be partial or missing.
+ */
+export interface DepositProgress {
+  /** 0 nothing seen, 1 pending, 2 confirmed and funded. */
+  confirm_status: number
+  funding?: Partial<TrackedDeposit['funding']>
+  [field: string]: unknown
+}
+
+/** What {@link deriveStatus} reads of an output. */
+export interface OutputProgress {
   /** 0 waiting, 1 processing, 2 sent. */
   state: number
   /** At state 2: 0 broadcast, 1 confirmed. */
   confirm: number
-  /** Epoch seconds of the planned send once the countdown runs, else `null`. */
-  send_at: number | null
-  [field: string]: unknown
-}
-
-/** The deposit of a tracked order: upstream's fields minus `delete_in_sec`, plus `delete_at`. */
-export interface TrackedDeposit {
-  /** 0 nothing seen, 1 pending, 2 confirmed and funded. */
-  confirm_status: number
-  /** Epoch seconds when upstream forgets the order (end of the 48 h retention). */
-  delete_at: number | null
-  funding?: {
-    waiting_balance?: string
-    received_balance?: string
-    remaining_need?: string
-    is_fully_funded?: boolean
-    can_start?: boolean
-    [field: string]: unknown
-  }
-  [field: string]: unknown
-}
-
-/** The payload of a `message` event and of `GET /orders/:trackcode`. */
-export interface TrackedOrder {
-  trackcode: string
-  type: string
-  status: OrderStatus
-  /** Per-trackcode version: 1 for the first snapshot, +1 per real change. */
-  version: number
-  /** Epoch seconds when this version was detected. */
-  updated_at: number
-  deposit: TrackedDeposit
-  status_reason: string | null
-  outputs: TrackedOutput[]
   [field: string]: unknown
 }
 
@@ -101,7 +81,7 @@ export function statusRank (status: OrderStatus): number {
  * enough → `Confirming`; funded and confirmed → `WaitingForDelivery` until every output
  * is sent (`state` 2) and confirmed (`confirm` 1) → `Done`.
  */
-export function deriveStatus (deposit: TrackedDeposit, outputs: readonly TrackedOutput[]): Exclude<OrderStatus, 'Gone'> {
+export function deriveStatus (deposit: DepositProgress, outputs: readonly OutputProgress[]): Exclude<OrderStatus, 'Gone'> {
   const funding = deposit.funding
   const started = typeof funding?.can_start === 'boolean'
     ? funding.can_start
@@ -200,7 +180,8 @@ export function snapshotFromCheck (body: Record<string, unknown>, previous: Trac
     outputs: outs
   }
   // Fields upstream may add later are kept, but never over the ones derived here.
-  for (const [key, value] of Object.entries(extra)) if (!Object.hasOwn(snapshot, key)) snapshot[key] = value
+  const open: Record<string, unknown> = snapshot
+  for (const [key, value] of Object.entries(extra)) if (!Object.hasOwn(open, key)) open[key] = value
   return snapshot
 }
 

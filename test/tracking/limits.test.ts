@@ -6,7 +6,7 @@
 import t from 'tap'
 import { EventSource } from 'eventsource'
 import { CHECK_ROUTE, createOrder, isSnapshot, isTracking, openRaw, startTrackingStack, waitFor, type SseEvent } from './fixtures/helpers.js'
-import { OVERLOAD_JITTER_MS, OVERLOAD_RETRY_MS, PER_IP_RETRY_AFTER_S } from '../../src/tracking/hub.js'
+import { OVERLOAD_JITTER_MS, OVERLOAD_RETRY_MS, PER_IP_RETRY_AFTER_S } from '../../src/tracking/hub/admission.js'
 import { trackOrder } from '../../web/client/trackgate-client.js'
 
 const streamHeaders = (extra: Record<string, string> = {}): Record<string, string> => ({ accept: 'text/event-stream', ...extra })

@@ -17,7 +17,7 @@ function order (status: OrderStatus, outputs: Array<Partial<TrackedOutput>> = []
     deposit: { confirm_status: 2, delete_at: deleteAt },
     status_reason: null,
     outputs: outputs.map((o, i) => ({ index: i + 1, state: 1, confirm: 0, send_at: null, ...o }))
-  }
+  } as TrackedOrder // only the fields the scheduler reads
 }
 
 t.test('stateInterval: slow while waiting for payment, watchful while confirming', async (t) => {

@@ -2,7 +2,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import {
   CheckShapeError, deriveStatus, goneSnapshot, jsonEqual, sameContent, snapshotFromCheck,
-  type TrackedDeposit, type TrackedOrder, type TrackedOutput
+  type DepositProgress, type OutputProgress, type TrackedOrder
 } from '../../src/tracking/status.js'
 
 const T = 1_755_441_793_000
@@ -65,8 +65,8 @@ function snap (body: Record<string, unknown>, previous?: TrackedOrder, sentAt = 
 }
 
 t.test('deriveStatus follows the lifecycle', async (t) => {
-  const out = (state: number, confirm: number): TrackedOutput => ({ index: 1, state, confirm, send_at: null })
-  const dep = (d: Partial<TrackedDeposit> & { funding?: TrackedDeposit['funding'] }): TrackedDeposit => ({ confirm_status: 0, delete_at: null, ...d })
+  const out = (state: number, confirm: number): OutputProgress => ({ index: 1, state, confirm, send_at: null })
+  const dep = (d: Partial<DepositProgress>): DepositProgress => ({ confirm_status: 0, delete_at: null, ...d })
   t.equal(deriveStatus(dep({ funding: { received_balance: '0.00000000', can_start: false } }), [out(0, 0)]), 'WaitingForPayment')
   t.equal(deriveStatus(dep({ confirm_status: 1, funding: { received_balance: '10.00000000', can_start: false } }), [out(0, 0)]), 'Confirming', 'payment seen, pending')
   t.equal(deriveStatus(dep({ confirm_status: 2, funding: { received_balance: '4.20000000', is_fully_funded: false, can_start: false } }), [out(0, 0)]), 'Confirming', 'confirmed but not fully funded')

@@ -16,12 +16,13 @@ export interface TrackedFunding {
   is_fully_funded: boolean
   /** True once the deposit is confirmed and fully funded. */
   can_start: boolean
+  [extra: string]: unknown
 }
 
 /** The deposit side of an order. */
 export interface TrackedDeposit {
   /** 0 no payment seen, 1 seen but pending, 2 confirmed and funded. */
-  confirm_status: 0 | 1 | 2
+  confirm_status: number
   coin: string
   network: string
   /** When the order is deleted upstream (epoch seconds). */
@@ -36,16 +37,18 @@ export interface TrackedOutput {
   index: number
   /** Masked address, e.g. `35iM…EL`. */
   address: string
-  destination_tag?: string | null
-  coin?: string
-  network?: string
-  share_percent?: number
-  delay_label?: string
-  delay_seconds?: number
+  /** Destination tag (XRP) or memo (TON), `null` when the network needs none. */
+  destination_tag: string | number | null
+  coin: string
+  network: string
+  /** Share of the amount, a number or a decimal string. */
+  share_percent: number | string
+  delay_label: string
+  delay_seconds: number
   /** 0 waiting for the deposit, 1 scheduled, 2 sent. */
-  state: 0 | 1 | 2
+  state: number
   /** At state 2: 0 broadcast, 1 at least one confirmation. */
-  confirm: 0 | 1
+  confirm: number
   /** Transaction hash, `""` until sent. */
   tx: string
   /** 8-decimal amount string. */
@@ -55,18 +58,23 @@ export interface TrackedOutput {
   [extra: string]: unknown
 }
 
-/** The payload of every `message` event and of `GET /orders/:trackcode`. */
+/**
+ * The payload of every `message` event and of `GET /orders/:trackcode`: the gateway's
+ * `TrackedOrder` schema (`src/tracking/schemas.ts`), checked against these types by
+ * `test/tracking/client-types.test.ts`.
+ */
 export interface TrackedOrder {
   trackcode: string
-  type: 'mixer' | 'exchange'
+  /** `mixer` or `exchange`. */
+  type: string
   status: TrackingStatus
   /** Per-trackcode version, +1 on every real change (also the event id). */
   version: number
   /** When this version was detected (epoch seconds). */
   updated_at: number
   deposit: TrackedDeposit
-  /** e.g. `INSUFFICIENT_FUNDS`; `null` or absent when there is none. */
-  status_reason?: string | null
+  /** e.g. `INSUFFICIENT_FUNDS`; `null` when there is none. */
+  status_reason: string | null
   outputs: TrackedOutput[]
   [extra: string]: unknown
 }
