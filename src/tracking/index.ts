@@ -106,7 +106,6 @@ async function tracking (app: FastifyInstance, opts: TrackingOptions): Promise<v
   // afterwards get the same farewell (200 + retry:, never 503).
   if (app.hasDecorator('lifecycle')) app.lifecycle.onShutdown(() => { hub.close() })
   app.addHook('preClose', async () => { hub.close() })
-
 }
 
 export default fp(tracking, { name: 'tracking', dependencies: ['upstream', 'state'] })

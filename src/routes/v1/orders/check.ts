@@ -3,7 +3,7 @@
  * on network errors and 5xx.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { BODY_ERRORS, errorResponses, UPSTREAM_ERRORS } from '../../../upstream/schemas/common.js'
+import { errorResponses } from '../../../upstream/schemas/common.js'
 import { OrderCheckRequest, OrderCheckResponse } from '../../../upstream/schemas/order-check.js'
 import { forward } from '../../../upstream/forward.js'
 import { ORDER_ERRORS } from './errors.js'
