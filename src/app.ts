@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import errorEnvelope, { clientErrorHandler, frameworkErrors } from './plugins/error-envelope.js'
+import access from './plugins/access.js'
 import configPlugin from './plugins/config.js'
 import simulator from './plugins/simulator.js'
 import state from './plugins/state.js'
@@ -66,6 +67,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   // Hardening, before any route: their hooks must cover every route.
   await app.register(lifecycle)
   await app.register(metrics)
+  // Who is calling (`request.caller`), before the limits and routes that depend on it.
+  await app.register(access)
   await app.register(security, { corsOrigins: config.corsOrigins })
   await app.register(rateLimits, {
     max: config.rateLimitMax,

@@ -7,6 +7,7 @@
  */
 
 import { isIP } from 'node:net'
+import { parseTokenEntries, type TokenEntry } from './access/tokens.js'
 
 export interface Config {
   /** Base URL of SecretCryptos v1, without a trailing slash. */
@@ -75,6 +76,26 @@ export interface Config {
   redisKeyPrefix: string
   /** Most instances sharing the API key at once; during a Redis outage each allows itself 1/N of the quota. */
   clusterMaxInstances: number
+  /** `NODE_ENV`; `production` refuses what only suits development (the simulator without `SIMULATOR=true`, a per-process order-token secret). */
+  nodeEnv: string
+  /** Start on the built-in simulator even with `NODE_ENV=production` (no key). */
+  simulator: boolean
+  /** Gateway tokens given inline (hashes only). */
+  gatewayTokens: readonly TokenEntry[]
+  /** File of gateway tokens, re-read when it changes. */
+  gatewayTokensFile: string | undefined
+  /** Upstream calls per rolling 24 h of a token that sets no allowance of its own. */
+  tokenDailyAllowance: number
+  /** Upstream calls per rolling 24 h of each anonymous client (IPv4 address, IPv6 /64). */
+  anonDailyAllowance: number
+  /** Secret of the order tokens (HMAC key); unset: a random one per process. */
+  orderTokenSecret: string | undefined
+  /** Part of the daily quota kept for the pollers, which no other use may take. */
+  quotaPollShare: number
+  /** Longest time to receive a whole request (headers and body); streams' responses are not bounded by it. */
+  requestTimeoutMs: number
+  /** Concurrent connections per client IP. */
+  maxConnectionsPerIp: number
 }
 
 class SettingError extends Error {}
@@ -185,6 +206,33 @@ function origins (raw: string): readonly string[] {
   })
 }
 
+function boolean (raw: string): boolean {
+  if (raw === 'true' || raw === '1') return true
+  if (raw === 'false' || raw === '0') return false
+  throw new SettingError(`expected true or false, got "${raw}"`)
+}
+
+/** A fraction of a whole, `0` to `1` (e.g. `0.5`). */
+function fraction (raw: string): number {
+  if (!/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(raw)) throw new SettingError(`expected a fraction from 0 to 1, got "${raw}"`)
+  return Number(raw)
+}
+
+/** A secret of at least 32 characters (never echoed). */
+function secret (raw: string): string {
+  if (raw.length < 32) throw new SettingError(`expected at least 32 characters, got ${raw.length}`)
+  return raw
+}
+
+/** A JSON array of gateway token entries (only hashes; values never echoed). */
+function tokenEntries (raw: string): readonly TokenEntry[] {
+  try {
+    return parseTokenEntries(raw)
+  } catch (err) {
+    throw new SettingError((err as Error).message)
+  }
+}
+
 function setting<K extends keyof Config> (s: Setting<K>): Setting<K> {
   return s
 }
@@ -226,6 +274,16 @@ export const SETTINGS = [
   setting({ env: 'REDIS_URL', key: 'redisUrl', parse: redisUrl, fallback: undefined, doc: 'Redis shared by every instance of a cluster (`redis://[:password@]host:6379/0`, `rediss://` for TLS): poller leases, snapshots and their fan-out, the daily quota, `Idempotency-Key` records and the meta/prices cache become cluster-wide. Unset: everything stays in-process.' }),
   setting({ env: 'REDIS_KEY_PREFIX', key: 'redisKeyPrefix', parse: keyPrefix, fallback: 'trackgate:', doc: 'Prefix of every Redis key and channel; give each cluster sharing one Redis its own.' }),
   setting({ env: 'CLUSTER_MAX_INSTANCES', key: 'clusterMaxInstances', parse: integer(1, 1000), fallback: 4, doc: 'Most gateway instances sharing the API key at any moment (count the extra ones of a rolling deploy). While Redis is unreachable each instance allows itself this fraction (1/N) of the daily quota, so together they still stay within it.' }),
+  setting({ env: 'NODE_ENV', key: 'nodeEnv', parse: text, fallback: 'development', doc: '`production` refuses to start without `SECRETCRYPTOS_API_KEY` (unless `SIMULATOR=true`) and without `ORDER_TOKEN_SECRET`.' }),
+  setting({ env: 'SIMULATOR', key: 'simulator', parse: boolean, fallback: false, doc: 'With `NODE_ENV=production` and no API key: start on the built-in simulator anyway (its deposit addresses are invalid on purpose and every answer says `Trackgate-Simulated: true`).' }),
+  setting({ env: 'GATEWAY_TOKENS', key: 'gatewayTokens', parse: tokenEntries, fallback: [], doc: 'Gateway tokens of server-side clients, a JSON array of `{"name","sha256","routes"?,"daily_allowance"?}` (the token\'s SHA-256, never the token; `npm run token -- --name NAME` makes one). See docs/access.md.' }),
+  setting({ env: 'GATEWAY_TOKENS_FILE', key: 'gatewayTokensFile', parse: optionalText, fallback: undefined, doc: 'A file holding the same JSON array, re-read when it changes: tokens rotate without a restart.' }),
+  setting({ env: 'TOKEN_DAILY_ALLOWANCE', key: 'tokenDailyAllowance', parse: integer(0, 100_000_000), fallback: 500, doc: 'Upstream calls per rolling 24 h of a gateway token whose entry sets no `daily_allowance`.' }),
+  setting({ env: 'ANON_DAILY_ALLOWANCE', key: 'anonDailyAllowance', parse: integer(0, 100_000_000), fallback: 30, doc: 'Upstream calls per rolling 24 h that each anonymous client (an IPv4 address, an IPv6 /64) may cause; cached answers and already tracked orders cost nothing.' }),
+  setting({ env: 'ORDER_TOKEN_SECRET', key: 'orderTokenSecret', parse: secret, fallback: undefined, doc: 'Secret (≥ 32 characters) of the order tokens that let their holder delete an order or see its unmasked addresses. Required in production and with `REDIS_URL` (the same on every instance); unset otherwise: a random one per process.' }),
+  setting({ env: 'QUOTA_POLL_SHARE', key: 'quotaPollShare', parse: fraction, fallback: 0.5, doc: 'Fraction of `UPSTREAM_DAILY_QUOTA` kept for the live-tracking pollers; no REST traffic can take it.' }),
+  setting({ env: 'REQUEST_TIMEOUT_MS', key: 'requestTimeoutMs', parse: integer(1000, 600_000), fallback: 15_000, doc: 'Longest time to receive a whole request (headers and body); a slower client gets 408. Event streams are not cut by it.' }),
+  setting({ env: 'MAX_CONNECTIONS_PER_IP', key: 'maxConnectionsPerIp', parse: integer(1, 1_000_000), fallback: 64, doc: 'Concurrent connections per client IP (connections from `TRUST_PROXY` proxies excepted); more are refused.' }),
   setting({ env: 'LOG_LEVEL', key: 'logLevel', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), fallback: 'info', doc: 'Log level (pino).' })
 ] as const
 

@@ -9,6 +9,8 @@ export type GatewayErrorCode =
   | 'BAD_REQUEST'
   | 'AMOUNT_TOO_LOW'
   | 'AMOUNT_TOO_HIGH'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
   | 'PAYLOAD_TOO_LARGE'

@@ -20,6 +20,7 @@
 import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import { networkOf } from '../access/caller.js'
 import { GatewayError } from '../errors.js'
 
 export interface RateLimitPluginOptions {
@@ -42,6 +43,11 @@ export const WRITE_ROUTES: ReadonlySet<string> = new Set([
 export function isExempt (method: string, url: string): boolean {
   if (method !== 'GET' && method !== 'HEAD') return false
   return url === '/healthz' || url === '/readyz' || url === '/metrics' || url.endsWith('/subscribe')
+}
+
+/** One counter per client network: an IPv4 address, an IPv6 /64. */
+function clientKey (request: FastifyRequest): string {
+  return networkOf(request.ip)
 }
 
 function methods (route: RouteOptions): string[] {
@@ -89,9 +95,10 @@ async function rateLimits (app: FastifyInstance, opts: RateLimitPluginOptions): 
     global: opts.max > 0,
     max: opts.max,
     timeWindow: opts.windowMs,
+    keyGenerator: clientKey,
     errorResponseBuilder: (_request, context) => tooMany(Math.max(1, Math.ceil(context.ttl / 1000)), 'requests')
   })
-  if (opts.createMax > 0) writeLimiter = app.createRateLimit({ max: opts.createMax, timeWindow: opts.createWindowMs })
+  if (opts.createMax > 0) writeLimiter = app.createRateLimit({ max: opts.createMax, timeWindow: opts.createWindowMs, keyGenerator: clientKey })
 }
 
 export default fp(rateLimits, { name: 'rate-limits' })
