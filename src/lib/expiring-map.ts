@@ -43,6 +43,10 @@ export class ExpiringMap<V> {
     }
   }
 
+  delete (key: string): void {
+    this.#entries.delete(key)
+  }
+
   /** Entries held (expired ones not yet noticed included). */
   get size (): number {
     return this.#entries.size

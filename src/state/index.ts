@@ -13,6 +13,7 @@
  * | `snapshots`   | the last snapshot of each tracked order, the 404 cache     |
  * | `bus`         | fan-out of new snapshots to the instances with subscribers |
  * | `leases`      | which instance polls each trackcode                         |
+ * | `orders`      | known orders: created through the gateway or registered    |
  */
 import type { Config } from '../config.js'
 import type { UpstreamResult } from '../upstream/client.js'
@@ -24,6 +25,8 @@ import type { IdempotencyStore } from './idempotency/index.js'
 import { MemoryIdempotencyStore } from './idempotency/memory.js'
 import type { LeaseStore } from './leases/index.js'
 import { MemoryLeaseStore } from './leases/memory.js'
+import type { OrderRegistry } from './orders/index.js'
+import { MemoryOrderRegistry } from './orders/memory.js'
 import type { QuotaBudget } from './quota/index.js'
 import { MemoryQuota } from './quota/memory.js'
 import type { SnapshotStore } from './snapshots/index.js'
@@ -37,6 +40,7 @@ export interface StateStores {
   snapshots: SnapshotStore
   bus: TrackingBus
   leases: LeaseStore
+  orders: OrderRegistry
 }
 
 /** The in-process stores of one gateway; `now` is the tracking clock's time. */
@@ -47,6 +51,7 @@ export function memoryStores (config: Config, now: () => number = Date.now): Sta
     idempotency: new MemoryIdempotencyStore(),
     snapshots: new MemorySnapshotStore({ now }),
     bus: new MemoryBus(),
-    leases: new MemoryLeaseStore(now)
+    leases: new MemoryLeaseStore(now),
+    orders: new MemoryOrderRegistry({ now })
   }
 }

@@ -17,6 +17,7 @@ import { RedisLink, type RedisHealth } from './link.js'
 import { RedisIdempotencyStore } from '../idempotency/redis.js'
 import { apiKeyId, redisKeys } from './keys.js'
 import { RedisLeaseStore } from '../leases/redis.js'
+import { RedisOrderRegistry } from '../orders/redis.js'
 import { RedisQuota } from '../quota/redis.js'
 import { RedisSnapshotStore } from '../snapshots/redis.js'
 
@@ -32,6 +33,7 @@ export interface RedisCluster extends StateStores {
   snapshots: RedisSnapshotStore
   bus: RedisBus
   leases: RedisLeaseStore
+  orders: RedisOrderRegistry
   health (): RedisHealth
 }
 
@@ -84,6 +86,7 @@ export function createRedisCluster (config: Config, opts: RedisClusterOptions): 
     snapshots,
     bus,
     leases,
+    orders: new RedisOrderRegistry({ link, now }),
     health: () => link.health()
   }
 }

@@ -12,6 +12,7 @@
  * | `lease:<trackcode>`          | string     | lease TTL, renewed by its holder      |
  * | `snap:<trackcode>`           | hash       | `FINAL_CACHE_MS` after the last write |
  * | `nf:<trackcode>`             | string     | `NOT_FOUND_CACHE_MS`                  |
+ * | `order:<trackcode>`          | string     | 49 h after it became known            |
  * | `idem:<sha256 of the key>`   | hash       | lock time, then `IDEMPOTENCY_TTL_MS`  |
  * | `cache:<method path?query>`  | string     | the cache TTL of the route            |
  *
@@ -33,6 +34,7 @@ export const redisKeys = {
   lease: (trackcode: string): string => `lease:${trackcode}`,
   snapshot: (trackcode: string): string => `snap:${trackcode}`,
   notFound: (trackcode: string): string => `nf:${trackcode}`,
+  order: (trackcode: string): string => `order:${trackcode}`,
   idempotency: (key: string): string => `idem:${key}`,
   cache: (key: string): string => `cache:${key}`,
   /** Pub/sub channels are not keys: `keyPrefix` does not apply, so the prefix is part of the name. */

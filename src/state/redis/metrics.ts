@@ -5,7 +5,7 @@
  *   in-process fallbacks;
  * - `trackgate_redis_outages_total`: outages since start;
  * - `trackgate_redis_fallback_operations_total{store}`: operations answered in-process
- *   because Redis was unreachable (`quota`, `lease`, `snapshots`, `bus`, `cache`,
+ *   because Redis was unreachable (`quota`, `lease`, `snapshots`, `bus`, `cache`, `orders`,
  *   `idempotency`);
  * - `trackgate_redis_leases_held`: poller leases this instance holds (and so polls for
  *   the cluster).
