@@ -4,7 +4,9 @@
  */
 import t from 'tap'
 import { EventSource } from 'eventsource'
-import { MIN, createOrder, startTrackingStack, waitFor } from './fixtures/helpers.js'
+import { build } from '../helpers/build.js'
+import { MIN, createOrder } from '../helpers/fixtures.js'
+import { waitFor } from '../helpers/wait-for.js'
 
 const CLIENTS = 200
 
@@ -18,7 +20,7 @@ interface Seen {
 
 t.test(`${CLIENTS} subscribers share one poller and all see the same sequence`, async (t) => {
   const pollIntervalMs = 100
-  const s = await startTrackingStack(t, { config: { pollIntervalMs, pollWaitingPaymentMs: pollIntervalMs, pollMaxIntervalMs: 4 * pollIntervalMs } })
+  const s = await build(t, { clock: 'manual', fast: true, config: { pollIntervalMs, pollWaitingPaymentMs: pollIntervalMs, pollMaxIntervalMs: 4 * pollIntervalMs } })
   const code = await createOrder(s.sim)
   s.sim.control.resetStats()
   const started = Date.now()

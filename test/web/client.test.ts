@@ -14,7 +14,7 @@ import {
   type TrackingState,
   type TrackingStop
 } from '../../web/client/trackgate-client.js'
-import { FakeTimers, TRACKCODE, fakeEventSources, json, scriptedFetch, settle, trackedOrder, type FetchAnswer } from './fixtures/fakes.js'
+import { FakeTimers, TRACKCODE, fakeEventSources, json, scriptedFetch, settle, trackedOrder, type FetchAnswer } from '../helpers/browser-client-fakes.js'
 
 /** Everything a test observes of one `trackOrder` call. */
 function harness (opts: Partial<TrackOptions> & { answers?: FetchAnswer[], trackcode?: string } = {}) {
