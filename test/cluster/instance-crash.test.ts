@@ -6,25 +6,28 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { createOrder, openRaw } from '../tracking/fixtures/helpers.js'
-import { waitFor } from '../redis/fixtures/log.js'
 import { startRedis } from '../helpers/redis-server.js'
-import { instanceConfig, startInstance, startUpstream, subscribe, type Client, type Instance } from '../redis/fixtures/cluster.js'
 import { MIN_LEASE_TTL_MS } from '../../src/state/redis/cluster.js'
+import { createManualClock } from '../../src/simulator/index.js'
+import { build, type Gateway } from '../helpers/build.js'
+import { CLUSTER_LIMITS, createOrder } from '../helpers/fixtures.js'
+import { openRaw } from '../helpers/sse-reader.js'
+import { subscribe, type Client } from '../helpers/event-source-client.js'
+import { waitFor } from '../helpers/wait-for.js'
 
-const CHILD = fileURLToPath(new URL('./fixtures/instance.ts', import.meta.url))
+const CHILD = fileURLToPath(new URL('../helpers/gateway-process.ts', import.meta.url))
 
 t.test('a killed polling instance is replaced within a lease TTL and a poll interval', async (t) => {
   const pollIntervalMs = 200
   const redis = await startRedis(t)
   // Real time everywhere: the killed instance runs in its own process.
-  const upstream = await startUpstream(t, Date.now())
+  const cluster = await build(t, { clock: createManualClock(Date.now()), fast: true, countUpstream: true, redis, instances: 0, logs: true, config: CLUSTER_LIMITS })
   // A dead poller had planned to sleep up to 30 s: a lease as long as its plans would hand over after a minute.
   const settings = { pollIntervalMs, pollWaitingPaymentMs: pollIntervalMs, pollMaxIntervalMs: 30_000 }
 
   const child = spawn(process.execPath, ['--import', '@tapjs/typescript/import', CHILD], {
     cwd: fileURLToPath(new URL('../..', import.meta.url)),
-    env: { ...process.env, TRACKGATE_TEST_CONFIG: JSON.stringify(instanceConfig(upstream, redis, settings)) },
+    env: { ...process.env, TRACKGATE_TEST_CONFIG: JSON.stringify(cluster.configFor(settings)) },
     stdio: ['ignore', 'pipe', 'inherit']
   })
   const killChild = (): void => { child.kill('SIGKILL') }
@@ -47,7 +50,7 @@ t.test('a killed polling instance is replaced within a lease TTL and a poll inte
     child.once('exit', (code) => { reject(new Error(`the child instance exited (${code})`)) })
   })
 
-  const code = await createOrder(upstream.sim)
+  const code = await createOrder(cluster.sim)
   const lease = `trackgate:lease:${code}`
   const raw = redis.client()
   // The child's subscriber comes first: its poller takes the lease.
@@ -56,10 +59,10 @@ t.test('a killed polling instance is replaced within a lease TTL and a poll inte
   await waitFor(async () => await raw.exists(lease) === 1, 'the child to take the lease')
   const childOwner = await raw.get(lease)
 
-  const instances: Instance[] = []
-  for (let i = 0; i < 2; i++) instances.push(await startInstance(t, upstream, redis, settings, { realTime: true }))
+  const instances: Gateway[] = []
+  for (let i = 0; i < 2; i++) instances.push(await cluster.gateway({ config: settings, realTime: true }))
   const clients: Client[] = []
-  for (let k = 0; k < 20; k++) clients.push(subscribe(t, (instances[k % 2] as Instance).url, code, k % 2))
+  for (let k = 0; k < 20; k++) clients.push(subscribe(t, (instances[k % 2] as Gateway).url, code, k % 2))
   await waitFor(() => clients.every((c) => c.ids.length >= 1), 'first snapshots')
   t.equal(await raw.get(lease), childOwner, 'the child polls; the others relay')
   t.ok(instances.every((g) => !g.app.redis.leases.holds(code)))
@@ -68,7 +71,7 @@ t.test('a killed polling instance is replaced within a lease TTL and a poll inte
   child.kill('SIGKILL')
   await new Promise((resolve) => child.once('exit', resolve))
   const killedAt = Date.now()
-  upstream.sim.control.pay(code)
+  cluster.sim.control.pay(code)
   await waitFor(() => clients.every((c) => c.statuses.includes('Confirming')), 'the next status from a new poller', 60_000)
   const handover = Date.now() - killedAt
   const bound = MIN_LEASE_TTL_MS + 2 * pollIntervalMs + 2000

@@ -6,14 +6,15 @@
  * counted in Redis again, including the calls made during the outage.
  */
 import t from 'tap'
-import { MIN, createOrder } from '../tracking/fixtures/helpers.js'
-import { waitFor } from '../redis/fixtures/log.js'
 import { startRedis } from '../helpers/redis-server.js'
-import { request, startInstance, startUpstream, subscribe, type Client, type Instance } from '../redis/fixtures/cluster.js'
 import { apiKeyId } from '../../src/state/redis/keys.js'
-import { SIM_KEY } from '../helpers/harness.js'
+import { build, type Gateway } from '../helpers/build.js'
+import { CLUSTER_LIMITS, SIM_KEY, MIN, createOrder } from '../helpers/fixtures.js'
+import { subscribe, type Client } from '../helpers/event-source-client.js'
+import { request } from '../helpers/http.js'
+import { waitFor } from '../helpers/wait-for.js'
 
-const holders = (instances: Instance[], code: string): number => instances.filter((g) => g.app.redis.leases.holds(code)).length
+const holders = (instances: Gateway[], code: string): number => instances.filter((g) => g.app.redis.leases.holds(code)).length
 
 /** A sample of `/metrics`, by exact series name. */
 async function metric (url: string, series: string): Promise<number | undefined> {
@@ -24,13 +25,13 @@ async function metric (url: string, series: string): Promise<number | undefined>
 
 t.test('stopping Redis degrades every instance; restarting it rejoins them', async (t) => {
   const redis = await startRedis(t)
-  const upstream = await startUpstream(t)
+  const cluster = await build(t, { clock: 'manual', fast: true, countUpstream: true, redis, instances: 0, logs: true, config: CLUSTER_LIMITS })
   const settings = { pollIntervalMs: 100, pollWaitingPaymentMs: 100, pollMaxIntervalMs: 400, clusterMaxInstances: 4 }
-  const instances: Instance[] = []
-  for (let i = 0; i < 3; i++) instances.push(await startInstance(t, upstream, redis, settings))
-  const code = await createOrder(upstream.sim)
+  const instances: Gateway[] = []
+  for (let i = 0; i < 3; i++) instances.push(await cluster.gateway({ config: settings }))
+  const code = await createOrder(cluster.sim)
   const clients: Client[] = []
-  for (let k = 0; k < 30; k++) clients.push(subscribe(t, (instances[k % 3] as Instance).url, code, k % 3))
+  for (let k = 0; k < 30; k++) clients.push(subscribe(t, (instances[k % 3] as Gateway).url, code, k % 3))
   await waitFor(() => clients.every((c) => c.ids.length >= 1), 'first snapshots')
   await waitFor(() => holders(instances, code) === 1, 'one poller')
   for (const g of instances) t.equal(await metric(g.url, 'trackgate_redis_up'), 1)
@@ -48,7 +49,7 @@ t.test('stopping Redis degrades every instance; restarting it rejoins them', asy
     t.equal((await request(`${g.url}/v1/prices?symbols=BTC`)).status, 200, 'REST served')
     t.equal((await request(`${g.url}/v1/orders/check`, { body: { trackcode: code } })).status, 200)
   }
-  upstream.sim.control.pay(code)
+  cluster.sim.control.pay(code)
   await waitFor(() => clients.every((c) => c.statuses.includes('Confirming')), 'the next status on every stream, during the outage', 30_000)
   instances.forEach((g, i) => {
     t.ok(g.app.tracking.stats().checks > (checksAtOutage[i] as number), `instance ${i} polls on its own`)
@@ -59,7 +60,7 @@ t.test('stopping Redis degrades every instance; restarting it rejoins them', asy
   // --- Redis is back (empty) ------------------------------------------------
   await redis.start()
   await waitFor(() => instances.every((g) => g.app.redis.health().state === 'up'), 'every instance to rejoin', 30_000)
-  const callsBefore = upstream.proxy.authenticated()
+  const callsBefore = cluster.proxy.authenticated()
   for (const g of instances) {
     const ready = await request(`${g.url}/readyz`)
     t.match(ready.json.checks, { redis: { ok: true, state: 'up' }, quota: { limit: 10_000_000 } })
@@ -72,7 +73,7 @@ t.test('stopping Redis degrades every instance; restarting it rejoins them', asy
   await waitFor(() => holders(instances, code) === 1, 'one poller again')
   const holder = instances.findIndex((g) => g.app.redis.leases.holds(code))
   const checksAtRejoin = instances.map((g) => g.app.tracking.stats().checks)
-  upstream.clock.advance(2 * MIN)
+  cluster.clock.advance(2 * MIN)
   await waitFor(() => clients.every((c) => c.statuses.includes('WaitingForDelivery')), 'the next status on every stream, after the rejoin', 30_000)
   instances.forEach((g, i) => {
     if (i !== holder) t.equal(g.app.tracking.stats().checks, checksAtRejoin[i], `instance ${i} got it through the channel, without polling`)

@@ -5,31 +5,30 @@
  */
 import { Writable } from 'node:stream'
 import t from 'tap'
-import { buildApp } from '../../src/app.js'
-import { SIM_KEY } from '../helpers/harness.js'
-import { createOrder, openRaw, isSnapshot } from '../tracking/fixtures/helpers.js'
-import { waitFor } from '../redis/fixtures/log.js'
 import { startRedis } from '../helpers/redis-server.js'
-import { instanceConfig, request, startUpstream } from '../redis/fixtures/cluster.js'
+import { build } from '../helpers/build.js'
+import { CLUSTER_LIMITS, SIM_KEY, createOrder } from '../helpers/fixtures.js'
+import { openRaw, isSnapshot } from '../helpers/sse-reader.js'
+import { subscribe } from '../helpers/event-source-client.js'
+import { request } from '../helpers/http.js'
+import { waitFor } from '../helpers/wait-for.js'
 
 const PASSWORD = 'r3dis-pa55word-XYZ'
 
 t.test('an instance started while Redis is down serves, then joins it', async (t) => {
   const redis = await startRedis(t, { password: PASSWORD })
   await redis.stop()
-  const upstream = await startUpstream(t)
+  const cluster = await build(t, { clock: 'manual', fast: true, countUpstream: true, redis, instances: 0, logs: true, config: CLUSTER_LIMITS })
   const lines: string[] = []
   const stream = new Writable({ write (chunk, _e, done) { lines.push(String(chunk)); done() } })
-  const app = await buildApp(instanceConfig(upstream, redis), { logger: { level: 'trace', stream } })
-  t.teardown(async () => { await app.close() })
-  const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  const { app, url } = await cluster.gateway({ realTime: true, logs: false, app: { logger: { level: 'trace', stream } } })
 
   t.equal(app.redis.health().state, 'down')
   const ready = await request(`${url}/readyz`)
   t.equal(ready.status, 200)
   t.match(ready.json.checks.redis, { ok: false, state: 'down' })
   t.equal((await request(`${url}/v1/meta/mixer`)).status, 200, 'REST served')
-  const code = await createOrder(upstream.sim)
+  const code = await createOrder(cluster.sim)
   const sub = await openRaw(`${url}/orders/${code}/subscribe`)
   t.teardown(() => { sub.close() })
   await sub.next(isSnapshot)
@@ -48,13 +47,11 @@ t.test('an instance started while Redis is down serves, then joins it', async (t
 
 t.test('a wrong password: logged once, no secret in the logs, serving on the fallbacks', async (t) => {
   const redis = await startRedis(t, { password: PASSWORD })
-  const upstream = await startUpstream(t)
+  const cluster = await build(t, { clock: 'manual', fast: true, countUpstream: true, redis, instances: 0, logs: true, config: CLUSTER_LIMITS })
   const lines: string[] = []
   const stream = new Writable({ write (chunk, _e, done) { lines.push(String(chunk)); done() } })
   const wrong = redis.url.replace(encodeURIComponent(PASSWORD), 'not-the-password-QQQ')
-  const app = await buildApp({ ...instanceConfig(upstream, redis), redisUrl: wrong }, { logger: { level: 'trace', stream } })
-  t.teardown(async () => { await app.close() })
-  await app.ready()
+  const { app } = await cluster.gateway({ realTime: true, logs: false, config: { redisUrl: wrong }, app: { logger: { level: 'trace', stream } } })
   t.equal(app.redis.health().state, 'down')
   t.equal((await app.inject({ url: '/v1/meta/mixer' })).statusCode, 200)
   const all = lines.join('\n')

@@ -68,6 +68,9 @@ export const FAST: Partial<Config> = {
   sseMaxConnectionsPerIp: 100_000
 }
 
+/** Stream limits high enough for hundreds of local clients of a test cluster. */
+export const CLUSTER_LIMITS: Partial<Config> = { sseMaxConnectionsPerIp: 100_000, sseMaxConnections: 100_000 }
+
 /** A config for tests: the given upstream, the test key, quiet logs, fast timings. */
 export function testConfig (upstreamUrl: string, overrides: Partial<Config> = {}): Config {
   return {
