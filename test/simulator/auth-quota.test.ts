@@ -7,7 +7,7 @@ const DAY = 24 * 3_600_000
 
 t.test('missing, malformed and unknown keys → 401 UNAUTHORIZED', async (t) => {
   const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
-  const variants: Array<Record<string, string>> = [{}, { authorization: 'sim-key' }, { authorization: 'Basic c2ltLWtleQ==' }, { authorization: 'Bearer nope' }]
+  const variants: Array<Record<string, string>> = [{}, { authorization: SIM_KEY }, { authorization: `Basic ${Buffer.from(SIM_KEY).toString('base64')}` }, { authorization: 'Bearer nope' }]
   for (const headers of variants) {
     const res = await get(s, '/v1/meta/mixer', headers)
     t.equal(res.status, 401, JSON.stringify(headers))
