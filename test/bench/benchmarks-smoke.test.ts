@@ -51,7 +51,7 @@ t.test('every benchmark runs end to end at smoke size', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'trackgate-bench-smoke-'))
   t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
   const lines: string[] = []
-  const result = await runSuite({ smoke: true, resultsDir: dir, command: 'test/bench-smoke.test.ts', log: (l) => { lines.push(l) } })
+  const result = await runSuite({ smoke: true, resultsDir: dir, command: 'test/bench/benchmarks-smoke.test.ts', log: (l) => { lines.push(l) } })
 
   t.test('pass-through', async (t) => {
     const p = result.passthrough

@@ -114,7 +114,7 @@ t.test('an upstream 5xx is not stored: the retry calls upstream again', async (t
 })
 
 t.test('while the first request runs → 409; after its 504 the key stays claimed while upstream is awaited', async (t) => {
-  // The timeout and what follows it: see create-timeout.test.ts.
+  // The timeout and what follows it: see test/upstream/create-order.test.ts.
   const { sim, gw, calls } = await build(t, { config: { upstreamTimeoutMs: 1500 } })
   const key = randomUUID()
   sim.control.fail({ mode: 'hang', route: MIXER, count: 1 })

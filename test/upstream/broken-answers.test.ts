@@ -5,7 +5,7 @@
  * object, a body over the size limit — gives a clear 502/504 envelope; the gateway keeps
  * serving (the next request succeeds) and nothing rejects unhandled.
  *
- * `test/routes/upstream-failures.test.ts` covers retries, the quota and upstream's 5xx
+ * `test/routes/v1/upstream-failures.test.ts` covers retries, the quota and upstream's 5xx
  * and 429 against the simulator; the hand-made upstream here can also answer what the
  * simulator never does (arrays, strings, `null`, huge bodies).
  */
