@@ -1,6 +1,6 @@
 /**
  * The benchmarks, their full and smoke sizes, and running a selection of them.
- * `run.ts` is the command line over this; `test/bench-smoke.test.ts` runs the smoke sizes.
+ * `run.ts` is the command line over this; `test/bench/benchmarks-smoke.test.ts` runs the smoke sizes.
  */
 import { buildForChildren } from './lib/build.js'
 import { loadAverage, writeResult } from './lib/report.js'

@@ -16,7 +16,7 @@
  *
  * JSON never contains a raw line break, so every `data:` fits on one line.
  */
-import type { OrderStatus, TrackedOrder } from './status.js'
+import type { OrderStatus, TrackedOrder } from './schemas.js'
 
 /** Why checks of an order fail, so that tracking is degraded (`null` once it is live again). */
 export type DegradedReason = 'UPSTREAM_UNAVAILABLE' | 'UPSTREAM_TIMEOUT' | 'UPSTREAM_ERROR' | 'QUOTA_EXHAUSTED' | 'RATE_LIMITED'

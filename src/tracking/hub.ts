@@ -33,7 +33,7 @@ import type { Refresher } from './refresher.js'
 import type { PollScheduler } from './scheduler.js'
 import type { SseStream } from './sse-stream.js'
 import { stallGuard } from './stall-guard.js'
-import type { TrackedOrder } from './status.js'
+import type { TrackedOrder } from './schemas.js'
 
 /** Settings of the hub (from the configuration). */
 export interface HubSettings {

@@ -19,7 +19,8 @@ import type { Clock } from './clock.js'
 import { snapshotFrame, stopFrame, type DegradedReason } from './frames.js'
 import type { PollScheduler } from './scheduler.js'
 import type { SnapshotStore, StoredSnapshot } from '../state/snapshots/index.js'
-import { CheckShapeError, goneSnapshot, isFinalStatus, sameContent, snapshotFromCheck, type TrackedOrder } from './status.js'
+import { CheckShapeError, goneSnapshot, isFinalStatus, sameContent, snapshotFromCheck } from './status.js'
+import { type TrackedOrder } from './schemas.js'
 
 /**
  * Sends one `/orders/check` for `trackcode`. `retry` (default true) lets the upstream

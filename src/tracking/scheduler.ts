@@ -27,7 +27,7 @@
  * this module only spaces checks so that refusals stay rare and fair.
  */
 import { DAY_MS, type QuotaBudget } from '../state/quota/index.js'
-import type { TrackedOrder } from './status.js'
+import type { TrackedOrder } from './schemas.js'
 
 /** The poll settings of the configuration. */
 export interface PollTimings {

@@ -11,7 +11,6 @@
 import { Type, type Static } from 'typebox'
 import { Trackcode } from '../upstream/schemas/common.js'
 import { CheckFunding, STABLE_OUTPUT_FIELDS } from '../upstream/schemas/order-check.js'
-import { ORDER_STATUSES } from './status.js'
 
 export { Trackcode }
 
@@ -25,6 +24,12 @@ export type Open<T> = T extends ReadonlyArray<infer E>
 
 /** Route parameters `:trackcode`. */
 export const TrackcodeParams = Type.Object({ trackcode: Trackcode })
+
+/** Lifecycle of a tracked order, in the order it is lived. */
+export type OrderStatus = 'WaitingForPayment' | 'Confirming' | 'WaitingForDelivery' | 'Done' | 'Gone'
+
+/** Every status, in lifecycle order (the index is the rank). */
+export const ORDER_STATUSES: readonly OrderStatus[] = Object.freeze(['WaitingForPayment', 'Confirming', 'WaitingForDelivery', 'Done', 'Gone'])
 
 /** The derived lifecycle status. */
 export const TrackedStatus = Type.Enum([...ORDER_STATUSES], {

@@ -13,16 +13,9 @@
  * - The derived `status` never moves backwards.
  */
 import { parseFixed } from '../lib/decimal.js'
-import type { TrackedDeposit, TrackedOrder, TrackedOutput } from './schemas.js'
+import { ORDER_STATUSES, type OrderStatus, type TrackedDeposit, type TrackedOrder, type TrackedOutput } from './schemas.js'
 
 /** The snapshot's types, derived from its schema in `schemas.ts` (the one definition). */
-export type { TrackedDeposit, TrackedOrder, TrackedOutput }
-
-/** Lifecycle of a tracked order, in the order it is lived. */
-export type OrderStatus = 'WaitingForPayment' | 'Confirming' | 'WaitingForDelivery' | 'Done' | 'Gone'
-
-/** Every status, in lifecycle order (the index is the rank). */
-export const ORDER_STATUSES: readonly OrderStatus[] = Object.freeze(['WaitingForPayment', 'Confirming', 'WaitingForDelivery', 'Done', 'Gone'])
 
 /** True for the statuses after which nothing changes any more (tracking stops). */
 export function isFinalStatus (status: OrderStatus): boolean {

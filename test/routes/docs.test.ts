@@ -8,13 +8,12 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { chromium } from 'playwright-core'
 import { SPEC_FILES } from '../../src/openapi/spec.js'
-import { startStack } from '../helpers/harness.js'
+import { build } from '../helpers/build.js'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 t.test('the document and the docs page', async (t) => {
-  const { gw, close } = await startStack()
-  t.teardown(close)
+  const { gw } = await build(t)
 
   const committed = JSON.parse(await readFile(SPEC_FILES.json, 'utf8'))
   const res = await fetch(`${gw.url}/openapi.json`)
@@ -44,8 +43,7 @@ t.test('the document and the docs page', async (t) => {
 
 t.test('the docs page renders every operation in a browser', async (t) => {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH`)
-  const { gw, close } = await startStack()
-  t.teardown(close)
+  const { gw } = await build(t)
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] })
   t.teardown(async () => await browser.close())
   const page = await browser.newPage()

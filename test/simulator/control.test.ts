@@ -1,9 +1,11 @@
 import t from 'tap'
 import { buildSimulator, createScaledClock } from '../../src/simulator/index.js'
-import { T0, check, createMixer, get, post, sim } from './fixtures/helpers.js'
+import { build } from '../helpers/build.js'
+import { SIM_KEY, T0 } from '../helpers/fixtures.js'
+import { check, createMixer, get, post } from '../helpers/simulator-requests.js'
 
 t.test('/_sim/orders: list, get, pay, expire (no API key needed)', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   const order = await createMixer(s)
   const code: string = order.trackcode
 
@@ -56,17 +58,17 @@ t.test('/_sim/orders: list, get, pay, expire (no API key needed)', async (t) => 
 })
 
 t.test('/_sim/stats and reset', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   await get(s, '/v1/prices')
   let res = await get(s, '/_sim/stats', {})
-  t.same(res.json, { total: 1, byRoute: { 'GET /v1/prices': 1 }, byStatus: { 200: 1 }, quotaUsed: { 'sim-key': 1 } })
+  t.same(res.json, { total: 1, byRoute: { 'GET /v1/prices': 1 }, byStatus: { 200: 1 }, quotaUsed: { [SIM_KEY]: 1 } })
   res = await post(s, '/_sim/stats/reset', undefined, {})
   t.same(res.json, { ok: true })
   t.equal(s.control.stats().total, 0)
 })
 
 t.test('/_sim/clock moves a manual clock', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   let res = await get(s, '/_sim/clock', {})
   t.same(res.json, { ok: true, now: T0, manual: true })
   res = await post(s, '/_sim/clock', { advanceMs: 5000 }, {})

@@ -1,7 +1,9 @@
 import t from 'tap'
 import { parseFixed, formatFixed, type Fixed } from '../../src/lib/decimal.js'
 import { effectiveExchangeFee, exchangeQuote } from '../../src/simulator/exchange.js'
-import { DOGE_A, ETH_A, T0, TON_A, TRC_A, XRP_A, post, sim } from './fixtures/helpers.js'
+import { build } from '../helpers/build.js'
+import { DOGE_A, ETH_A, T0, TON_A, TRC_A, XRP_A } from '../helpers/fixtures.js'
+import { post } from '../helpers/simulator-requests.js'
 
 const T0S = T0 / 1000
 const fx = (s: string): Fixed => parseFixed(s) as Fixed
@@ -41,7 +43,7 @@ t.test('fee clamp', async (t) => {
 })
 
 t.test('ETH → DOGE: shape and values', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   const res = await post(s, '/v1/exchange/orders', { ...ETH_TO_DOGE, qrcode: 1 })
   t.equal(res.status, 200)
   const b = res.json
@@ -91,7 +93,7 @@ t.test('ETH → DOGE: shape and values', async (t) => {
 })
 
 t.test('omitted fee, XRP tag, TON memo, custom delay', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   const xrp = await post(s, '/v1/exchange/orders', {
     from_coin: 'btc', from_network: 'btc', to_coin: 'xrp', to_network: 'xrp', to_address: XRP_A, destination_tag: '123456', amount: '0.01'
   })
@@ -122,7 +124,7 @@ t.test('omitted fee, XRP tag, TON memo, custom delay', async (t) => {
 })
 
 t.test('validation errors', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
     ['below min_usd', { amount: '0.02' }, 'AMOUNT_TOO_LOW', /minimum for this pair is 100 USD/],
     ['above max_usd', { amount: '21' }, 'AMOUNT_TOO_HIGH', /maximum for this pair is 88565 USD/],
@@ -152,7 +154,7 @@ t.test('validation errors', async (t) => {
 })
 
 t.test('exhausted deposit network → SERVICE_UNAVAILABLE', async (t) => {
-  const s = await sim(t, { exhaustedNetworks: ['eth'] })
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual', sim: { exhaustedNetworks: ['eth'] } })
   const res = await post(s, '/v1/exchange/orders', ETH_TO_DOGE)
   t.equal(res.status, 503)
   t.equal(res.json.code, 'SERVICE_UNAVAILABLE')

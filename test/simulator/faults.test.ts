@@ -1,16 +1,15 @@
 import t, { type Test } from 'tap'
 import { Agent, request } from 'undici'
-import { AUTH, KEY, createMixer, sim, type Sim } from './fixtures/helpers.js'
+import { build, type RunningSimulator } from '../helpers/build.js'
+import { AUTH, SIM_KEY } from '../helpers/fixtures.js'
+import { createMixer } from '../helpers/simulator-requests.js'
 
 /** A listening simulator and a keep-alive-free client for it. */
-async function serve (t: Test): Promise<{ s: Sim, base: string, agent: Agent }> {
-  const s = await sim(t)
-  await s.app.listen({ port: 0, host: '127.0.0.1' })
-  const address = s.app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('no port')
+async function serve (t: Test): Promise<{ s: RunningSimulator, base: string, agent: Agent }> {
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   const agent = new Agent({ pipelining: 0 })
   t.teardown(() => agent.close())
-  return { s, base: `http://127.0.0.1:${address.port}`, agent }
+  return { s, base: s.url, agent }
 }
 
 t.test('status faults for the next N requests of one route', async (t) => {
@@ -30,7 +29,7 @@ t.test('status faults for the next N requests of one route', async (t) => {
   t.equal((await checkIt()).status, 500)
   t.equal((await checkIt()).status, 200)
   t.same(s.control.pendingFaults(), [])
-  t.same(s.control.stats().quotaUsed, { [KEY]: 3 }, 'create, prices and the successful check; faults use no quota')
+  t.same(s.control.stats().quotaUsed, { [SIM_KEY]: 3 }, 'create, prices and the successful check; faults use no quota')
   t.same(s.control.stats().byStatus, { 200: 3, 500: 2 })
 })
 
@@ -108,7 +107,7 @@ t.test('slow trickles the real answer; delayMs delays other faults', async (t) =
   t.ok(Date.now() - started >= 7 * 40 - 10, 'eight chunks 40 ms apart')
   t.equal(body.ok, true)
   t.ok(body.mixer.BTC)
-  t.equal(s.control.stats().quotaUsed[KEY], 1, 'slow answers are real answers')
+  t.equal(s.control.stats().quotaUsed[SIM_KEY], 1, 'slow answers are real answers')
 
   s.control.fail({ mode: 'status500', delayMs: 150 })
   started = Date.now()

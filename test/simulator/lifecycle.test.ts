@@ -1,12 +1,15 @@
 import t from 'tap'
 import { SimControlError } from '../../src/simulator/index.js'
-import { BTC_A, BTC_B, T0, check, createMixer, post, sim } from './fixtures/helpers.js'
+import type { SimulatorOptions } from '../../src/simulator/index.js'
+import { build } from '../helpers/build.js'
+import { BTC_A, BTC_B, T0 } from '../helpers/fixtures.js'
+import { check, createMixer, post } from '../helpers/simulator-requests.js'
 
 const MIN = 60_000
 const RETENTION_S = 48 * 3600
 
 t.test('mixer lifecycle on a manual clock', async (t) => {
-  const s = await sim(t)
+  const { sim: s, clock } = await build(t, { instances: 0, clock: 'manual' })
   const order = await createMixer(s)
   const code: string = order.trackcode
 
@@ -26,7 +29,7 @@ t.test('mixer lifecycle on a manual clock', async (t) => {
     outputs: { count: 2, sent_count: 0, sent_total: '0.00000000' }
   }, 'created: nothing seen, summary by default, no status_reason')
 
-  s.clock.advance(30_000)
+  clock.advance(30_000)
   t.equal(s.control.pay(code).received, '10.00000000', 'pay() defaults to the full amount')
   res = await check(s, code, { outputs: 'full', mask_addresses: false })
   t.equal(res.json.deposit.confirm_status, 1)
@@ -36,21 +39,43 @@ t.test('mixer lifecycle on a manual clock', async (t) => {
   t.same(res.json.outputs.map((o: { state: number, confirm: number, tx: string, left_seconds: number }) => [o.state, o.confirm, o.tx, o.left_seconds]),
     [[0, 0, '', 0], [0, 0, '', 7200]], 'outputs wait; countdown not started')
 
-  s.clock.advance(2 * MIN - 1)
+  clock.advance(2 * MIN - 1)
   t.equal((await check(s, code)).json.deposit.confirm_status, 1, 'still confirming 1 ms before confirmMs')
-  s.clock.advance(1)
+  clock.advance(1)
   res = await check(s, code, { outputs: 'full', mask_addresses: false })
   t.equal(res.json.deposit.confirm_status, 2)
   t.equal(res.json.deposit.funding.can_start, true)
   const [o1, o2] = res.json.outputs
   t.same({ ...o1, tx: 'h' }, {
-    index: 1, address: BTC_A, destination_tag: null, coin: 'btc', network: 'btc', share_percent: 84.93, delay_label: '0h 0m',
-    delay_seconds: 0, state: 2, confirm: 0, tx: 'h', amount: '8.45469657', left_seconds: 0
+    index: 1,
+    address: BTC_A,
+    destination_tag: null,
+    coin: 'btc',
+    network: 'btc',
+    share_percent: 84.93,
+    delay_label: '0h 0m',
+    delay_seconds: 0,
+    state: 2,
+    confirm: 0,
+    tx: 'h',
+    amount: '8.45469657',
+    left_seconds: 0
   }, 'no-delay output sent at start, unconfirmed')
   t.match(o1.tx, /^[0-9a-f]{64}$/)
   t.same(o2, {
-    index: 2, address: BTC_B, destination_tag: null, coin: 'btc', network: 'btc', share_percent: 15.07, delay_label: '2h 0m',
-    delay_seconds: 7200, state: 1, confirm: 0, tx: '', amount: '1.50020343', left_seconds: 7200
+    index: 2,
+    address: BTC_B,
+    destination_tag: null,
+    coin: 'btc',
+    network: 'btc',
+    share_percent: 15.07,
+    delay_label: '2h 0m',
+    delay_seconds: 7200,
+    state: 1,
+    confirm: 0,
+    tx: '',
+    amount: '1.50020343',
+    left_seconds: 7200
   }, 'delayed output processing with a full countdown')
   t.same((await check(s, code)).json.outputs, { count: 2, sent_count: 1, sent_total: '8.45469657' })
 
@@ -58,25 +83,25 @@ t.test('mixer lifecycle on a manual clock', async (t) => {
   t.equal(s.control.getOrder(code)?.startedAt, startedAt)
   t.equal(s.control.getOrder(code)?.outputs[1]?.sendAt, startedAt + 120 * MIN, 'send time fixed at start + delay')
 
-  s.clock.advance(MIN - 1)
+  clock.advance(MIN - 1)
   res = await check(s, code, { outputs: 'full' })
   t.equal(res.json.outputs[0].confirm, 0)
   t.equal(res.json.outputs[1].left_seconds, 7200 - 59)
-  s.clock.advance(1)
+  clock.advance(1)
   res = await check(s, code, { outputs: 'full' })
   t.equal(res.json.outputs[0].confirm, 1, 'confirmed outputConfirmMs after sending')
   t.equal(res.json.outputs[0].tx, o1.tx, 'tx stable')
   t.equal(res.json.outputs[1].left_seconds, 7140)
 
-  s.clock.set(startedAt + 120 * MIN - 1000)
+  clock.set(startedAt + 120 * MIN - 1000)
   res = await check(s, code, { outputs: 'full' })
   t.same([res.json.outputs[1].state, res.json.outputs[1].left_seconds], [1, 1])
-  s.clock.advance(1000)
+  clock.advance(1000)
   res = await check(s, code, { outputs: 'full' })
   t.same([res.json.outputs[1].state, res.json.outputs[1].confirm, res.json.outputs[1].left_seconds], [2, 0, 0])
   t.match(res.json.outputs[1].tx, /^[0-9a-f]{64}$/)
   t.not(res.json.outputs[1].tx, o1.tx)
-  s.clock.advance(MIN)
+  clock.advance(MIN)
   res = await check(s, code, { outputs: 'full' })
   t.equal(res.json.outputs[1].confirm, 1)
   t.same((await check(s, code)).json.outputs, { count: 2, sent_count: 2, sent_total: '9.95490000' })
@@ -84,7 +109,7 @@ t.test('mixer lifecycle on a manual clock', async (t) => {
 })
 
 t.test('partial payments: INSUFFICIENT_FUNDS until topped up', async (t) => {
-  const s = await sim(t)
+  const { sim: s, clock } = await build(t, { instances: 0, clock: 'manual' })
   const created = await post(s, '/v1/exchange/orders', {
     from_coin: 'usdt', from_network: 'erc20', to_coin: 'btc', to_network: 'btc', to_address: BTC_A, amount: '500'
   })
@@ -99,7 +124,7 @@ t.test('partial payments: INSUFFICIENT_FUNDS until topped up', async (t) => {
   t.equal(res.json.status_reason, 'INSUFFICIENT_FUNDS')
   t.same(Object.keys(res.json), ['ok', 'type', 'trackcode', 'deposit', 'status_reason', 'outputs'])
 
-  s.clock.advance(10 * MIN)
+  clock.advance(10 * MIN)
   res = await check(s, code, { outputs: 'full' })
   t.equal(res.json.deposit.confirm_status, 2, 'confirmed but underfunded, as in the doc example')
   t.equal(res.json.deposit.funding.can_start, false)
@@ -116,15 +141,15 @@ t.test('partial payments: INSUFFICIENT_FUNDS until topped up', async (t) => {
   t.notOk('status_reason' in res.json)
   t.throws(() => s.control.pay(code), SimControlError, 'nothing left to pay')
 
-  s.clock.advance(2 * MIN)
+  clock.advance(2 * MIN)
   res = await check(s, code, { outputs: 'full', mask_addresses: false })
   t.equal(res.json.deposit.confirm_status, 2)
   t.equal(res.json.deposit.funding.can_start, true)
   t.same([res.json.outputs[0].state, res.json.outputs[0].left_seconds, res.json.outputs[0].coin, res.json.outputs[0].address], [1, 600, 'btc', BTC_A])
-  s.clock.advance(10 * MIN)
+  clock.advance(10 * MIN)
   res = await check(s, code, { outputs: 'full' })
   t.same([res.json.outputs[0].state, res.json.outputs[0].confirm], [2, 0])
-  s.clock.advance(MIN)
+  clock.advance(MIN)
   res = await check(s, code, { outputs: 'summary' })
   t.same(res.json.outputs, { count: 1, sent_count: 1, sent_total: res.json.outputs.sent_total })
   t.equal(res.json.outputs.sent_total, created.json.receive.amount)
@@ -137,7 +162,7 @@ t.test('partial payments: INSUFFICIENT_FUNDS until topped up', async (t) => {
 })
 
 t.test('masking, outputs modes and type matching', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   const code: string = (await createMixer(s)).trackcode
   const masked = await check(s, code, { outputs: 'full' })
   t.same(masked.json.outputs.map((o: { address: string }) => o.address), ['35iM…EL', '1P27…MM'])
@@ -155,7 +180,7 @@ t.test('masking, outputs modes and type matching', async (t) => {
 })
 
 t.test('check validation', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   const code: string = (await createMixer(s)).trackcode
   const cases: Array<[Record<string, unknown> | undefined, RegExp]> = [
     [undefined, /^trackcode is required/],
@@ -180,36 +205,36 @@ t.test('check validation', async (t) => {
 })
 
 t.test('refreshIntervalMs quantizes what check reports; countdowns stay live', async (t) => {
-  const s = await sim(t, { refreshIntervalMs: MIN, timing: { confirmMs: 0 } })
+  const { sim: s, clock } = await build(t, { instances: 0, clock: 'manual', sim: { refreshIntervalMs: MIN, timing: { confirmMs: 0 } } })
   const code: string = (await createMixer(s)).trackcode
-  s.clock.advance(10_000)
+  clock.advance(10_000)
   s.control.pay(code)
-  s.clock.advance(40_000)
+  clock.advance(40_000)
   let res = await check(s, code, { outputs: 'full' })
   t.equal(res.json.deposit.confirm_status, 0, 'payment not visible before the next refresh')
   t.equal(res.json.deposit.funding.received_balance, '0.00000000')
   t.equal(res.json.deposit.delete_in_sec, RETENTION_S - 50, 'delete_in_sec is live')
   t.equal(s.control.getOrder(code)?.confirmStatus, 2, 'the control view is live')
-  s.clock.advance(10_000)
+  clock.advance(10_000)
   res = await check(s, code, { outputs: 'full' })
   t.equal(res.json.deposit.confirm_status, 2)
   t.equal(res.json.outputs[1].left_seconds, 7200 - 50, 'left_seconds counts from the real start')
 
-  s.clock.set(T0 + 10_000 + 120 * MIN + 30_000)
+  clock.set(T0 + 10_000 + 120 * MIN + 30_000)
   res = await check(s, code, { outputs: 'full' })
   t.same([res.json.outputs[1].state, res.json.outputs[1].left_seconds], [1, 0], 'due but not yet refreshed')
-  s.clock.set(T0 + 121 * MIN)
+  clock.set(T0 + 121 * MIN)
   res = await check(s, code, { outputs: 'full' })
   t.equal(res.json.outputs[1].state, 2)
 })
 
 t.test('retention: orders vanish 48 h after creation', async (t) => {
-  const s = await sim(t)
+  const { sim: s, clock } = await build(t, { instances: 0, clock: 'manual' })
   const code: string = (await createMixer(s)).trackcode
-  s.clock.advance(RETENTION_S * 1000 - 1000)
+  clock.advance(RETENTION_S * 1000 - 1000)
   let res = await check(s, code)
   t.equal(res.json.deposit.delete_in_sec, 1)
-  s.clock.advance(1000)
+  clock.advance(1000)
   res = await check(s, code)
   t.equal(res.status, 404)
   t.equal(res.json.code, 'NOT_FOUND')
@@ -218,26 +243,26 @@ t.test('retention: orders vanish 48 h after creation', async (t) => {
 })
 
 t.test('custom timing: short retention and deposit expiry', async (t) => {
-  const s = await sim(t, { timing: { retentionMs: 10 * MIN, depositExpiryMs: 5 * MIN } })
+  const { sim: s, clock } = await build(t, { instances: 0, clock: 'manual', sim: { timing: { retentionMs: 10 * MIN, depositExpiryMs: 5 * MIN } } })
   const order = await createMixer(s)
   t.equal(order.deposit.expires_at, T0 / 1000 + 300)
   t.equal((await check(s, order.trackcode)).json.deposit.delete_in_sec, 600)
-  s.clock.advance(5 * MIN)
+  clock.advance(5 * MIN)
   t.throws(() => s.control.pay(order.trackcode), { name: 'SimControlError', statusCode: 409, message: /expired/ })
-  s.clock.advance(5 * MIN)
+  clock.advance(5 * MIN)
   t.equal((await check(s, order.trackcode)).status, 404)
   await t.rejects(buildBad({ timing: { confirmMs: -1 } }), RangeError)
   await t.rejects(buildBad({ refreshIntervalMs: Number.NaN }), RangeError)
   await t.rejects(buildBad({ dailyQuota: 1.5 }), RangeError)
 })
 
-async function buildBad (opts: Parameters<typeof sim>[1]): Promise<void> {
+async function buildBad (opts: SimulatorOptions): Promise<void> {
   const { buildSimulator } = await import('../../src/simulator/index.js')
   await buildSimulator(opts)
 }
 
 t.test('expire() and delete', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   const a: string = (await createMixer(s)).trackcode
   const b: string = (await createMixer(s)).trackcode
   t.equal(s.control.listOrders().length, 2)
@@ -262,7 +287,7 @@ t.test('expire() and delete', async (t) => {
 })
 
 t.test('pay() rejects bad amounts', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   const code: string = (await createMixer(s)).trackcode
   for (const amount of ['0', '-1', 'abc', '1.123456789', -2, 0]) {
     t.throws(() => s.control.pay(code, amount), { name: 'SimControlError', statusCode: 400 }, String(amount))

@@ -1,19 +1,21 @@
 import t from 'tap'
-import { AUTH, T0, get, post, sim } from './fixtures/helpers.js'
+import { build } from '../helpers/build.js'
+import { AUTH, T0 } from '../helpers/fixtures.js'
+import { get, post } from '../helpers/simulator-requests.js'
 
 const JSON_TYPE = 'application/json; charset=utf-8'
 
 t.test('GET /v1/ping needs no key', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   const res = await get(s, '/v1/ping', {})
   t.equal(res.status, 200)
   t.equal(res.headers['content-type'], JSON_TYPE)
   t.same(res.json, { ok: true, service: 'SecretCryptos API', version: '1.2.6', ts: T0 / 1000 })
-  t.equal(s.control.stats().quotaUsed.KEY, undefined)
+  t.equal(s.control.stats().quotaUsed.SIM_KEY, undefined)
 })
 
 t.test('GET /v1/meta lists the nine endpoints', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   const res = await get(s, '/v1/meta', {})
   t.equal(res.status, 200)
   t.equal(res.json.ok, true)
@@ -37,7 +39,7 @@ t.test('GET /v1/meta lists the nine endpoints', async (t) => {
 })
 
 t.test('GET /v1/meta/mixer has the documented shape and types', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   const res = await get(s, '/v1/meta/mixer')
   t.equal(res.status, 200)
   t.equal(res.headers['content-type'], JSON_TYPE)
@@ -65,7 +67,7 @@ t.test('GET /v1/meta/mixer has the documented shape and types', async (t) => {
 })
 
 t.test('GET /v1/meta/exchange has the documented shape and types', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   const res = await get(s, '/v1/meta/exchange')
   t.equal(res.status, 200)
   const ex = res.json.exchange
@@ -83,7 +85,7 @@ t.test('GET /v1/meta/exchange has the documented shape and types', async (t) => 
 })
 
 t.test('GET /v1/prices', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   const all = await get(s, '/v1/prices')
   t.equal(all.status, 200)
   t.equal(all.json.base, 'USD')
@@ -107,7 +109,7 @@ t.test('GET /v1/prices', async (t) => {
 })
 
 t.test('?pretty=1 indents; default is compact', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   const pretty = await get(s, '/v1/ping?pretty=1', {})
   t.equal(pretty.headers['content-type'], JSON_TYPE)
   t.equal(pretty.body, JSON.stringify(pretty.json, null, 2))
@@ -119,7 +121,7 @@ t.test('?pretty=1 indents; default is compact', async (t) => {
 })
 
 t.test('unknown routes and bad bodies get envelopes', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   const missing = await get(s, '/v1/nope')
   t.equal(missing.status, 404)
   t.equal(missing.headers['content-type'], JSON_TYPE)

@@ -1,11 +1,13 @@
 import QRCode from 'qrcode'
 import t from 'tap'
-import { BTC_A, BTC_B, ETH_A, MIXER_EXAMPLE, T0, TON_A, XRP_A, createMixer, post, sim } from './fixtures/helpers.js'
+import { build } from '../helpers/build.js'
+import { BTC_A, BTC_B, ETH_A, T0, TON_A, XRP_A } from '../helpers/fixtures.js'
+import { MIXER_EXAMPLE, createMixer, post } from '../helpers/simulator-requests.js'
 
 const T0S = T0 / 1000
 
 t.test('the doc example: shape and arithmetic', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   const res = await post(s, '/v1/mixer/orders', MIXER_EXAMPLE)
   t.equal(res.status, 200)
   t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
@@ -41,7 +43,7 @@ t.test('the doc example: shape and arithmetic', async (t) => {
 })
 
 t.test('qrcode: 1 → a PNG data URL of the deposit address', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   for (const flag of [1, '1', true]) {
     const body = await createMixer(s, { qrcode: flag })
     t.match(body.deposit.qr_code, /^data:image\/png;base64,[A-Za-z0-9+/]+=*$/)
@@ -60,7 +62,7 @@ t.test('qrcode: 1 → a PNG data URL of the deposit address', async (t) => {
 })
 
 t.test('defaults and accepted forms', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   const noFee = await createMixer(s, { service_fee: undefined, action: undefined, partner: undefined })
   t.equal(noFee.fees.service_fee_percent, 0.1, 'omitted service_fee → coin default')
   t.equal(noFee.fees.service_fee_value, '0.01000000')
@@ -93,7 +95,7 @@ t.test('defaults and accepted forms', async (t) => {
 })
 
 t.test('deposit addresses match each network', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   const cases: Array<[string, string, string, string, RegExp]> = [
     ['usdt', 'trc20', '100', 'TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE', /^T[1-9A-HJ-NP-Za-km-z]{33}$/],
     ['usdt', 'erc20', '100', ETH_A, /^0x[0-9a-f]{40}$/],
@@ -111,7 +113,7 @@ t.test('deposit addresses match each network', async (t) => {
 })
 
 t.test('destination tags: kept for XRP/TON, ignored elsewhere, checked', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   const xrp = await post(s, '/v1/mixer/orders', { crypto: 'xrp', network: 'xrp', amount: '100', addresses: [{ address: XRP_A, percent: '60', destination_tag: 123456 }, { address: XRP_A, percent: '40', destination_tag: '' }] })
   t.equal(xrp.status, 200)
   t.same(xrp.json.outputs.map((o: { destination_tag: string | null }) => o.destination_tag), ['123456', null])
@@ -125,7 +127,7 @@ t.test('destination tags: kept for XRP/TON, ignored elsewhere, checked', async (
 })
 
 t.test('validation errors', async (t) => {
-  const s = await sim(t)
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual' })
   const two = (a: Record<string, unknown>, b: Record<string, unknown> = {}): unknown[] => [
     { address: BTC_A, percent: '50', delay: '0', ...a },
     { address: BTC_B, percent: '50', delay: '0', ...b }
@@ -175,7 +177,7 @@ t.test('validation errors', async (t) => {
 })
 
 t.test('an exhausted network answers SERVICE_UNAVAILABLE', async (t) => {
-  const s = await sim(t, { exhaustedNetworks: ['BTC'] })
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual', sim: { exhaustedNetworks: ['BTC'] } })
   const res = await post(s, '/v1/mixer/orders', MIXER_EXAMPLE)
   t.equal(res.status, 503)
   t.equal(res.json.code, 'SERVICE_UNAVAILABLE')

@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import { GuaranteeSigner } from '../../src/simulator/signature.js'
-import { BTC_A, BTC_B, DOGE_A, T0, createMixer, post, sim } from './fixtures/helpers.js'
+import { build } from '../helpers/build.js'
+import { BTC_A, BTC_B, DOGE_A, T0 } from '../helpers/fixtures.js'
+import { createMixer, post } from '../helpers/simulator-requests.js'
 
 const MIN = 60_000
 
 t.test('round trip: a mixer guarantee letter validates, route follows progress', async (t) => {
-  const s = await sim(t)
+  const { sim: s, clock } = await build(t, { instances: 0, clock: 'manual' })
   const order = await createMixer(s)
   const res = await post(s, '/v1/validate', { signature: order.signature_text }, {})
   t.equal(res.status, 200)
@@ -40,12 +42,12 @@ t.test('round trip: a mixer guarantee letter validates, route follows progress',
   s.control.pay(order.trackcode, '1')
   t.equal((await post(s, '/v1/validate', { signature: raw })).json.route, 'confirm')
   s.control.pay(order.trackcode)
-  s.clock.advance(2 * MIN)
+  clock.advance(2 * MIN)
   t.equal((await post(s, '/v1/validate', { signature: raw })).json.route, 'mixing')
 })
 
 t.test('exchange letters: exc-deposit then exc-send', async (t) => {
-  const s = await sim(t)
+  const { sim: s, clock } = await build(t, { instances: 0, clock: 'manual' })
   const res = await post(s, '/v1/exchange/orders', {
     from_coin: 'eth', from_network: 'eth', to_coin: 'doge', to_network: 'doge', to_address: DOGE_A, amount: '1', service_fee: 0.6
   })
@@ -60,14 +62,14 @@ t.test('exchange letters: exc-deposit then exc-send', async (t) => {
     coin: 'doge', network: 'doge', address: DOGE_A, destination_tag: '', share_percent: '100.00', delay_minutes: 10, delay_label: '0h 10m', amount: res.json.receive.amount
   }])
   s.control.pay(res.json.trackcode)
-  s.clock.advance(2 * MIN)
+  clock.advance(2 * MIN)
   v = await post(s, '/v1/validate', { signature: sig })
   t.equal(v.json.route, 'exc-send')
 })
 
 t.test('validate errors use the key "error"', async (t) => {
   const key = randomBytes(32)
-  const s = await sim(t, { signatureKey: key })
+  const { sim: s } = await build(t, { instances: 0, clock: 'manual', sim: { signatureKey: key } })
   const signer = new GuaranteeSigner(key)
   const other = new GuaranteeSigner()
   const order = await createMixer(s)
@@ -101,24 +103,24 @@ t.test('validate errors use the key "error"', async (t) => {
 })
 
 t.test('letters of deleted or expired orders are NOT_FOUND', async (t) => {
-  const s = await sim(t)
+  const { sim: s, clock } = await build(t, { instances: 0, clock: 'manual' })
   const a = await createMixer(s)
   const b = await createMixer(s)
   await post(s, '/v1/orders/delete', { trackcode: a.trackcode })
   let res = await post(s, '/v1/validate', { signature: a.signature_text })
   t.equal(res.status, 404)
   t.equal(res.json.error, 'NOT_FOUND')
-  s.clock.advance(48 * 3_600_000)
+  clock.advance(48 * 3_600_000)
   res = await post(s, '/v1/validate', { signature: b.signature_text })
   t.equal(res.status, 404)
 })
 
 t.test('only orders of the last 48 h validate, whatever the retention', async (t) => {
-  const s = await sim(t, { timing: { retentionMs: 72 * 3_600_000 } })
+  const { sim: s, clock } = await build(t, { instances: 0, clock: 'manual', sim: { timing: { retentionMs: 72 * 3_600_000 } } })
   const a = await createMixer(s)
-  s.clock.advance(48 * 3_600_000 - 1)
+  clock.advance(48 * 3_600_000 - 1)
   t.equal((await post(s, '/v1/validate', { signature: a.signature_text })).status, 200)
-  s.clock.advance(1)
+  clock.advance(1)
   t.equal((await post(s, '/v1/validate', { signature: a.signature_text })).status, 404)
   t.equal((await post(s, '/v1/orders/check', { trackcode: a.trackcode })).status, 200, 'still retained')
 })

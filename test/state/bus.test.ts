@@ -18,7 +18,7 @@ import type { BusMessage, TrackingBus } from '../../src/state/bus/index.js'
 import { MemoryBus } from '../../src/state/bus/memory.js'
 import { RedisBus } from '../../src/state/bus/redis.js'
 import { startRedis } from '../helpers/redis-server.js'
-import { waitFor } from './fixtures/wait-for.js'
+import { waitFor } from '../helpers/wait-for.js'
 import { clusterLinks, subscribed } from './fixtures/redis.js'
 import { CODE, snapshotMessage, trackingMessage } from './fixtures/samples.js'
 

@@ -13,7 +13,8 @@ import { Check } from 'typebox/value'
 import { CheckFunding } from '../../src/upstream/schemas/order-check.js'
 import { TrackedDeposit, TrackedOrder, TrackedOutput, type TrackedOrder as OpenTrackedOrder } from '../../src/tracking/schemas.js'
 import { isTrackedOrder, type TrackedOrder as ClientTrackedOrder } from '../../web/client/trackgate-client.js'
-import { createOrder, startTrackingStack } from './fixtures/helpers.js'
+import { build } from '../helpers/build.js'
+import { createOrder } from '../helpers/fixtures.js'
 
 type SchemaTrackedOrder = Static<typeof TrackedOrder>
 
@@ -26,7 +27,7 @@ const clientToOpen = (order: ClientTrackedOrder): OpenTrackedOrder => order
 const sorted = (keys: Iterable<string>): string[] => [...keys].sort()
 
 t.test('a real snapshot has exactly the schema\'s fields, and both the schema and the client accept it', async (t) => {
-  const s = await startTrackingStack(t)
+  const s = await build(t, { clock: 'manual', fast: true })
   const code = await createOrder(s.sim)
   const res = await fetch(`${s.url}/orders/${code}`)
   t.equal(res.status, 200)

@@ -3,13 +3,16 @@
  */
 import t from 'tap'
 import { EventSource } from 'eventsource'
-import { createOrder, isSnapshot, isTracking, openRaw, startTrackingStack, waitFor, withStatus, type SseEvent } from './fixtures/helpers.js'
+import { build } from '../helpers/build.js'
+import { createOrder } from '../helpers/fixtures.js'
+import { isSnapshot, isTracking, openRaw, withStatus, type SseEvent } from '../helpers/sse-reader.js'
+import { waitFor } from '../helpers/wait-for.js'
 
 const CHECK = '/v1/orders/check'
 const tracking = (e: SseEvent): { state: string, reason: string | null, message: string, next_check_at: number } => JSON.parse(e.data ?? 'null')
 
 t.test('subscribers survive a burst of upstream 5xx and resume', async (t) => {
-  const s = await startTrackingStack(t)
+  const s = await build(t, { clock: 'manual', fast: true })
   const code = await createOrder(s.sim)
   const raw = await openRaw(`${s.url}/orders/${code}/subscribe`)
   await raw.next(isSnapshot)
@@ -52,7 +55,7 @@ t.test('subscribers survive a burst of upstream 5xx and resume', async (t) => {
 })
 
 t.test('resets and timeouts are reported with their reason', async (t) => {
-  const s = await startTrackingStack(t, { config: { upstreamTimeoutMs: 1500 } })
+  const s = await build(t, { clock: 'manual', fast: true, config: { upstreamTimeoutMs: 1500 } })
   const code = await createOrder(s.sim)
   const raw = await openRaw(`${s.url}/orders/${code}/subscribe`)
   await raw.next(isSnapshot)
@@ -71,7 +74,7 @@ t.test('resets and timeouts are reported with their reason', async (t) => {
 })
 
 t.test('a failing first check is an error envelope, not a stream', async (t) => {
-  const s = await startTrackingStack(t)
+  const s = await build(t, { clock: 'manual', fast: true })
   const code = await createOrder(s.sim)
   s.sim.control.fail({ mode: 'status503', count: 3, route: CHECK })
   const res = await fetch(`${s.url}/orders/${code}/subscribe`, { headers: { accept: 'text/event-stream' } })
@@ -86,7 +89,7 @@ t.test('a failing first check is an error envelope, not a stream', async (t) => 
 })
 
 t.test('upstream TOO_MANY_REQUESTS pauses polling and newcomers are told', async (t) => {
-  const s = await startTrackingStack(t)
+  const s = await build(t, { clock: 'manual', fast: true })
   const code = await createOrder(s.sim)
   const raw = await openRaw(`${s.url}/orders/${code}/subscribe`)
   await raw.next(isSnapshot)

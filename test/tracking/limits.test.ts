@@ -5,14 +5,17 @@
  */
 import t from 'tap'
 import { EventSource } from 'eventsource'
-import { CHECK_ROUTE, createOrder, isSnapshot, isTracking, openRaw, startTrackingStack, waitFor, type SseEvent } from './fixtures/helpers.js'
+import { build } from '../helpers/build.js'
+import { CHECK_ROUTE, createOrder } from '../helpers/fixtures.js'
+import { isSnapshot, isTracking, openRaw, type SseEvent } from '../helpers/sse-reader.js'
+import { waitFor } from '../helpers/wait-for.js'
 import { OVERLOAD_JITTER_MS, OVERLOAD_RETRY_MS, PER_IP_RETRY_AFTER_S } from '../../src/tracking/hub/admission.js'
 import { trackOrder } from '../../web/client/trackgate-client.js'
 
 const streamHeaders = (extra: Record<string, string> = {}): Record<string, string> => ({ accept: 'text/event-stream', ...extra })
 
 t.test('one stream too many from a client IP is a 429 envelope with Retry-After, costing no check', async (t) => {
-  const s = await startTrackingStack(t, { config: { sseMaxConnectionsPerIp: 2 } })
+  const s = await build(t, { clock: 'manual', fast: true, config: { sseMaxConnectionsPerIp: 2 } })
   const code = await createOrder(s.sim)
   const a = await openRaw(`${s.url}/orders/${code}/subscribe`)
   const b = await openRaw(`${s.url}/orders/${code}/subscribe`)
@@ -47,7 +50,7 @@ t.test('one stream too many from a client IP is a 429 envelope with Retry-After,
 })
 
 t.test('subscriptions count from admission: a burst cannot slip past the limit while first checks run', async (t) => {
-  const s = await startTrackingStack(t, { config: { sseMaxConnectionsPerIp: 2 } })
+  const s = await build(t, { clock: 'manual', fast: true, config: { sseMaxConnectionsPerIp: 2 } })
   const code = await createOrder(s.sim)
   s.sim.control.fail({ mode: 'slow', count: 1, route: '/v1/orders/check', delayMs: 60 })
   const answers = await Promise.all([0, 1, 2, 3].map(async () => await fetch(`${s.url}/orders/${code}/subscribe`, { headers: streamHeaders() })))
@@ -59,7 +62,7 @@ t.test('subscriptions count from admission: a burst cannot slip past the limit w
 
 t.test('the client IP is request.ip: X-Forwarded-For counts only behind a trusted proxy', async (t) => {
   await t.test('TRUST_PROXY set: one limit per forwarded client', async (t) => {
-    const s = await startTrackingStack(t, { config: { sseMaxConnectionsPerIp: 1, trustProxy: ['127.0.0.1'] } })
+    const s = await build(t, { clock: 'manual', fast: true, config: { sseMaxConnectionsPerIp: 1, trustProxy: ['127.0.0.1'] } })
     const code = await createOrder(s.sim)
     const one = await openRaw(`${s.url}/orders/${code}/subscribe`, { 'x-forwarded-for': '203.0.113.1' })
     t.equal(one.status, 200)
@@ -72,7 +75,7 @@ t.test('the client IP is request.ip: X-Forwarded-For counts only behind a truste
     other.close()
   })
   await t.test('TRUST_PROXY unset: the header is ignored', async (t) => {
-    const s = await startTrackingStack(t, { config: { sseMaxConnectionsPerIp: 1 } })
+    const s = await build(t, { clock: 'manual', fast: true, config: { sseMaxConnectionsPerIp: 1 } })
     const code = await createOrder(s.sim)
     const one = await openRaw(`${s.url}/orders/${code}/subscribe`, { 'x-forwarded-for': '203.0.113.1' })
     t.equal(one.status, 200)
@@ -84,7 +87,7 @@ t.test('the client IP is request.ip: X-Forwarded-For counts only behind a truste
 })
 
 t.test('at the global cap a stream is shed with 200, a long retry: and OVERLOADED, so browsers come back later', async (t) => {
-  const s = await startTrackingStack(t, { config: { sseMaxConnections: 2, sseMaxConnectionsPerIp: 100 } })
+  const s = await build(t, { clock: 'manual', fast: true, config: { sseMaxConnections: 2, sseMaxConnectionsPerIp: 100 } })
   const code = await createOrder(s.sim)
   const a = await openRaw(`${s.url}/orders/${code}/subscribe`)
   const b = await openRaw(`${s.url}/orders/${code}/subscribe`)
@@ -128,7 +131,7 @@ t.test('at the global cap a stream is shed with 200, a long retry: and OVERLOADE
 })
 
 t.test('metrics show refused and shed streams', async (t) => {
-  const s = await startTrackingStack(t, { config: { sseMaxConnections: 1, sseMaxConnectionsPerIp: 1 } })
+  const s = await build(t, { clock: 'manual', fast: true, config: { sseMaxConnections: 1, sseMaxConnectionsPerIp: 1 } })
   const code = await createOrder(s.sim)
   const a = await openRaw(`${s.url}/orders/${code}/subscribe`)
   await a.next(isSnapshot)
@@ -150,7 +153,7 @@ t.test('metrics show refused and shed streams', async (t) => {
 })
 
 t.test('the bundled browser client gets past a per-IP refusal by itself', async (t) => {
-  const s = await startTrackingStack(t, { config: { sseMaxConnectionsPerIp: 1 } })
+  const s = await build(t, { clock: 'manual', fast: true, config: { sseMaxConnectionsPerIp: 1 } })
   const code = await createOrder(s.sim)
   const holder = await openRaw(`${s.url}/orders/${code}/subscribe`)
   await holder.next(isSnapshot)

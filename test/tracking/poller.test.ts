@@ -5,10 +5,13 @@
 import t from 'tap'
 import type { LeaseStore } from '../../src/state/leases/index.js'
 import { MemoryLeaseStore } from '../../src/state/leases/memory.js'
-import { createOrder, isSnapshot, openRaw, startTrackingStack, waitFor } from './fixtures/helpers.js'
+import { build } from '../helpers/build.js'
+import { createOrder } from '../helpers/fixtures.js'
+import { isSnapshot, openRaw } from '../helpers/sse-reader.js'
+import { waitFor } from '../helpers/wait-for.js'
 
 t.test('the poller stops within the grace period after the last subscriber leaves', async (t) => {
-  const s = await startTrackingStack(t, { config: { pollerGraceMs: 300 } })
+  const s = await build(t, { clock: 'manual', fast: true, config: { pollerGraceMs: 300 } })
   const code = await createOrder(s.sim)
   const a = await openRaw(`${s.url}/orders/${code}/subscribe`)
   const b = await openRaw(`${s.url}/orders/${code}/subscribe`)
@@ -34,7 +37,7 @@ t.test('the poller stops within the grace period after the last subscriber leave
 })
 
 t.test('a subscriber returning within the grace period finds the poller running', async (t) => {
-  const s = await startTrackingStack(t, { config: { pollerGraceMs: 60_000, pollIntervalMs: 100, pollWaitingPaymentMs: 60_000 } })
+  const s = await build(t, { clock: 'manual', fast: true, config: { pollerGraceMs: 60_000, pollIntervalMs: 100, pollWaitingPaymentMs: 60_000 } })
   const code = await createOrder(s.sim)
   const first = await openRaw(`${s.url}/orders/${code}/subscribe`)
   await first.next(isSnapshot)
@@ -51,7 +54,7 @@ t.test('a subscriber returning within the grace period finds the poller running'
 })
 
 t.test('app.close() ends open streams and stops every poller', async (t) => {
-  const s = await startTrackingStack(t)
+  const s = await build(t, { clock: 'manual', fast: true })
   const codes = [await createOrder(s.sim), await createOrder(s.sim)]
   const streams = await Promise.all(codes.map(async (c) => await openRaw(`${s.url}/orders/${c}/subscribe`)))
   for (const st of streams) await st.next(isSnapshot)
@@ -72,7 +75,7 @@ t.test('only the lease holder polls', async (t) => {
     acquire: async (trackcode, _owner, ttl) => await other.acquire(trackcode, 'other-gateway', ttl) && false,
     release: async () => {}
   }
-  const s = await startTrackingStack(t, { state: { leases: lease } })
+  const s = await build(t, { clock: 'manual', fast: true, app: { state: { leases: lease } } })
   const code = await createOrder(s.sim)
   const stream = await openRaw(`${s.url}/orders/${code}/subscribe`)
   await stream.next(isSnapshot)
@@ -84,7 +87,7 @@ t.test('only the lease holder polls', async (t) => {
 })
 
 t.test('a client leaving during the first check leaves nothing behind', async (t) => {
-  const s = await startTrackingStack(t)
+  const s = await build(t, { clock: 'manual', fast: true })
   const code = await createOrder(s.sim)
   // The first check takes a while: the answer is trickled out.
   s.sim.control.fail({ mode: 'slow', count: 1, route: '/v1/orders/check', delayMs: 60 })
@@ -99,7 +102,7 @@ t.test('a client leaving during the first check leaves nothing behind', async (t
 })
 
 t.test('HEAD is not a way to open a stream', async (t) => {
-  const s = await startTrackingStack(t)
+  const s = await build(t, { clock: 'manual', fast: true })
   const code = await createOrder(s.sim)
   const res = await fetch(`${s.url}/orders/${code}/subscribe`, { method: 'HEAD' })
   t.equal(res.status, 404)

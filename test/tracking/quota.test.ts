@@ -4,20 +4,23 @@
  * computed is proven in virtual time in fair-share.test.ts; here the whole gateway.)
  */
 import t from 'tap'
-import { buildApp } from '../../src/app.js'
 import { createManualClock, createScaledClock } from '../../src/simulator/index.js'
 import { derivedClock } from '../../src/tracking/clock.js'
 import { type QuotaBudget } from '../../src/state/quota/index.js'
 import { MemoryQuota } from '../../src/state/quota/memory.js'
-import { SIM_KEY, startSimulator, testConfig } from '../helpers/harness.js'
-import { CHECK_ROUTE, FAST, T0, createOrder, isSnapshot, isTracking, openRaw, startTrackingStack, waitFor, type RawStream } from './fixtures/helpers.js'
+import { T0, createOrder, SIM_KEY } from '../helpers/fixtures.js'
+import { isSnapshot, isTracking, openRaw, type RawStream } from '../helpers/sse-reader.js'
+import { waitFor } from '../helpers/wait-for.js'
+import { build } from '../helpers/build.js'
 
 /** Other keys, so creating orders does not use the gateway key's upstream quota. */
 const CREATORS = ['creator-key-0123456789', 'creator-key-9876543210']
 const HOUR = 3_600_000
 
 t.test('a small quota is never exceeded, however many orders are tracked', async (t) => {
-  const s = await startTrackingStack(t, {
+  const s = await build(t, {
+    clock: 'manual',
+    fast: true,
     config: { dailyQuota: 10, quotaReserve: 2 },
     // Upstream's own quota for the key is 10 as well: any overshoot would be a 429 there.
     sim: { apiKeys: [SIM_KEY, ...CREATORS], dailyQuota: 10 }
@@ -56,7 +59,6 @@ t.test('when the quota is short, pollers are slowed down and none is refused', a
   // the quota and the tracker: two simulated hours pass in about twelve seconds.
   const SCALE = 600
   const clock = createScaledClock(SCALE, T0)
-  const sim = await startSimulator({ clock, dailyQuota: 10_000_000 })
   const memory = new MemoryQuota({ limit: 21, reserve: 1, windowMs: HOUR, now: () => clock.now() })
   let refused = 0
   let maxUsed = 0
@@ -72,14 +74,12 @@ t.test('when the quota is short, pollers are slowed down and none is refused', a
   }
   // Minute-scale polling, so that 4 orders want 4 checks a simulated minute: 240 an
   // hour, for a quota of 20 an hour.
-  const config = testConfig(sim.baseUrl, { ...FAST, pollIntervalMs: 60_000, pollWaitingPaymentMs: 60_000, pollMaxIntervalMs: 900_000 })
-  const app = await buildApp(config, { logger: false, state: { quota }, tracking: { clock: derivedClock(() => clock.now(), SCALE) } })
-  const url = await app.listen({ host: '127.0.0.1', port: 0 })
-  t.teardown(async () => {
-    await app.close()
-    await sim.app.close()
+  const { sim, app, url, checks } = await build(t, {
+    fast: true,
+    sim: { clock },
+    config: { pollIntervalMs: 60_000, pollWaitingPaymentMs: 60_000, pollMaxIntervalMs: 900_000 },
+    app: { state: { quota }, tracking: { clock: derivedClock(() => clock.now(), SCALE) } }
   })
-  const checks = (): number => sim.control.stats().byRoute[CHECK_ROUTE] ?? 0
   const streams: RawStream[] = []
   for (let i = 0; i < 4; i++) {
     const code = await createOrder(sim)
@@ -109,7 +109,7 @@ t.test('a refused check degrades tracking until the window frees', async (t) => 
     pause: async (until) => { await memory.pause(until) },
     state: async () => ({ ...(await memory.state()), limit: 10_000_000 })
   }
-  const s = await startTrackingStack(t, { clock, quota })
+  const s = await build(t, { clock, fast: true, app: { state: { quota } } })
   const code = await createOrder(s.sim)
   const stream = await openRaw(`${s.url}/orders/${code}/subscribe`)
   await stream.next(isSnapshot)

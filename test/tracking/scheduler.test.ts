@@ -1,7 +1,7 @@
 import t from 'tap'
 import { MemoryQuota } from '../../src/state/quota/memory.js'
 import { BURST_KEEP_FRACTION, PollScheduler, PollUsage, SEND_SLACK_MS, SPEND_HORIZON_FRACTION, allowedRate, backoffDelay, stateInterval, stretchFactor, type PollTimings } from '../../src/tracking/scheduler.js'
-import type { OrderStatus, TrackedOrder, TrackedOutput } from '../../src/tracking/status.js'
+import type { OrderStatus, TrackedOrder, TrackedOutput } from '../../src/tracking/schemas.js'
 
 const TIMINGS: PollTimings = { pollIntervalMs: 60_000, pollWaitingPaymentMs: 90_000, pollMaxIntervalMs: 900_000 }
 const NOW = 1_755_441_793_000

@@ -9,7 +9,7 @@ import t, { type Test } from 'tap'
 import { snapshotFrame, trackingFrame } from '../../src/tracking/frames.js'
 import { SSE_HEADERS, SseStream } from '../../src/tracking/sse-stream.js'
 import { stallGuard } from '../../src/tracking/stall-guard.js'
-import { waitFor } from './fixtures/helpers.js'
+import { waitFor } from '../helpers/wait-for.js'
 
 interface Served {
   stream: SseStream
@@ -40,6 +40,16 @@ async function serve (t: Test, onStall?: (stream: SseStream) => void): Promise<{
     server.close()
   })
   return { port: (server.address() as AddressInfo).port, served: async () => await ready }
+}
+
+/** Counts the writes and ends `res` gets from now on. */
+function countWrites (res: http.ServerResponse): () => number {
+  let calls = 0
+  const write = res.write.bind(res) as (...args: unknown[]) => boolean
+  const end = res.end.bind(res) as (...args: unknown[]) => http.ServerResponse
+  res.write = ((...args: unknown[]) => { calls++; return write(...args) }) as typeof res.write
+  res.end = ((...args: unknown[]) => { calls++; return end(...args) }) as typeof res.end
+  return () => calls
 }
 
 t.test('the SSE headers win over the others, which are kept', async (t) => {
@@ -88,8 +98,9 @@ t.test('a stalled reader gets the latest snapshot, not every one, and does not g
   await waitFor(() => text.includes('event: stop'), 'stop')
   await waitFor(() => s.closed, 'the close hook')
   t.ok(s.stream.closed)
+  const writes = countWrites(s.res)
   s.stream.send(snapshotFrame(201, '{}'), 'snapshot')
-  t.pass('sending to a closed stream is a no-op')
+  t.equal(writes(), 0, 'sending to a closed stream is a no-op')
 })
 
 t.test('a client that disconnects mid-stream is noticed and never written to again', async (t) => {
@@ -100,11 +111,14 @@ t.test('a client that disconnects mid-stream is noticed and never written to aga
   socket.destroy()
   await waitFor(() => s.closed, 'the close hook')
   t.ok(s.stream.closed)
+  const writes = countWrites(s.res)
   s.stream.send(snapshotFrame(1, '{}'), 'snapshot')
   s.stream.heartbeat()
   s.stream.finish('bye')
   s.stream.close()
-  t.pass('no write after close throws')
+  t.equal(writes(), 0, 'nothing is written to the response after the close (and nothing throws)')
+  t.equal(s.stalls, 0, 'a gone client is not taken for a stalled one')
+  t.equal(s.stream.lagging, false)
 })
 
 t.test('the default stall policy cuts a stream that stays stalled, not one that catches up', async (t) => {

@@ -1,9 +1,7 @@
 import t from 'tap'
 import fc from 'fast-check'
-import {
-  CheckShapeError, deriveStatus, goneSnapshot, jsonEqual, sameContent, snapshotFromCheck,
-  type DepositProgress, type OutputProgress, type TrackedOrder
-} from '../../src/tracking/status.js'
+import { CheckShapeError, deriveStatus, goneSnapshot, jsonEqual, sameContent, snapshotFromCheck, type DepositProgress, type OutputProgress } from '../../src/tracking/status.js'
+import { type TrackedOrder } from '../../src/tracking/schemas.js'
 
 const T = 1_755_441_793_000
 const CODE = '6A5FB3BA8A150EC9'

@@ -8,14 +8,14 @@ import net from 'node:net'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { EventSource } from 'eventsource'
-import { buildApp } from '../../src/app.js'
 import { MemoryBus } from '../../src/state/bus/memory.js'
-import { derivedClock } from '../../src/tracking/clock.js'
 import { snapshotFrame } from '../../src/tracking/frames.js'
 import { FAREWELL_JITTER_MS, FAREWELL_RETRY_MS } from '../../src/tracking/hub/farewell.js'
 import { MemorySnapshotStore } from '../../src/state/snapshots/memory.js'
-import { startSimulator, testConfig } from '../helpers/harness.js'
-import { FAST, T0, createOrder, isSnapshot, openRaw, startTrackingStack, waitFor, withStatus, type SseEvent } from './fixtures/helpers.js'
+import { build } from '../helpers/build.js'
+import { T0, createOrder } from '../helpers/fixtures.js'
+import { isSnapshot, openRaw, withStatus, type SseEvent } from '../helpers/sse-reader.js'
+import { waitFor } from '../helpers/wait-for.js'
 import { createManualClock } from '../../src/simulator/index.js'
 
 const isFarewell = (e: SseEvent): boolean => e.event === 'retry' && (e.retry ?? 0) >= FAREWELL_RETRY_MS && (e.retry ?? 0) <= FAREWELL_RETRY_MS + FAREWELL_JITTER_MS
@@ -42,7 +42,7 @@ async function leanReader (t: Test, url: string): Promise<{ lastId: () => string
 
 t.test('a subscriber that stops reading is cut, without holding back the others', async (t) => {
   const bus = new MemoryBus()
-  const s = await startTrackingStack(t, { state: { bus }, tracking: { stallTimeoutMs: 300 } })
+  const s = await build(t, { clock: 'manual', fast: true, app: { state: { bus }, tracking: { stallTimeoutMs: 300 } } })
   const code = await createOrder(s.sim)
   const reader = await leanReader(t, `${s.url}/orders/${code}/subscribe`)
   await waitFor(() => reader.lastId() === '1', 'the reader\'s first snapshot')
@@ -67,7 +67,7 @@ t.test('a subscriber that stops reading is cut, without holding back the others'
 })
 
 t.test('a stream is rotated at its maximum lifetime; EventSource resumes without a duplicate', async (t) => {
-  const s = await startTrackingStack(t, { config: { sseMaxLifetimeMs: 1000, pollerGraceMs: 5000 } })
+  const s = await build(t, { clock: 'manual', fast: true, config: { sseMaxLifetimeMs: 1000, pollerGraceMs: 5000 } })
   const code = await createOrder(s.sim)
 
   const raw = await openRaw(`${s.url}/orders/${code}/subscribe`)
@@ -95,7 +95,7 @@ t.test('a stream is rotated at its maximum lifetime; EventSource resumes without
 })
 
 t.test('shutdown: every stream gets a short retry: and ends normally; later subscriptions too (never 503)', async (t) => {
-  const s = await startTrackingStack(t)
+  const s = await build(t, { clock: 'manual', fast: true })
   const code = await createOrder(s.sim)
   const streams = [await openRaw(`${s.url}/orders/${code}/subscribe`), await openRaw(`${s.url}/orders/${code}/subscribe`)]
   for (const st of streams) await st.next(isSnapshot)
@@ -134,17 +134,11 @@ t.test('shutdown: every stream gets a short retry: and ends normally; later subs
 
 t.test('a graceful shutdown of one of two gateways: EventSource reconnects to the other, without a duplicate', async (t) => {
   const clock = createManualClock(T0)
-  const sim = await startSimulator({ clock, dailyQuota: 10_000_000 })
-  t.teardown(async () => { await sim.app.close() })
   // Two gateways sharing snapshots and fan-out (as through Redis).
   const store = new MemorySnapshotStore({ now: () => clock.now() })
   const bus = new MemoryBus()
-  const gateways = await Promise.all([0, 1].map(async () => {
-    const app = await buildApp(testConfig(sim.baseUrl, FAST), { logger: false, state: { snapshots: store, bus }, tracking: { clock: derivedClock(() => clock.now()) } })
-    const url = await app.listen({ host: '127.0.0.1', port: 0 })
-    t.teardown(async () => { await app.close() })
-    return { app, port: Number(new URL(url).port) }
-  }))
+  const { sim, gateways: both } = await build(t, { clock, fast: true, instances: 2, app: { logger: false, state: { snapshots: store, bus } } })
+  const gateways = both.map((g) => ({ app: g.app, port: Number(new URL(g.url).port) }))
   const [a, b] = gateways as [typeof gateways[0], typeof gateways[0]]
 
   // A load balancer: each connection goes to the first gateway that accepts it.

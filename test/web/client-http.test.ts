@@ -8,9 +8,11 @@ import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { EventSource } from 'eventsource'
 import { trackOrder, type TrackedOrder, type TrackingError, type TrackingStop } from '../../web/client/trackgate-client.js'
-import { SIM_KEY, startStack } from '../helpers/harness.js'
+import { build } from '../helpers/build.js'
+import { SIM_KEY, createOrder } from '../helpers/fixtures.js'
+import { waitFor } from '../helpers/wait-for.js'
 import type { Config } from '../../src/config.js'
-import { trackedOrder, TRACKCODE } from './fixtures/fakes.js'
+import { trackedOrder, TRACKCODE } from '../helpers/browser-client-fakes.js'
 
 /** Gateway timings that make a simulated order finish within seconds. */
 const FAST: Partial<Config> = {
@@ -24,15 +26,6 @@ const FAST: Partial<Config> = {
   sseHeartbeatMs: 1000
 }
 const FAST_SIM = { timing: { confirmMs: 200, outputConfirmMs: 200 } }
-
-/** Resolves once `condition()` holds; fails after `timeoutMs`. */
-async function waitFor (condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
 
 /** Records what one tracking session reports. */
 function recorder () {
@@ -81,39 +74,18 @@ function checkLifecycle (t: Test, updates: TrackedOrder[], trackcode: string): v
   t.ok(done.outputs.length > 0 && done.outputs.every((o) => o.state === 2 && o.confirm === 1 && o.tx !== ''), 'every output sent and confirmed')
 }
 
-async function createOrder (sim: { app: { inject: (opts: object) => Promise<{ json: () => { ok: boolean, trackcode: string } }> } }): Promise<string> {
-  const res = await sim.app.inject({
-    method: 'POST',
-    url: '/v1/mixer/orders',
-    headers: { authorization: `Bearer ${SIM_KEY}` },
-    payload: {
-      addresses: [
-        { address: '35iMHbUZeTssxBodiHwEEkb32jpBfVueEL', percent: '70', delay: '0' },
-        { address: '1P279UBChDFPAky8S4DcKGaaxKEMYBK9MM', percent: '30', delay: '0' }
-      ],
-      amount: '0.01000000',
-      crypto: 'btc',
-      network: 'btc'
-    }
-  })
-  const body = res.json()
-  if (!body.ok) throw new Error('could not create an order on the simulator')
-  return body.trackcode
-}
-
 t.test('follows a real order from WaitingForPayment to Done over SSE, then stops', async (t) => {
-  const stack = await startStack(FAST, FAST_SIM)
-  t.teardown(stack.close)
-  const trackcode = await createOrder(stack.sim)
+  const stack = await build(t, { config: FAST, sim: FAST_SIM })
+  const trackcode = await createOrder(stack.sim, SIM_KEY, [0, 0])
   const seen = recorder()
   const es = countingEventSource()
   const unsubscribe = trackOrder(trackcode, { baseUrl: stack.gw.url, EventSource: es.EventSource, ...seen.callbacks })
   t.teardown(unsubscribe)
 
-  await waitFor(() => seen.updates.length > 0, 'the first snapshot')
+  await waitFor(() => seen.updates.length > 0, 'the first snapshot', 30_000)
   t.equal(seen.updates[0]?.status, 'WaitingForPayment')
   stack.sim.control.pay(trackcode)
-  await waitFor(() => seen.stops.length > 0, 'the stop event')
+  await waitFor(() => seen.stops.length > 0, 'the stop event', 30_000)
 
   checkLifecycle(t, seen.updates, trackcode)
   t.same(seen.stops, [{ trackcode, status: 'Done', version: seen.updates.at(-1)?.version }])
@@ -122,13 +94,12 @@ t.test('follows a real order from WaitingForPayment to Done over SSE, then stops
 })
 
 t.test('an unknown order: the refused stream is probed and reported as NOT_FOUND', async (t) => {
-  const stack = await startStack(FAST, FAST_SIM)
-  t.teardown(stack.close)
+  const stack = await build(t, { config: FAST, sim: FAST_SIM })
   const seen = recorder()
   const es = countingEventSource()
   const unsubscribe = trackOrder('0123456789ABCDEF', { baseUrl: stack.gw.url, EventSource: es.EventSource, ...seen.callbacks })
   t.teardown(unsubscribe)
-  await waitFor(() => seen.errors.length > 0, 'the error')
+  await waitFor(() => seen.errors.length > 0, 'the error', 30_000)
   t.equal(seen.errors[0]?.code, 'NOT_FOUND')
   t.equal(seen.errors[0]?.status, 404)
   t.equal(seen.errors[0]?.fatal, true)
@@ -138,15 +109,14 @@ t.test('an unknown order: the refused stream is probed and reported as NOT_FOUND
 })
 
 t.test('without EventSource the client polls the fallback route to Done', async (t) => {
-  const stack = await startStack(FAST, FAST_SIM)
-  t.teardown(stack.close)
-  const trackcode = await createOrder(stack.sim)
+  const stack = await build(t, { config: FAST, sim: FAST_SIM })
+  const trackcode = await createOrder(stack.sim, SIM_KEY, [0, 0])
   const seen = recorder()
   const unsubscribe = trackOrder(trackcode, { baseUrl: stack.gw.url, EventSource: null, ...seen.callbacks })
   t.teardown(unsubscribe)
-  await waitFor(() => seen.updates.length > 0, 'the first poll')
+  await waitFor(() => seen.updates.length > 0, 'the first poll', 30_000)
   stack.sim.control.pay(trackcode)
-  await waitFor(() => seen.stops.length > 0, 'Done by polling')
+  await waitFor(() => seen.stops.length > 0, 'Done by polling', 30_000)
   checkLifecycle(t, seen.updates, trackcode)
   t.equal(seen.stops[0]?.status, 'Done')
   t.same(seen.errors, [])
@@ -185,7 +155,7 @@ t.test('a dropped stream is reconnected with backoff; the replayed snapshot is n
     ...seen.callbacks
   })
   t.teardown(unsubscribe)
-  await waitFor(() => seen.stops.length > 0, 'the stop after reconnecting')
+  await waitFor(() => seen.stops.length > 0, 'the stop after reconnecting', 30_000)
   t.same(seen.updates.map((o) => o.version), [1, 2], 'version 1 delivered once')
   t.equal(seen.errors.length, 1)
   t.equal(seen.errors[0]?.code, 'DISCONNECTED')

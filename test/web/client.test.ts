@@ -14,7 +14,7 @@ import {
   type TrackingState,
   type TrackingStop
 } from '../../web/client/trackgate-client.js'
-import { FakeTimers, TRACKCODE, fakeEventSources, json, scriptedFetch, settle, trackedOrder, type FetchAnswer } from './fixtures/fakes.js'
+import { FakeTimers, TRACKCODE, fakeEventSources, json, scriptedFetch, settle, trackedOrder, type FetchAnswer } from '../helpers/browser-client-fakes.js'
 
 /** Everything a test observes of one `trackOrder` call. */
 function harness (opts: Partial<TrackOptions> & { answers?: FetchAnswer[], trackcode?: string } = {}) {
@@ -420,14 +420,13 @@ t.test('unsubscribe stops everything and silences every callback', async (t) => 
     t.equal(h.sources.instances.length, 1, 'no reconnection')
   })
   await t.test('while a poll is in flight', async (t) => {
-    let signal: AbortSignal | undefined
     let answer: (res: Response) => void = () => {}
     const h = harness({
       EventSource: null,
       answers: [async () => await new Promise<Response>((resolve) => { answer = resolve })]
     })
     await settle()
-    signal = h.fetcher.calls[0]?.init?.signal ?? undefined
+    const signal = h.fetcher.calls[0]?.init?.signal ?? undefined
     t.equal(signal?.aborted, false)
     h.unsubscribe()
     t.equal(signal?.aborted, true, 'the request is aborted')

@@ -6,7 +6,7 @@
  * gateways it can be Redis pub/sub with the same interface (messages carry the
  * already-serialized frames, so each is serialized once, wherever it was produced).
  */
-import type { OrderStatus } from '../../tracking/status.js'
+import type { OrderStatus } from '../../tracking/schemas.js'
 import type { TrackingState } from '../../tracking/frames.js'
 
 /** A new version of an order. */

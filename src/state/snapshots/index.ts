@@ -6,7 +6,7 @@
  * the same interface lets several gateways share versions and the 404 cache (`put`
  * is a compare-and-set on the version so two writers cannot both claim version n+1).
  */
-import type { TrackedOrder } from '../../tracking/status.js'
+import type { TrackedOrder } from '../../tracking/schemas.js'
 
 /** A snapshot as stored. */
 export interface StoredSnapshot {

@@ -18,7 +18,7 @@
 import type { SnapshotMessage } from '../bus/index.js'
 import { type SnapshotStore, type StoredSnapshot } from './index.js'
 import { MemorySnapshotStore } from './memory.js'
-import type { TrackedOrder } from '../../tracking/status.js'
+import type { TrackedOrder } from '../../tracking/schemas.js'
 import type { RedisLink } from '../redis/link.js'
 import { redisKeys } from '../redis/keys.js'
 import { defineScript } from '../redis/script.js'

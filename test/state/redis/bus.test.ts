@@ -8,10 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { RedisBus } from '../../../src/state/bus/redis.js'
 import type { BusMessage, SnapshotMessage } from '../../../src/state/bus/index.js'
 import { startRedis } from '../../helpers/redis-server.js'
-import { startLink } from '../../redis/fixtures/link.js'
+import { startLink } from '../../helpers/redis-link.js'
 import { subscribed } from '../fixtures/redis.js'
 import { CODE, snapshotMessage } from '../fixtures/samples.js'
-import { waitFor } from '../fixtures/wait-for.js'
+import { waitFor } from '../../helpers/wait-for.js'
 
 t.test('bus: each instance delivers each message once, its own included', async (t) => {
   const redis = await startRedis(t)
@@ -71,4 +71,3 @@ t.test('bus: local only during an outage, resubscribed after it', async (t) => {
   t.same(atA, [1, 2])
   t.same(atB, [2])
 })
-

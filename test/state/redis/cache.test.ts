@@ -6,8 +6,8 @@ import t from 'tap'
 import { RedisCacheStore, upstreamResultCodec } from '../../../src/state/cache/redis.js'
 import type { UpstreamResult } from '../../../src/upstream/client.js'
 import { startRedis } from '../../helpers/redis-server.js'
-import { startLink } from '../../redis/fixtures/link.js'
-import { waitFor } from '../fixtures/wait-for.js'
+import { startLink } from '../../helpers/redis-link.js'
+import { waitFor } from '../../helpers/wait-for.js'
 
 t.test('cache: upstream answers byte for byte, with their TTL, and a local twin for outages', async (t) => {
   const redis = await startRedis(t)
@@ -35,4 +35,3 @@ t.test('cache: upstream answers byte for byte, with their TTL, and a local twin 
   t.same(await ca.get('GET /meta/mixer'), value, 'the writer still has it during the outage')
   t.equal(await cb.get('GET /meta/mixer'), undefined, 'the other instance misses (and asks upstream)')
 })
-

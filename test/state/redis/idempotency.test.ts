@@ -6,8 +6,8 @@
 import t from 'tap'
 import { RedisIdempotencyStore } from '../../../src/state/idempotency/redis.js'
 import { startRedis } from '../../helpers/redis-server.js'
-import { startLink } from '../../redis/fixtures/link.js'
-import { waitFor } from '../fixtures/wait-for.js'
+import { startLink } from '../../helpers/redis-link.js'
+import { waitFor } from '../../helpers/wait-for.js'
 
 t.test('idempotency: shared claims and answers, binary-safe; outage answers written back', async (t) => {
   const redis = await startRedis(t)
@@ -46,4 +46,3 @@ t.test('idempotency: shared claims and answers, binary-safe; outage answers writ
   await waitFor(() => a.link.up && b.link.up, 'the links to rejoin')
   t.same(await sb.begin('k3', 'f', 60_000), { state: 'done', response }, 'the outage\'s answer reached Redis')
 })
-

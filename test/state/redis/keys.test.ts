@@ -11,7 +11,7 @@ import { RedisQuota } from '../../../src/state/quota/redis.js'
 import { RedisSnapshotStore } from '../../../src/state/snapshots/redis.js'
 import type { UpstreamResult } from '../../../src/upstream/client.js'
 import { startRedis } from '../../helpers/redis-server.js'
-import { startLink } from '../../redis/fixtures/link.js'
+import { startLink } from '../../helpers/redis-link.js'
 import { CODE, snapshot, snapshotMessage } from '../fixtures/samples.js'
 
 t.test('keys: namespaced, and every one of them expires', async (t) => {
@@ -37,4 +37,3 @@ t.test('keys: namespaced, and every one of them expires', async (t) => {
   }
   await leases.close()
 })
-

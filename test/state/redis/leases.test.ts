@@ -7,9 +7,9 @@ import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { RedisLeaseStore } from '../../../src/state/leases/redis.js'
 import { startRedis } from '../../helpers/redis-server.js'
-import { startLink } from '../../redis/fixtures/link.js'
+import { startLink } from '../../helpers/redis-link.js'
 import { CODE } from '../fixtures/samples.js'
-import { waitFor } from '../fixtures/wait-for.js'
+import { waitFor } from '../../helpers/wait-for.js'
 
 t.test('leases: one holder, renewals and releases only by the owner', async (t) => {
   const redis = await startRedis(t)
@@ -81,4 +81,3 @@ t.test('leases: always granted during an outage; settled again after it', async 
   const holders = [await la.acquire(CODE, 'A', 60_000), await lb.acquire(CODE, 'B', 60_000)]
   t.same(holders.filter(Boolean).length, 1, 'one holder again, on the restarted Redis')
 })
-

@@ -11,8 +11,8 @@ import { type QuotaPurpose } from '../../../src/state/quota/index.js'
 import { MemoryQuota } from '../../../src/state/quota/memory.js'
 import { RedisQuota } from '../../../src/state/quota/redis.js'
 import { startRedis } from '../../helpers/redis-server.js'
-import { startLink } from '../../redis/fixtures/link.js'
-import { waitFor } from '../fixtures/wait-for.js'
+import { startLink } from '../../helpers/redis-link.js'
+import { waitFor } from '../../helpers/wait-for.js'
 
 type Op =
   | { kind: 'advance', ms: number }

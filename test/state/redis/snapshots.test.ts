@@ -8,9 +8,9 @@ import { RedisSnapshotStore } from '../../../src/state/snapshots/redis.js'
 import { type StoredSnapshot } from '../../../src/state/snapshots/index.js'
 import { MemorySnapshotStore } from '../../../src/state/snapshots/memory.js'
 import { startRedis } from '../../helpers/redis-server.js'
-import { startLink } from '../../redis/fixtures/link.js'
+import { startLink } from '../../helpers/redis-link.js'
 import { CODE, snapshot, snapshotMessage } from '../fixtures/samples.js'
-import { waitFor } from '../fixtures/wait-for.js'
+import { waitFor } from '../../helpers/wait-for.js'
 
 t.test('snapshots: compare-and-set versions, expiry, not-found answers', async (t) => {
   const redis = await startRedis(t)
@@ -74,4 +74,3 @@ t.test('snapshots: the mirror answers during an outage and is merged back (highe
   await waitFor(() => link.up, 'the link to rejoin')
   t.equal((await second.get(CODE))?.order.version, 5, 'merge kept the higher version')
 })
-

@@ -1,0 +1,82 @@
+/**
+ * The polling instance dies (`SIGKILL`: no shutdown, its lease never released): another
+ * instance takes its trackcode over within about a lease TTL and a poll interval — not
+ * after the much longer time the dead poller had planned to sleep.
+ */
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { startRedis } from '../helpers/redis-server.js'
+import { MIN_LEASE_TTL_MS } from '../../src/state/redis/cluster.js'
+import { createManualClock } from '../../src/simulator/index.js'
+import { build, type Gateway } from '../helpers/build.js'
+import { CLUSTER_LIMITS, createOrder } from '../helpers/fixtures.js'
+import { openRaw } from '../helpers/sse-reader.js'
+import { subscribe, type Client } from '../helpers/event-source-client.js'
+import { waitFor } from '../helpers/wait-for.js'
+
+const CHILD = fileURLToPath(new URL('../helpers/gateway-process.ts', import.meta.url))
+
+t.test('a killed polling instance is replaced within a lease TTL and a poll interval', async (t) => {
+  const pollIntervalMs = 200
+  const redis = await startRedis(t)
+  // Real time everywhere: the killed instance runs in its own process.
+  const cluster = await build(t, { clock: createManualClock(Date.now()), fast: true, countUpstream: true, redis, instances: 0, logs: true, config: CLUSTER_LIMITS })
+  // A dead poller had planned to sleep up to 30 s: a lease as long as its plans would hand over after a minute.
+  const settings = { pollIntervalMs, pollWaitingPaymentMs: pollIntervalMs, pollMaxIntervalMs: 30_000 }
+
+  const child = spawn(process.execPath, ['--import', '@tapjs/typescript/import', CHILD], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    env: { ...process.env, TRACKGATE_TEST_CONFIG: JSON.stringify(cluster.configFor(settings)) },
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  const killChild = (): void => { child.kill('SIGKILL') }
+  process.once('exit', killChild)
+  t.teardown(() => {
+    killChild()
+    process.removeListener('exit', killChild)
+  })
+  const childUrl = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    const timer = setTimeout(() => { reject(new Error('the child instance did not start')) }, 60_000)
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8')
+      const ready = /READY (\S+)/.exec(out)
+      if (ready !== null) {
+        clearTimeout(timer)
+        resolve(ready[1] as string)
+      }
+    })
+    child.once('exit', (code) => { reject(new Error(`the child instance exited (${code})`)) })
+  })
+
+  const code = await createOrder(cluster.sim)
+  const lease = `trackgate:lease:${code}`
+  const raw = redis.client()
+  // The child's subscriber comes first: its poller takes the lease.
+  const first = await openRaw(`${childUrl}/orders/${code}/subscribe`)
+  t.equal(first.status, 200)
+  await waitFor(async () => await raw.exists(lease) === 1, 'the child to take the lease')
+  const childOwner = await raw.get(lease)
+
+  const instances: Gateway[] = []
+  for (let i = 0; i < 2; i++) instances.push(await cluster.gateway({ config: settings, realTime: true }))
+  const clients: Client[] = []
+  for (let k = 0; k < 20; k++) clients.push(subscribe(t, (instances[k % 2] as Gateway).url, code, k % 2))
+  await waitFor(() => clients.every((c) => c.ids.length >= 1), 'first snapshots')
+  t.equal(await raw.get(lease), childOwner, 'the child polls; the others relay')
+  t.ok(instances.every((g) => !g.app.redis.leases.holds(code)))
+
+  first.close()
+  child.kill('SIGKILL')
+  await new Promise((resolve) => child.once('exit', resolve))
+  const killedAt = Date.now()
+  cluster.sim.control.pay(code)
+  await waitFor(() => clients.every((c) => c.statuses.includes('Confirming')), 'the next status from a new poller', 60_000)
+  const handover = Date.now() - killedAt
+  const bound = MIN_LEASE_TTL_MS + 2 * pollIntervalMs + 2000
+  t.ok(handover < bound, `taken over ${handover} ms after the kill (lease TTL ${MIN_LEASE_TTL_MS} ms, poll interval ${pollIntervalMs} ms; bound with slack ${bound} ms)`)
+  t.equal(instances.filter((g) => g.app.redis.leases.holds(code)).length, 1, 'one survivor holds the lease')
+  t.not(await raw.get(lease), childOwner)
+  t.ok(clients.every((c) => c.opens === 1), 'the survivors\' subscribers never noticed')
+})
