@@ -26,9 +26,12 @@ function operations (doc: OpenApiDocument): Array<{ id: string, op: Json }> {
   return out
 }
 
-function hasExample (media: Json | undefined): boolean {
+/** A media type's example, or its schema's (a referenced component's: `doc` resolves it). */
+function hasExample (media: Json | undefined, doc?: OpenApiDocument): boolean {
   if (media === undefined) return false
-  const schema = media.schema as Json | undefined
+  let schema = media.schema as Json | undefined
+  const ref = typeof schema?.$ref === 'string' ? /^#\/components\/schemas\/(.+)$/.exec(schema.$ref) : null
+  if (ref !== null && doc !== undefined) schema = ((doc.components as Json).schemas as Record<string, Json>)[ref[1] as string]
   return media.example !== undefined || media.examples !== undefined || Array.isArray(schema?.examples)
 }
 
@@ -90,7 +93,7 @@ t.test('every operation is documented', async (t) => {
         t.ok(content !== undefined && Object.keys(content).length > 0, `${status} has content`)
         for (const [type, media] of Object.entries(content ?? {})) {
           t.ok(media.schema, `${status} ${type} schema`)
-          t.ok(hasExample(media), `${status} ${type} example`)
+          t.ok(hasExample(media, doc), `${status} ${type} example`)
         }
       }
       const errors = Object.entries(responses).filter(([status]) => /^[45]/.test(status))
@@ -104,4 +107,74 @@ t.test('every operation is documented', async (t) => {
       }
     })
   }
+})
+
+t.test('every operation documents 429; every operation taking a body documents 413 and 415', async (t) => {
+  const doc = await buildSpec()
+  for (const { id, op } of operations(doc)) {
+    const responses = op.responses as Record<string, Json>
+    t.ok(responses['429'] !== undefined, `${id}: 429`)
+    t.ok((responses['429']?.headers as Json | undefined)?.['retry-after'] !== undefined, `${id}: 429 declares Retry-After`)
+    if (op.requestBody !== undefined) {
+      t.ok(responses['413'] !== undefined, `${id}: 413`)
+      t.ok(responses['415'] !== undefined, `${id}: 415`)
+    }
+  }
+})
+
+/** Every `$ref` under `value`. */
+function refsIn (value: unknown, out: string[] = []): string[] {
+  if (Array.isArray(value)) for (const v of value) refsIn(v, out)
+  else if (typeof value === 'object' && value !== null) {
+    for (const [key, v] of Object.entries(value)) {
+      if (key === '$ref' && typeof v === 'string') out.push(v)
+      else refsIn(v, out)
+    }
+  }
+  return out
+}
+
+t.test('the tracking payloads are named components, referenced by the tracking operations', async (t) => {
+  const doc = await buildSpec()
+  const schemas = (doc.components as Json).schemas as Record<string, Json>
+  for (const name of ['TrackedOrder', 'TrackingEvent', 'StopEvent']) t.ok(schemas[name]?.properties !== undefined, `components.schemas.${name}`)
+  const paths = doc.paths as Record<string, Record<string, Json>>
+  const poll = paths['/orders/{trackcode}']?.get?.responses as Record<string, Json>
+  const pollMedia = (poll['200']?.content as Record<string, Json>)['application/json']
+  t.same(pollMedia?.schema, { $ref: '#/components/schemas/TrackedOrder' }, 'the polling fallback answers a TrackedOrder, referenced')
+  const subscribe = paths['/orders/{trackcode}/subscribe']?.get?.responses as Record<string, Json>
+  const stream = (subscribe['200']?.content as Record<string, Json>)['text/event-stream']?.schema as Json
+  const events = stream.oneOf as Json[]
+  t.same(events.map((e) => ((e.properties as Json).event as Json).enum), [['message'], ['tracking'], ['stop']], 'the event names')
+  t.same(events.map((e) => (e.properties as Json).data), [
+    { $ref: '#/components/schemas/TrackedOrder' },
+    { $ref: '#/components/schemas/TrackingEvent' },
+    { $ref: '#/components/schemas/StopEvent' }
+  ], 'each event\'s data points at its component')
+  const refs = new Set(refsIn(doc.paths))
+  for (const name of Object.keys(schemas)) t.ok(refs.has(`#/components/schemas/${name}`), `${name} is referenced by an operation`)
+  t.notMatch(JSON.stringify(doc.paths), /"next_check_at":\{/, 'no inlined copy of TrackingEvent in the operations')
+})
+
+t.test('every time is epoch seconds, and says so; TrackedOrder.type is an enum', async (t) => {
+  const doc = await buildSpec()
+  const schemas = (doc.components as Json).schemas as Record<string, Json>
+  const times: string[] = []
+  const visit = (schema: unknown, path: string): void => {
+    if (typeof schema !== 'object' || schema === null) return
+    for (const [key, value] of Object.entries(schema)) {
+      if (key === 'properties') {
+        for (const [field, sub] of Object.entries(value as Json)) {
+          if (/_at$/.test(field)) {
+            times.push(`${path}.${field}`)
+            t.match((sub as Json).description, /Unix epoch seconds/, `${path}.${field} states its unit`)
+          }
+          visit(sub, `${path}.${field}`)
+        }
+      } else visit(value, path)
+    }
+  }
+  for (const [name, schema] of Object.entries(schemas)) visit(schema, name)
+  t.ok(times.includes('TrackingEvent.next_check_at') && times.includes('TrackedOrder.updated_at'), `time fields found: ${times.join(', ')}`)
+  t.same((schemas.TrackedOrder?.properties as Record<string, Json>).type?.enum, ['mixer', 'exchange', 'unknown'])
 })

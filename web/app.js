@@ -404,7 +404,7 @@ function renderOrder () {
   renderMeta()
   if (order === null) return
   setStatus(order.status)
-  $('order-kind').textContent = `${order.type === 'exchange' ? 'Exchange' : 'Mixer'} order · ${order.deposit.coin.toUpperCase()} on ${order.deposit.network}`
+  $('order-kind').textContent = `${order.type === 'exchange' ? 'Exchange' : order.type === 'mixer' ? 'Mixer' : 'Tracked'} order · ${order.deposit.coin.toUpperCase()} on ${order.deposit.network}`
 }
 
 function renderTimeline (status) {

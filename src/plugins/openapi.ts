@@ -6,11 +6,18 @@
  * document is true of every deployment and the committed `openapi/openapi.json` does not
  * change from run to run. `GET /openapi.json` and `GET /docs` serve it
  * (`src/routes/docs.ts`); `src/openapi/spec.ts` writes it to disk.
+ *
+ * The tracking payloads (`TrackedOrder`, `TrackingEvent`, `StopEvent`) are named
+ * components, referenced by the operations; the statuses and response headers every
+ * route shares (429 and the rate-limit headers, `Retry-After`, `Idempotent-Replayed`)
+ * are added to each route's schema by `src/openapi/response-headers.ts`.
  */
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import type { FastifyInstance } from 'fastify'
 import pkg from '../../package.json' with { type: 'json' }
+import { documentRoute } from '../openapi/response-headers.js'
+import { TRACKING_COMPONENTS } from '../tracking/schemas.js'
 
 /** The document's tags, in the order the docs UI lists them. */
 export const OPENAPI_TAGS = [
@@ -33,6 +40,10 @@ const DESCRIPTION = `A gateway in front of the [SecretCryptos](https://secretcry
 - **Live tracking.** Instead of polling \`/v1/orders/check\`, browsers subscribe to an order's event stream; one server-side poller per order serves every subscriber.`
 
 async function openapi (app: FastifyInstance): Promise<void> {
+  // Headers and statuses every operation shares, completed before swagger reads the route.
+  app.addHook('onRoute', documentRoute)
+  // The payloads of the tracking API, named: routes point at them with `componentRef`.
+  for (const [name, schema] of Object.entries(TRACKING_COMPONENTS)) app.addSchema({ ...schema, $id: name })
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -45,6 +56,8 @@ async function openapi (app: FastifyInstance): Promise<void> {
       servers: [{ url: '/', description: 'This gateway' }],
       tags: OPENAPI_TAGS
     },
+    // A schema added with `app.addSchema` is `#/components/schemas/<its $id>`.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` },
     // swagger-ui renders `enum` but not `const`.
     convertConstToEnum: true
   })

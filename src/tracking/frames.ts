@@ -6,42 +6,33 @@
  * |-------------|-------------------------------------------------------------|
  * | retry hint  | `retry: 3000`                                               |
  * | snapshot    | `id: <version>` + `data: <TrackedOrder JSON>` (a `message`) |
- * | stop        | `event: stop` + `data: {"trackcode","status","version"}`    |
- * | tracking    | `event: tracking` + `data: {"state","reason","message","next_check_at"}` |
+ * | stop        | `event: stop` + `data: <StopEvent JSON>`                    |
+ * | tracking    | `event: tracking` + `data: <TrackingEvent JSON>`            |
  * | heartbeat   | `: keep-alive` (a comment)                                  |
  *
  * A stream turned away at the global cap is `retry:` (long, jittered) + a `tracking`
  * event with the reason `OVERLOADED`, then the end; a farewell (shutdown, rotation)
  * is a short `retry:` then the end.
  *
+ * The payloads' schemas are in `schemas.ts` (named components of the OpenAPI document);
+ * every time in them is Unix epoch seconds ({@link epochSeconds}).
+ *
  * JSON never contains a raw line break, so every `data:` fits on one line.
  */
-import type { OrderStatus, TrackedOrder } from './schemas.js'
+import type { DEGRADED_REASONS, StopEvent, TrackedOrder, TrackingEvent } from './schemas.js'
 
 /** Why checks of an order fail, so that tracking is degraded (`null` once it is live again). */
-export type DegradedReason = 'UPSTREAM_UNAVAILABLE' | 'UPSTREAM_TIMEOUT' | 'UPSTREAM_ERROR' | 'QUOTA_EXHAUSTED' | 'RATE_LIMITED'
+export type DegradedReason = typeof DEGRADED_REASONS[number]
 
-/** Why a stream was turned away: the gateway holds as many streams as it may (`SSE_MAX_CONNECTIONS`). */
-export type ShedReason = 'OVERLOADED'
+/** Payload of a `tracking` event (its schema: `TrackingEvent` in `schemas.ts`). */
+export type TrackingState = TrackingEvent
 
-/** The `reason` of a degraded `tracking` event. */
-export type TrackingReason = DegradedReason | ShedReason
-
-/** Payload of a `tracking` event. */
-export interface TrackingState {
-  state: 'degraded' | 'live'
-  reason: TrackingReason | null
-  /** Human-readable explanation. */
-  message: string
-  /** Epoch ms of the next planned upstream check (`OVERLOADED`: when the client reconnects). */
-  next_check_at: number
-}
-
-/** Payload of a `stop` event. */
-export interface StopPayload {
-  trackcode: string
-  status: Extract<OrderStatus, 'Done' | 'Gone'>
-  version: number
+/**
+ * A time on the clock (epoch ms) as the payloads carry times: Unix epoch seconds,
+ * rounded up, so that a client waiting until then is never early.
+ */
+export function epochSeconds (ms: number): number {
+  return Math.ceil(ms / 1000)
 }
 
 /** The comment line sent on idle streams. */
@@ -59,7 +50,7 @@ export function snapshotFrame (version: number, json: string): string {
 
 /** The `stop` event for a finished order. */
 export function stopFrame (order: TrackedOrder): string {
-  const payload: StopPayload = { trackcode: order.trackcode, status: order.status === 'Done' ? 'Done' : 'Gone', version: order.version }
+  const payload: StopEvent = { trackcode: order.trackcode, status: order.status === 'Done' ? 'Done' : 'Gone', version: order.version }
   return `event: stop\ndata: ${JSON.stringify(payload)}\n\n`
 }
 

@@ -22,7 +22,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { TrackingBus } from '../state/bus/index.js'
 import type { Clock, TimerHandle } from './clock.js'
-import { trackingFrame, type DegradedReason, type TrackingState } from './frames.js'
+import { epochSeconds, trackingFrame, type DegradedReason, type TrackingState } from './frames.js'
 import type { LeaseStore } from '../state/leases/index.js'
 import type { Refresher } from './refresher.js'
 import type { PollScheduler } from './scheduler.js'
@@ -228,7 +228,7 @@ export class Poller {
       if (this.#degraded !== null) {
         this.#degraded = null
         const due = await this.#nextDue()
-        await this.#announce({ state: 'live', reason: null, message: 'Tracking is live again', next_check_at: due ?? clock.now() })
+        await this.#announce({ state: 'live', reason: null, message: 'Tracking is live again', next_check_at: epochSeconds(due ?? clock.now()) })
       }
       this.#plan()
       return
@@ -245,7 +245,7 @@ export class Poller {
     this.#opts.log.warn({ trackcode, reason: outcome.reason, failures: this.#failures, retryInMs: this.#retryAt - now }, 'order check failed')
     if (this.#degraded !== outcome.reason) {
       this.#degraded = outcome.reason
-      await this.#announce({ state: 'degraded', reason: outcome.reason, message: MESSAGES[outcome.reason], next_check_at: this.#retryAt })
+      await this.#announce({ state: 'degraded', reason: outcome.reason, message: MESSAGES[outcome.reason], next_check_at: epochSeconds(this.#retryAt) })
     }
     this.#plan()
   }

@@ -39,7 +39,7 @@ export const TrackedStatus = Type.Enum([...ORDER_STATUSES], {
 /** One output of a tracked order. */
 export const TrackedOutput = Type.Object({
   ...STABLE_OUTPUT_FIELDS,
-  send_at: Type.Union([Type.Integer(), Type.Null()], { description: 'Planned send time, epoch seconds (upstream\'s `left_seconds` countdown made absolute); `null` until the countdown runs (deposit confirmed and funded).' })
+  send_at: Type.Union([Type.Integer(), Type.Null()], { description: 'Planned send time, Unix epoch seconds (upstream\'s `left_seconds` countdown made absolute); `null` until the countdown runs (deposit confirmed and funded).' })
 }, { description: 'An output: upstream\'s fields (unknown ones kept) with `left_seconds` replaced by `send_at`.' })
 export type TrackedOutput = Open<Static<typeof TrackedOutput>>
 
@@ -48,7 +48,7 @@ export const TrackedDeposit = Type.Object({
   confirm_status: Type.Integer({ minimum: 0, maximum: 2, description: '0 no payment seen; 1 payment seen, pending; 2 confirmed and funded.' }),
   coin: Type.String(),
   network: Type.String(),
-  delete_at: Type.Union([Type.Integer(), Type.Null()], { description: 'When upstream forgets the order (end of its 48 h retention), epoch seconds: upstream\'s `delete_in_sec` countdown made absolute.' }),
+  delete_at: Type.Union([Type.Integer(), Type.Null()], { description: 'When upstream forgets the order (end of its 48 h retention), Unix epoch seconds: upstream\'s `delete_in_sec` countdown made absolute.' }),
   funding: CheckFunding
 }, { description: 'The deposit: upstream\'s fields (unknown ones kept) with `delete_in_sec` replaced by `delete_at`.' })
 export type TrackedDeposit = Open<Static<typeof TrackedDeposit>>
@@ -73,13 +73,21 @@ const EXAMPLE_ORDER = {
   ]
 }
 
+/** Order kinds a snapshot can name. */
+export const TRACKED_ORDER_TYPES = Object.freeze(['mixer', 'exchange', 'unknown'] as const)
+
+/** The kind of a tracked order. */
+export const TrackedOrderType = Type.Enum([...TRACKED_ORDER_TYPES], {
+  description: '`mixer` or `exchange` as upstream says; `unknown` when upstream names no kind the gateway knows.'
+})
+
 /** The payload of a `message` event and of `GET /orders/{trackcode}`. */
 export const TrackedOrder = Type.Object({
   trackcode: Trackcode,
-  type: Type.String({ description: '`mixer` or `exchange`.' }),
+  type: TrackedOrderType,
   status: TrackedStatus,
   version: Type.Integer({ minimum: 1, description: 'Per-order version: 1 for the first snapshot, +1 on every real change (countdown ticks are not changes). Also the event `id`.' }),
-  updated_at: Type.Integer({ description: 'When this version was detected, epoch seconds.' }),
+  updated_at: Type.Integer({ description: 'When this version was detected, Unix epoch seconds.' }),
   deposit: TrackedDeposit,
   status_reason: Type.Union([Type.String(), Type.Null()], { description: 'Why the order waits, e.g. `INSUFFICIENT_FUNDS`; `null` when upstream gives none.' }),
   outputs: Type.Array(TrackedOutput)
@@ -88,6 +96,36 @@ export const TrackedOrder = Type.Object({
   examples: [EXAMPLE_ORDER]
 })
 export type TrackedOrder = Open<Static<typeof TrackedOrder>>
+
+/** Why checks of an order fail, so that tracking is degraded. */
+export const DEGRADED_REASONS = Object.freeze(['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'UPSTREAM_ERROR', 'QUOTA_EXHAUSTED', 'RATE_LIMITED'] as const)
+/** Why a stream was turned away: the gateway holds as many streams as it may (`SSE_MAX_CONNECTIONS`). */
+export const SHED_REASONS = Object.freeze(['OVERLOADED'] as const)
+
+/** The payload of a `tracking` event: tracking degraded, or live again. */
+export const TrackingEvent = Type.Object({
+  state: Type.Enum(['degraded', 'live'], { description: '`degraded`: checks of the order fail (or the stream is turned away), updates may be late; `live`: updates flow again.' }),
+  reason: Type.Union([Type.Enum([...DEGRADED_REASONS, ...SHED_REASONS]), Type.Null()], {
+    description: 'Why tracking is degraded: upstream unreachable (`UPSTREAM_UNAVAILABLE`), too slow (`UPSTREAM_TIMEOUT`), failing (`UPSTREAM_ERROR`), the daily quota spent (`QUOTA_EXHAUSTED`), upstream rate-limiting the gateway (`RATE_LIMITED`), or the gateway holding as many streams as it may (`OVERLOADED`: sent instead of the snapshot, then the stream ends); `null` when live again.'
+  }),
+  message: Type.String({ description: 'Human-readable explanation.' }),
+  next_check_at: Type.Integer({ description: 'Unix epoch seconds of the next planned upstream check of the order (`OVERLOADED`: when the browser reconnects).' })
+}, {
+  description: 'The `data` of a `tracking` event (`event: tracking`). Never sent as `error`: that name collides with EventSource\'s own error handler.',
+  examples: [{ state: 'degraded', reason: 'UPSTREAM_TIMEOUT', message: 'SecretCryptos does not answer in time; retrying with backoff', next_check_at: 1755441853 }]
+})
+export type TrackingEvent = Static<typeof TrackingEvent>
+
+/** The payload of a `stop` event: the order is final, the stream ends. */
+export const StopEvent = Type.Object({
+  trackcode: Trackcode,
+  status: Type.Enum(['Done', 'Gone'], { description: 'The final status: `Done` (every output sent and confirmed) or `Gone` (upstream no longer knows the order).' }),
+  version: Type.Integer({ minimum: 1, description: 'The version of the final snapshot, sent just before.' })
+}, {
+  description: 'The `data` of the `stop` event (`event: stop`), the last event of a stream: the order is `Done` or `Gone`, no update will follow.',
+  examples: [{ trackcode: '6A5FB3BA8A150EC9', status: 'Done', version: 4 }]
+})
+export type StopEvent = Static<typeof StopEvent>
 
 const EXAMPLE_STREAM = [
   'retry: 3000',
@@ -98,10 +136,10 @@ const EXAMPLE_STREAM = [
   ': keep-alive',
   '',
   'event: tracking',
-  `data: ${JSON.stringify({ state: 'degraded', reason: 'UPSTREAM_TIMEOUT', message: 'SecretCryptos does not answer in time; retrying with backoff', next_check_at: 1755441853000 })}`,
+  `data: ${JSON.stringify({ state: 'degraded', reason: 'UPSTREAM_TIMEOUT', message: 'SecretCryptos does not answer in time; retrying with backoff', next_check_at: 1755441853 })}`,
   '',
   'event: tracking',
-  `data: ${JSON.stringify({ state: 'live', reason: null, message: 'Tracking is live again', next_check_at: 1755441913000 })}`,
+  `data: ${JSON.stringify({ state: 'live', reason: null, message: 'Tracking is live again', next_check_at: 1755441913 })}`,
   '',
   'id: 4',
   'data: {"trackcode":"6A5FB3BA8A150EC9","status":"Done","version":4,"…":"…"}',
@@ -112,17 +150,62 @@ const EXAMPLE_STREAM = [
   ''
 ].join('\n')
 
-/** The `text/event-stream` body, as documented in OpenAPI. */
-export const EventStream = Type.String({
+/**
+ * The names under which the payload schemas are components of the OpenAPI document
+ * (`components.schemas`, added by `src/plugins/openapi.ts`); routes point at them with
+ * {@link componentRef}.
+ */
+export const TRACKING_COMPONENTS = { TrackedOrder, TrackingEvent, StopEvent } as const
+export type TrackingComponent = keyof typeof TRACKING_COMPONENTS
+
+/** A reference to a named component (a `$ref` to the schema added under that `$id`). */
+export function componentRef (name: TrackingComponent, options: { description?: string } = {}): ReturnType<typeof Type.Ref> {
+  return Type.Ref(name, options)
+}
+
+/** One event of the stream: its name, its `id:` and the schema of its `data:` (parsed). */
+function streamEvent (name: string, data: TrackingComponent, description: string, id: boolean): Record<string, unknown> {
+  return {
+    type: 'object',
+    title: name,
+    description,
+    required: id ? ['event', 'id', 'data'] : ['event', 'data'],
+    properties: {
+      event: { type: 'string', enum: [name], description: name === 'message' ? 'No `event:` line on the wire: `message` is EventSource\'s default event name.' : `The \`event: ${name}\` line.` },
+      ...(id ? { id: { type: 'string', description: 'The `id:` line: the order\'s version, what EventSource sends back as `Last-Event-ID`.' } } : {}),
+      data: componentRef(data, { description: `The \`data:\` line, one line of JSON: a ${data}.` })
+    }
+  }
+}
+
+/**
+ * The `text/event-stream` body, as documented in OpenAPI. OpenAPI 3.1 cannot say what
+ * the items of a stream are, so the schema describes one event, a `oneOf` of the three
+ * event kinds whose `data` points at the named components (what OpenAPI 3.2 calls an
+ * `itemSchema`); the wire format is told in the description.
+ */
+export const EventStream = Type.Unsafe<string>({
+  title: 'ServerSentEvent',
   description: [
-    'Server-Sent Events, in this order:',
-    '- `retry: <ms>`: reconnection delay hint;',
-    '- `message` events (no `event:` line): `id:` = the order\'s version, `data:` = a TrackedOrder (the schema of `GET /orders/{trackcode}`). The current snapshot comes first, unless `Last-Event-ID` already names the current version; later ones only on real changes;',
-    '- `event: tracking`: tracking degraded or live again, `data:` = `{"state","reason","message","next_check_at"}`; `reason` is one of `UPSTREAM_UNAVAILABLE`, `UPSTREAM_TIMEOUT`, `UPSTREAM_ERROR`, `QUOTA_EXHAUSTED`, `RATE_LIMITED`, `OVERLOADED`, or `null` when live again;',
+    'The body is text: Server-Sent Events, each described here as an object (`event` name, `id`, and `data` parsed as JSON). In this order:',
+    '- `retry: <ms>`: reconnection delay hint, milliseconds (the SSE format\'s unit);',
+    '- `message` events (no `event:` line): `id:` = the order\'s version, `data:` = a `TrackedOrder` (the body of `GET /orders/{trackcode}`). The current snapshot comes first, unless `Last-Event-ID` already names the current version; later ones only on real changes;',
+    '- `tracking` events: tracking degraded or live again, `data:` = a `TrackingEvent`;',
     '- `: keep-alive` comment lines on idle streams;',
-    '- once the order is `Done` or `Gone`: the final snapshot, `event: stop` with `data: {"trackcode","status","version"}`, and the end of the stream.',
+    '- once the order is `Done` or `Gone`: the final snapshot, a `stop` event (`data:` = a `StopEvent`), and the end of the stream.',
     '',
-    'A stream may also end without `stop`; EventSource then reconnects by itself after the last `retry:` delay, sending `Last-Event-ID`: after `retry: <10–20 s>` and a `tracking` event with the reason `OVERLOADED` (the gateway holds as many streams as it may; sent instead of the snapshot), or after a short `retry: <1–2 s>` (the stream reached its maximum lifetime, or the gateway is shutting down).'
+    'A stream may also end without `stop`; EventSource then reconnects by itself after the last `retry:` delay, sending `Last-Event-ID`: after `retry: <10–20 s>` and a `tracking` event with the reason `OVERLOADED` (the gateway holds as many streams as it may; sent instead of the snapshot), or after a short `retry: <1–2 s>` (the stream reached its maximum lifetime, or the gateway is shutting down).',
+    '',
+    'On the wire:',
+    '',
+    '```',
+    EXAMPLE_STREAM,
+    '```'
   ].join('\n'),
-  examples: [EXAMPLE_STREAM]
+  oneOf: [
+    streamEvent('message', 'TrackedOrder', 'A snapshot of the order.', true),
+    streamEvent('tracking', 'TrackingEvent', 'Tracking degraded, or live again; the stream stays open (unless `OVERLOADED`).', false),
+    streamEvent('stop', 'StopEvent', 'The order is final: the last event of the stream.', false)
+  ],
+  examples: [{ event: 'message', id: '3', data: EXAMPLE_ORDER }]
 })

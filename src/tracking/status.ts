@@ -13,7 +13,7 @@
  * - The derived `status` never moves backwards.
  */
 import { parseFixed } from '../lib/decimal.js'
-import { ORDER_STATUSES, type OrderStatus, type TrackedDeposit, type TrackedOrder, type TrackedOutput } from './schemas.js'
+import { ORDER_STATUSES, TRACKED_ORDER_TYPES, type OrderStatus, type TrackedDeposit, type TrackedOrder, type TrackedOutput } from './schemas.js'
 
 /** The snapshot's types, derived from its schema in `schemas.ts` (the one definition). */
 
@@ -62,6 +62,11 @@ export interface CheckTiming {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** True for the order kinds a snapshot may name (`mixer`, `exchange`, `unknown`). */
+function isOrderType (v: unknown): v is TrackedOrder['type'] {
+  return (TRACKED_ORDER_TYPES as readonly unknown[]).includes(v)
+}
 
 /** Rank of a status in the lifecycle. */
 export function statusRank (status: OrderStatus): number {
@@ -164,7 +169,7 @@ export function snapshotFromCheck (body: Record<string, unknown>, previous: Trac
   if (previous !== undefined && statusRank(previous.status) > statusRank(status)) status = previous.status
   const snapshot: TrackedOrder = {
     trackcode,
-    type: typeof type === 'string' ? type : (previous?.type ?? 'unknown'),
+    type: isOrderType(type) ? type : (previous?.type ?? 'unknown'),
     status,
     version: previous?.version ?? 0,
     updated_at: previous?.updated_at ?? Math.floor(nowMs / 1000),

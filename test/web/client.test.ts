@@ -231,11 +231,11 @@ t.test('tracking events reach onTracking; malformed ones are dropped', async (t)
   const h = harness()
   const es = h.sources.last()
   es.open()
-  const degraded = { state: 'degraded', reason: 'QUOTA_EXHAUSTED', message: 'Daily quota used up', next_check_at: 1755441793000 }
+  const degraded = { state: 'degraded', reason: 'QUOTA_EXHAUSTED', message: 'Daily quota used up', next_check_at: 1755441793 }
   es.message(degraded, 'tracking')
   es.message({ state: 'broken' }, 'tracking')
   es.message('nope', 'tracking')
-  es.message({ state: 'live', reason: null, message: 'Back to normal', next_check_at: 1755441800000 }, 'tracking')
+  es.message({ state: 'live', reason: null, message: 'Back to normal', next_check_at: 1755441800 }, 'tracking')
   t.same(h.tracking.map((s) => s.state), ['degraded', 'live'])
   t.same(h.tracking[0], degraded)
   t.same(h.timers.pending(), [], 'the stream stays open')

@@ -8,6 +8,9 @@ export type TrackingStatus = 'WaitingForPayment' | 'Confirming' | 'WaitingForDel
 /** Statuses after which nothing changes. */
 export type FinalStatus = 'Done' | 'Gone'
 
+/** The kind of a tracked order. */
+export type OrderType = 'mixer' | 'exchange' | 'unknown'
+
 /** Funding of the deposit; amounts are 8-decimal strings. */
 export interface TrackedFunding {
   waiting_balance: string
@@ -65,8 +68,8 @@ export interface TrackedOutput {
  */
 export interface TrackedOrder {
   trackcode: string
-  /** `mixer` or `exchange`. */
-  type: string
+  /** `mixer` or `exchange` as upstream says; `unknown` when upstream names no known kind. */
+  type: OrderType
   status: TrackingStatus
   /** Per-trackcode version, +1 on every real change (also the event id). */
   version: number
@@ -92,7 +95,7 @@ export interface TrackingState {
   /** e.g. `UPSTREAM_UNAVAILABLE`, `QUOTA_EXHAUSTED`; `null` when live. */
   reason?: string | null
   message?: string
-  /** When the gateway checks upstream next (epoch ms). */
+  /** When the gateway checks upstream next, Unix epoch seconds (`OVERLOADED`: when the browser reconnects). */
   next_check_at?: number
 }
 

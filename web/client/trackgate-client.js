@@ -84,7 +84,7 @@ export function isTrackedOrder (value, trackcode) {
   if (!isObject(value)) return false
   if (!isString(value.trackcode) || !TRACKCODE.test(value.trackcode)) return false
   if (trackcode !== undefined && value.trackcode !== trackcode) return false
-  if (value.type !== 'mixer' && value.type !== 'exchange') return false
+  if (value.type !== 'mixer' && value.type !== 'exchange' && value.type !== 'unknown') return false
   if (!TRACKING_STATUSES.includes(value.status)) return false
   if (!Number.isSafeInteger(value.version) || value.version < 0) return false
   if (!isFiniteNumber(value.updated_at)) return false

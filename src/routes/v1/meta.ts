@@ -9,6 +9,7 @@ import { errorResponses, NO_AUTH_UPSTREAM_ERRORS, UPSTREAM_ERRORS } from '../../
 import { ExchangeMetaResponse, MetaResponse, MixerMetaResponse } from '../../upstream/schemas/meta.js'
 import { cachedGet, setCacheHeaders } from '../../upstream/cached-get.js'
 import { forward } from '../../upstream/forward.js'
+import { CACHE_HEADERS } from '../../openapi/response-headers.js'
 
 /** The upstream path of the mixer configuration (also read by the mixer order pre-check). */
 export const MIXER_META_PATH = '/meta/mixer'
@@ -59,7 +60,7 @@ const metaRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: route.summary,
         description: route.description,
         tags: ['Catalog'],
-        response: { 200: route.response, ...errorResponses(route.auth ? UPSTREAM_ERRORS : NO_AUTH_UPSTREAM_ERRORS) }
+        response: { 200: { ...route.response, headers: CACHE_HEADERS }, ...errorResponses(route.auth ? UPSTREAM_ERRORS : NO_AUTH_UPSTREAM_ERRORS) }
       }
     }, async (_request, reply) => {
       const ttlMs = app.config.metaCacheTtlMs

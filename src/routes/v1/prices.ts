@@ -8,6 +8,7 @@ import { errorResponses, UPSTREAM_ERRORS } from '../../upstream/schemas/common.j
 import { PricesQuery, PricesResponse } from '../../upstream/schemas/prices.js'
 import { cachedGet, setCacheHeaders } from '../../upstream/cached-get.js'
 import { forward } from '../../upstream/forward.js'
+import { CACHE_HEADERS } from '../../openapi/response-headers.js'
 
 /**
  * The canonical form of a `symbols` list: upper case, trimmed, without duplicates,
@@ -27,7 +28,7 @@ const pricesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Current USD prices of the listed tickers (all when `symbols` is omitted or empty); unsupported tickers are left out. Served from the gateway\'s cache for `PRICES_CACHE_TTL_MS`, keyed by the normalized list (upper case, sorted, deduplicated; that list is what upstream is asked); only successful answers are cached. Forwarded unchanged.',
       tags: ['Catalog'],
       querystring: PricesQuery,
-      response: { 200: PricesResponse, ...errorResponses([400, ...UPSTREAM_ERRORS], { examples: { 400: [{ ok: false, code: 'BAD_REQUEST', message: 'symbols must be a comma-separated list of tickers (letters and digits, at most 256 characters), e.g. BTC,ETH' }] } }) }
+      response: { 200: { ...PricesResponse, headers: CACHE_HEADERS }, ...errorResponses([400, ...UPSTREAM_ERRORS], { examples: { 400: [{ ok: false, code: 'BAD_REQUEST', message: 'symbols must be a comma-separated list of tickers (letters and digits, at most 256 characters), e.g. BTC,ETH' }] } }) }
     }
   }, async (request, reply) => {
     const symbols = normalizeSymbols(request.query.symbols)

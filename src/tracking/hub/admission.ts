@@ -18,7 +18,7 @@
  */
 import type { Clock } from '../clock.js'
 import { GatewayError } from '../../errors.js'
-import { retryFrame, trackingFrame } from '../frames.js'
+import { epochSeconds, retryFrame, trackingFrame } from '../frames.js'
 import type { SseStream } from '../sse-stream.js'
 import type { HubCounters } from './counters.js'
 import { farewellFrame } from './farewell.js'
@@ -119,7 +119,7 @@ export class Admission {
       state: 'degraded',
       reason: 'OVERLOADED',
       message: `This gateway is following as many orders as it can; reconnecting in ${Math.round(retryMs / 1000)} s`,
-      next_check_at: this.#clock.now() + retryMs
+      next_check_at: epochSeconds(this.#clock.now() + retryMs)
     }))
     this.#counters.eventsSent++
   }

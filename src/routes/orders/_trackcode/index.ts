@@ -8,7 +8,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses } from '../../../upstream/schemas/common.js'
 import { schemaErrorFormatter } from '../../../lib/schema-errors.js'
-import { TrackcodeParams, TrackedOrder } from '../../../tracking/schemas.js'
+import { Type } from 'typebox'
+import { componentRef, TrackcodeParams } from '../../../tracking/schemas.js'
+import { POLL_HEADERS } from '../../../openapi/response-headers.js'
 
 const schema = {
   operationId: 'getTrackedOrder',
@@ -16,15 +18,12 @@ const schema = {
   description: 'The order\'s current snapshot, the same JSON as the `data` of a `message` event of `GET /orders/{trackcode}/subscribe`. Wait `X-Poll-After` seconds before asking again: the gateway checks upstream at most once per polling interval per order, whoever asks. An unknown order is a 404, remembered for a while without asking upstream again.',
   tags: ['Tracking'],
   params: TrackcodeParams,
+  headers: Type.Object({
+    'if-none-match': Type.Optional(Type.String({ description: 'The `ETag` of the snapshot the client holds (e.g. `"3"`): while it is still the current version the answer is a bodiless 304.' }))
+  }),
   response: {
-    200: {
-      ...TrackedOrder,
-      headers: {
-        'x-poll-after': { type: 'integer', description: 'Seconds to wait before polling again.' },
-        etag: { type: 'string', description: 'The snapshot\'s version, quoted; send it back in `If-None-Match` for a 304 while nothing changed.' }
-      }
-    },
-    304: { type: 'null', description: 'Not modified: the version named in `If-None-Match` is still the current one.' },
+    200: { ...componentRef('TrackedOrder', { description: 'The order\'s current snapshot.' }), headers: POLL_HEADERS },
+    304: { type: 'null', description: 'Not modified: the version named in `If-None-Match` is still the current one.', headers: POLL_HEADERS },
     ...errorResponses([400, 404, 429, 502, 504])
   }
 }

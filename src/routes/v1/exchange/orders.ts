@@ -12,6 +12,7 @@ import { checkExchangeOrder } from '../../../upstream/rules/exchange-order.js'
 import { CREATE_ERROR_EXAMPLES, CREATE_IDEMPOTENCY_DOC, createOrder } from '../../../upstream/create-order.js'
 import { forward } from '../../../upstream/forward.js'
 import { withPartner } from '../../../upstream/partner.js'
+import { ORDER_TOKEN } from '../../../openapi/response-headers.js'
 
 const exchangeOrderRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/exchange/orders', {
@@ -31,7 +32,7 @@ const exchangeOrderRoutes: FastifyPluginAsyncTypebox = async (app) => {
       headers: IdempotencyHeaders,
       body: ExchangeOrderRequest,
       response: {
-        200: ExchangeOrderResponse,
+        200: { ...ExchangeOrderResponse, headers: ORDER_TOKEN },
         ...errorResponses([...BODY_ERRORS, ...UPSTREAM_ERRORS], { examples: { ...CREATE_ERROR_EXAMPLES, 400: [{ ok: false, code: 'BAD_REQUEST', message: 'to_address is not a valid doge address' }] } }),
         ...IdempotencyResponses
       }

@@ -21,6 +21,7 @@ import { CREATE_ERROR_EXAMPLES, CREATE_IDEMPOTENCY_DOC, createOrder } from '../.
 import { forward, isSuccess } from '../../../upstream/forward.js'
 import { MIXER_META_PATH } from '../meta.js'
 import { withPartner } from '../../../upstream/partner.js'
+import { ORDER_TOKEN } from '../../../openapi/response-headers.js'
 
 /** The coin/network limits from the cached mixer meta, or `undefined` when they cannot be had. */
 async function mixerLimits (app: FastifyInstance, crypto: string, network: string): Promise<MixerLimits | undefined> {
@@ -67,7 +68,7 @@ const mixerOrderRoutes: FastifyPluginAsyncTypebox = async (app) => {
       headers: IdempotencyHeaders,
       body: MixerOrderRequest,
       response: {
-        200: MixerOrderResponse,
+        200: { ...MixerOrderResponse, headers: ORDER_TOKEN },
         ...errorResponses([...BODY_ERRORS, ...UPSTREAM_ERRORS], { examples: { ...CREATE_ERROR_EXAMPLES, 400: MIXER_400_EXAMPLES } }),
         ...IdempotencyResponses
       }
