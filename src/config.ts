@@ -70,7 +70,11 @@ export interface Config {
   sseMaxConnections: number
   /** Longest life of one event stream before it is closed with a `retry:` hint. */
   sseMaxLifetimeMs: number
-  /** Redis shared by the instances of a cluster; unset: every store stays in-process. */
+  /** Backend of the state layer without `REDIS_URL`: `sqlite` (a file under `dataDir`, survives restarts) or `memory` (tests). */
+  stateBackend: 'sqlite' | 'memory'
+  /** Directory of the SQLite database (`trackgate.db`), created on first start. */
+  dataDir: string
+  /** Redis shared by the instances of a cluster; unset: the state stays on this machine (`stateBackend`). */
   redisUrl: string | undefined
   /** Namespace of every Redis key and channel, so several clusters can share one Redis. */
   redisKeyPrefix: string
@@ -138,10 +142,10 @@ function httpUrl (raw: string): string {
   return raw.replace(/\/+$/, '')
 }
 
-function oneOf (values: readonly string[]): Parser<string> {
+function oneOf<T extends string> (values: readonly T[]): Parser<T> {
   return (raw) => {
-    if (!values.includes(raw)) throw new SettingError(`expected one of ${values.join(', ')}, got "${raw}"`)
-    return raw
+    if (!(values as readonly string[]).includes(raw)) throw new SettingError(`expected one of ${values.join(', ')}, got "${raw}"`)
+    return raw as T
   }
 }
 
@@ -271,7 +275,9 @@ export const SETTINGS = [
   setting({ env: 'CORS_ORIGINS', key: 'corsOrigins', parse: origins, fallback: [], doc: 'Browser origins allowed to call the gateway cross-origin, comma-separated (`https://shop.example`), or `*` for any. Unset: same origin only (no CORS headers).' }),
   setting({ env: 'IDEMPOTENCY_TTL_MS', key: 'idempotencyTtlMs', parse: integer(60_000, 7 * 86_400_000), fallback: 86_400_000, doc: 'How long the answer to an order creation sent with an `Idempotency-Key` is kept and replayed for the same key.' }),
   setting({ env: 'SHUTDOWN_TIMEOUT_MS', key: 'shutdownTimeoutMs', parse: integer(1000, 600_000), fallback: 25_000, doc: 'On SIGTERM/SIGINT: time allowed to finish in-flight requests and close streams before the process exits anyway.' }),
-  setting({ env: 'REDIS_URL', key: 'redisUrl', parse: redisUrl, fallback: undefined, doc: 'Redis shared by every instance of a cluster (`redis://[:password@]host:6379/0`, `rediss://` for TLS): poller leases, snapshots and their fan-out, the daily quota, `Idempotency-Key` records and the meta/prices cache become cluster-wide. Unset: everything stays in-process.' }),
+  setting({ env: 'STATE_BACKEND', key: 'stateBackend', parse: oneOf(['sqlite', 'memory']), fallback: 'sqlite', doc: 'Where the state of a single instance lives when `REDIS_URL` is unset: `sqlite`, a database file under `DATA_DIR` (idempotency records, snapshots, known orders and the meta/prices cache survive a restart or a crash), or `memory` (lost on restart; for tests). Ignored with `REDIS_URL`.' }),
+  setting({ env: 'DATA_DIR', key: 'dataDir', parse: text, fallback: './data', doc: 'Directory of the SQLite database `trackgate.db` (with its `-wal` and `-shm` files), created on first start; relative paths are from the working directory. One gateway process per directory.' }),
+  setting({ env: 'REDIS_URL', key: 'redisUrl', parse: redisUrl, fallback: undefined, doc: 'Redis shared by every instance of a cluster (`redis://[:password@]host:6379/0`, `rediss://` for TLS): poller leases, snapshots and their fan-out, the daily quota, `Idempotency-Key` records and the meta/prices cache become cluster-wide. Unset: the state stays on this machine (see `STATE_BACKEND`).' }),
   setting({ env: 'REDIS_KEY_PREFIX', key: 'redisKeyPrefix', parse: keyPrefix, fallback: 'trackgate:', doc: 'Prefix of every Redis key and channel; give each cluster sharing one Redis its own.' }),
   setting({ env: 'CLUSTER_MAX_INSTANCES', key: 'clusterMaxInstances', parse: integer(1, 1000), fallback: 4, doc: 'Most gateway instances sharing the API key at any moment (count the extra ones of a rolling deploy). While Redis is unreachable each instance allows itself this fraction (1/N) of the daily quota, so together they still stay within it.' }),
   setting({ env: 'NODE_ENV', key: 'nodeEnv', parse: text, fallback: 'development', doc: '`production` refuses to start without `SECRETCRYPTOS_API_KEY` (unless `SIMULATOR=true`) and without `ORDER_TOKEN_SECRET`.' }),

@@ -62,7 +62,7 @@ t.test('every documented operation is listed in the README', async (t) => {
 
 t.test('every route the README lists exists', async (t) => {
   // No API key: the built-in simulator runs, so the demo routes exist too.
-  const app = await buildApp(defaultConfig(), { logger: false })
+  const app = await buildApp({ ...defaultConfig(), stateBackend: 'memory' }, { logger: false })
   t.teardown(async () => { await app.close() })
   await app.ready()
   const rows = routeRows(readme)

@@ -12,7 +12,7 @@ import { specOf, type OpenApiDocument } from './spec.js'
  * document, so any machine produces the same one.
  */
 export async function buildSpec (): Promise<OpenApiDocument> {
-  const config = { ...defaultConfig(), apiKey: 'openapi-generation-only', upstreamUrl: 'http://127.0.0.1:9/v1', logLevel: 'silent' }
+  const config = { ...defaultConfig(), apiKey: 'openapi-generation-only', upstreamUrl: 'http://127.0.0.1:9/v1', logLevel: 'silent', stateBackend: 'memory' as const }
   const app = await buildApp(config, { logger: false })
   try {
     await app.ready()

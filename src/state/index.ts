@@ -1,19 +1,28 @@
 /**
  * The state layer: every kind of state the gateway shares between requests — and,
  * with `REDIS_URL`, between instances — behind one port per kind. Each port is a
- * folder: `index.ts` is the interface, `memory.ts` the in-process backend (one
- * gateway, tests), `redis.ts` the cluster backend. `src/plugins/state.ts` picks the
- * backends from the configuration and decorates `app.state` with them.
+ * folder: `index.ts` is the interface, then one file per backend: `memory.ts` in
+ * process (tests, `STATE_BACKEND=memory`), `sqlite.ts` on the state database of a
+ * single gateway (`STATE_BACKEND=sqlite`, the default: survives restarts; the database
+ * itself is `sqlite/`), `redis.ts` shared by a cluster (`REDIS_URL`).
+ * `src/plugins/state.ts` picks the backends from the configuration and decorates
+ * `app.state` with them.
  *
- * | port          | what it holds                                              |
- * |---------------|------------------------------------------------------------|
- * | `quota`       | the upstream calls made in the rolling 24 h window         |
- * | `cache`       | answers of `/v1/meta*` and `/v1/prices`, for their TTL      |
- * | `idempotency` | `Idempotency-Key` records and the answers they replay      |
- * | `snapshots`   | the last snapshot of each tracked order, the 404 cache     |
- * | `bus`         | fan-out of new snapshots to the instances with subscribers |
- * | `leases`      | which instance polls each trackcode                         |
- * | `orders`      | known orders: created through the gateway or registered    |
+ * | port          | what it holds                                              | single instance (sqlite) | cluster |
+ * |---------------|------------------------------------------------------------|--------------------------|---------|
+ * | `quota`       | the upstream calls made in the rolling 24 h window         | in process (for now)     | Redis   |
+ * | `cache`       | answers of `/v1/meta*` and `/v1/prices`, for their TTL      | SQLite                   | Redis   |
+ * | `idempotency` | `Idempotency-Key` records and the answers they replay      | SQLite                   | Redis   |
+ * | `snapshots`   | the last snapshot of each tracked order, the 404 cache     | SQLite                   | Redis   |
+ * | `bus`         | fan-out of new snapshots to the instances with subscribers | in process               | Redis   |
+ * | `leases`      | which instance polls each trackcode                         | in process               | Redis   |
+ * | `orders`      | known orders: created through the gateway or registered    | SQLite                   | Redis   |
+ *
+ * `bus` and `leases` have no SQLite backend on purpose: on one machine there is no
+ * other instance to fan out to or to take a poller from, and neither a message in
+ * flight nor a lease means anything once the process is gone (after a restart the
+ * pollers start again with their subscribers). The quota's ledger moves to SQLite with
+ * the quota port's rework.
  */
 import type { Config } from '../config.js'
 import type { UpstreamResult } from '../upstream/client.js'
@@ -43,7 +52,7 @@ export interface StateStores {
   orders: OrderRegistry
 }
 
-/** The in-process stores of one gateway; `now` is the tracking clock's time. */
+/** The in-process stores of one gateway (lost on restart: tests); `now` is the tracking clock's time. */
 export function memoryStores (config: Config, now: () => number = Date.now): StateStores {
   return {
     quota: new MemoryQuota({ limit: config.dailyQuota, reserve: config.quotaReserve }),

@@ -3,8 +3,6 @@
  * instance takes its trackcode over within about a lease TTL and a poll interval — not
  * after the much longer time the dead poller had planned to sleep.
  */
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { startRedis } from '../helpers/redis-server.js'
 import { MIN_LEASE_TTL_MS } from '../../src/state/redis/cluster.js'
@@ -12,10 +10,9 @@ import { createManualClock } from '../../src/simulator/index.js'
 import { build, type Gateway } from '../helpers/build.js'
 import { CLUSTER_LIMITS, createOrder } from '../helpers/fixtures.js'
 import { openRaw } from '../helpers/sse-reader.js'
+import { spawnGateway } from '../helpers/spawn-gateway.js'
 import { subscribe, type Client } from '../helpers/event-source-client.js'
 import { waitFor } from '../helpers/wait-for.js'
-
-const CHILD = fileURLToPath(new URL('../helpers/gateway-process.ts', import.meta.url))
 
 t.test('a killed polling instance is replaced within a lease TTL and a poll interval', async (t) => {
   const pollIntervalMs = 200
@@ -25,30 +22,8 @@ t.test('a killed polling instance is replaced within a lease TTL and a poll inte
   // A dead poller had planned to sleep up to 30 s: a lease as long as its plans would hand over after a minute.
   const settings = { pollIntervalMs, pollWaitingPaymentMs: pollIntervalMs, pollMaxIntervalMs: 30_000 }
 
-  const child = spawn(process.execPath, ['--import', '@tapjs/typescript/import', CHILD], {
-    cwd: fileURLToPath(new URL('../..', import.meta.url)),
-    env: { ...process.env, TRACKGATE_TEST_CONFIG: JSON.stringify(cluster.configFor(settings)) },
-    stdio: ['ignore', 'pipe', 'inherit']
-  })
-  const killChild = (): void => { child.kill('SIGKILL') }
-  process.once('exit', killChild)
-  t.teardown(() => {
-    killChild()
-    process.removeListener('exit', killChild)
-  })
-  const childUrl = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    const timer = setTimeout(() => { reject(new Error('the child instance did not start')) }, 60_000)
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString('utf8')
-      const ready = /READY (\S+)/.exec(out)
-      if (ready !== null) {
-        clearTimeout(timer)
-        resolve(ready[1] as string)
-      }
-    })
-    child.once('exit', (code) => { reject(new Error(`the child instance exited (${code})`)) })
-  })
+  const child = await spawnGateway(t, cluster.configFor(settings))
+  const childUrl = child.url
 
   const code = await createOrder(cluster.sim)
   const lease = `trackgate:lease:${code}`
@@ -68,8 +43,7 @@ t.test('a killed polling instance is replaced within a lease TTL and a poll inte
   t.ok(instances.every((g) => !g.app.redis.leases.holds(code)))
 
   first.close()
-  child.kill('SIGKILL')
-  await new Promise((resolve) => child.once('exit', resolve))
+  await child.kill()
   const killedAt = Date.now()
   cluster.sim.control.pay(code)
   await waitFor(() => clients.every((c) => c.statuses.includes('Confirming')), 'the next status from a new poller', 60_000)

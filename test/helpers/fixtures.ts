@@ -71,7 +71,7 @@ export const FAST: Partial<Config> = {
 /** Stream limits high enough for hundreds of local clients of a test cluster. */
 export const CLUSTER_LIMITS: Partial<Config> = { sseMaxConnectionsPerIp: 100_000, sseMaxConnections: 100_000 }
 
-/** A config for tests: the given upstream, the test key, quiet logs, fast timings. */
+/** A config for tests: the given upstream, the test key, quiet logs, fast timings, state in memory. */
 export function testConfig (upstreamUrl: string, overrides: Partial<Config> = {}): Config {
   return {
     ...defaultConfig(),
@@ -79,6 +79,8 @@ export function testConfig (upstreamUrl: string, overrides: Partial<Config> = {}
     apiKey: SIM_KEY,
     logLevel: 'silent',
     upstreamTimeoutMs: 2000,
+    // No database file per test; the SQLite tests ask for it (with their own DATA_DIR).
+    stateBackend: 'memory',
     // Tests send many requests from 127.0.0.1; the rate-limit tests turn limits back on.
     rateLimitMax: 0,
     rateLimitCreateMax: 0,

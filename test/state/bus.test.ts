@@ -6,7 +6,8 @@
  * arrive in either order: the publisher's own listeners hear it at once, the others
  * through Redis; the pollers never do that, one trackcode having one poller.)
  * Backend-only behaviour (the Redis channel's mirror hook, malformed messages,
- * outages) is in `redis/`.
+ * outages) is in `redis/`. There is no SQLite backend: a single gateway's bus is the
+ * in-process one (no other instance to fan out to, nothing to keep across a restart).
  *
  * Delivery may be asynchronous, so the contract waits for it; to show that nothing
  * *else* arrives, it publishes fences (from the last instance, then the first) and

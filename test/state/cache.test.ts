@@ -8,10 +8,13 @@
 import t, { type Test } from 'tap'
 import type { CacheStore } from '../../src/state/cache/index.js'
 import { MemoryCacheStore } from '../../src/state/cache/memory.js'
-import { RedisCacheStore, upstreamResultCodec } from '../../src/state/cache/redis.js'
+import { upstreamResultCodec } from '../../src/state/cache/codec.js'
+import { RedisCacheStore } from '../../src/state/cache/redis.js'
+import { SqliteCacheStore } from '../../src/state/cache/sqlite.js'
 import type { UpstreamResult } from '../../src/upstream/client.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { clusterLinks } from './fixtures/redis.js'
+import { sqliteConnections } from './fixtures/sqlite.js'
 import { upstreamAnswer } from './fixtures/samples.js'
 import { realTime, virtualTime, type StoreTime } from './fixtures/time.js'
 
@@ -78,5 +81,13 @@ t.test('redis', async (t) => {
     const links = await clusterLinks(t, redis, 2)
     const [a, b] = links.map(({ link }) => new RedisCacheStore<UpstreamResult>({ link, codec: upstreamResultCodec })) as [RedisCacheStore<UpstreamResult>, RedisCacheStore<UpstreamResult>]
     return { stores: [a, b], time: realTime() }
+  })
+})
+
+t.test('sqlite', async (t) => {
+  await contract(t, async (t) => {
+    const time = virtualTime()
+    const [a, b] = (await sqliteConnections(t, 2)).map((db) => new SqliteCacheStore<UpstreamResult>({ db, codec: upstreamResultCodec, now: time.now })) as [SqliteCacheStore<UpstreamResult>, SqliteCacheStore<UpstreamResult>]
+    return { stores: [a, b], time }
   })
 })

@@ -9,8 +9,10 @@ import t, { type Test } from 'tap'
 import type { IdempotencyStore, StoredResponse } from '../../src/state/idempotency/index.js'
 import { MemoryIdempotencyStore } from '../../src/state/idempotency/memory.js'
 import { RedisIdempotencyStore } from '../../src/state/idempotency/redis.js'
+import { SqliteIdempotencyStore } from '../../src/state/idempotency/sqlite.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { clusterLinks } from './fixtures/redis.js'
+import { sqliteConnections } from './fixtures/sqlite.js'
 import { realTime, virtualTime, type StoreTime } from './fixtures/time.js'
 
 /** Long enough never to lapse during a test. */
@@ -114,5 +116,13 @@ t.test('redis', async (t) => {
     const links = await clusterLinks(t, redis, 2)
     const [a, b] = links.map(({ link }) => new RedisIdempotencyStore({ link })) as [RedisIdempotencyStore, RedisIdempotencyStore]
     return { stores: [a, b], time: realTime() }
+  })
+})
+
+t.test('sqlite', async (t) => {
+  await contract(t, async (t) => {
+    const time = virtualTime()
+    const [a, b] = (await sqliteConnections(t, 2)).map((db) => new SqliteIdempotencyStore({ db, now: time.now })) as [SqliteIdempotencyStore, SqliteIdempotencyStore]
+    return { stores: [a, b], time }
   })
 })

@@ -2,7 +2,9 @@
  * The lease port's contract (`src/state/leases/index.ts`), run against every backend:
  * a lease is exclusive between owners, its owner renews it (extending its term), only
  * its owner releases it, and once it expires another owner gets in. Backend-only
- * behaviour (Redis renewals, dead holders, outages) is in `redis/`.
+ * behaviour (Redis renewals, dead holders, outages) is in `redis/`. There is no SQLite
+ * backend: a single gateway's leases are the in-process ones (no other instance to
+ * share a poller with; a lease means nothing once its process is gone).
  */
 import t, { type Test } from 'tap'
 import type { LeaseStore } from '../../src/state/leases/index.js'

@@ -7,8 +7,10 @@ import t, { type Test } from 'tap'
 import type { KnownOrder, OrderRegistry } from '../../src/state/orders/index.js'
 import { MemoryOrderRegistry } from '../../src/state/orders/memory.js'
 import { RedisOrderRegistry } from '../../src/state/orders/redis.js'
+import { SqliteOrderRegistry } from '../../src/state/orders/sqlite.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { clusterLinks } from './fixtures/redis.js'
+import { sqliteConnections } from './fixtures/sqlite.js'
 import { realTime, virtualTime, type StoreTime } from './fixtures/time.js'
 
 const LONG = 60_000
@@ -93,5 +95,13 @@ t.test('redis', async (t) => {
     const links = await clusterLinks(t, redis, 2)
     const [a, b] = links.map(({ link }) => new RedisOrderRegistry({ link })) as [RedisOrderRegistry, RedisOrderRegistry]
     return { stores: [a, b], time: realTime() }
+  })
+})
+
+t.test('sqlite', async (t) => {
+  await contract(t, async (t) => {
+    const time = virtualTime()
+    const [a, b] = (await sqliteConnections(t, 2)).map((db) => new SqliteOrderRegistry({ db, now: time.now })) as [SqliteOrderRegistry, SqliteOrderRegistry]
+    return { stores: [a, b], time }
   })
 })

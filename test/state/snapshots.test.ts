@@ -9,8 +9,10 @@ import t, { type Test } from 'tap'
 import type { SnapshotStore, StoredSnapshot } from '../../src/state/snapshots/index.js'
 import { MemorySnapshotStore } from '../../src/state/snapshots/memory.js'
 import { RedisSnapshotStore } from '../../src/state/snapshots/redis.js'
+import { SqliteSnapshotStore } from '../../src/state/snapshots/sqlite.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { clusterLinks } from './fixtures/redis.js'
+import { sqliteConnections } from './fixtures/sqlite.js'
 import { CODE, snapshot } from './fixtures/samples.js'
 import { realTime, virtualTime, type StoreTime } from './fixtures/time.js'
 
@@ -108,5 +110,13 @@ t.test('redis', async (t) => {
     const links = await clusterLinks(t, redis, 2)
     const [a, b] = links.map(({ link }) => new RedisSnapshotStore({ link, mirrorTtlMs: LONG })) as [RedisSnapshotStore, RedisSnapshotStore]
     return { stores: [a, b], time: realTime() }
+  })
+})
+
+t.test('sqlite', async (t) => {
+  await contract(t, async (t) => {
+    const time = virtualTime()
+    const [a, b] = (await sqliteConnections(t, 2)).map((db) => new SqliteSnapshotStore({ db, now: time.now })) as [SqliteSnapshotStore, SqliteSnapshotStore]
+    return { stores: [a, b], time }
   })
 })

@@ -21,6 +21,7 @@ async function startDemoGateway (t: Test): Promise<string> {
     ...defaultConfig(),
     apiKey: undefined,
     logLevel: 'silent',
+    stateBackend: 'memory',
     // The default 1000 calls/day would stretch polling to ~90 s per order.
     dailyQuota: 10_000_000,
     pollIntervalMs: 100,

@@ -3,7 +3,8 @@
  * expiry, unreadable entries, and the in-process twin that answers during an outage.
  */
 import t from 'tap'
-import { RedisCacheStore, upstreamResultCodec } from '../../../src/state/cache/redis.js'
+import { upstreamResultCodec } from '../../../src/state/cache/codec.js'
+import { RedisCacheStore } from '../../../src/state/cache/redis.js'
 import type { UpstreamResult } from '../../../src/upstream/client.js'
 import { startRedis } from '../../helpers/redis-server.js'
 import { startLink } from '../../helpers/redis-link.js'

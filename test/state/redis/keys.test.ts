@@ -4,7 +4,8 @@
  */
 import t from 'tap'
 import { RedisBus } from '../../../src/state/bus/redis.js'
-import { RedisCacheStore, upstreamResultCodec } from '../../../src/state/cache/redis.js'
+import { upstreamResultCodec } from '../../../src/state/cache/codec.js'
+import { RedisCacheStore } from '../../../src/state/cache/redis.js'
 import { RedisIdempotencyStore } from '../../../src/state/idempotency/redis.js'
 import { RedisLeaseStore } from '../../../src/state/leases/redis.js'
 import { RedisQuota } from '../../../src/state/quota/redis.js'

@@ -1,0 +1,77 @@
+/**
+ * Snapshots and not-found marks in the state database (tables `snapshots` and
+ * `not_found`), so a final snapshot is still served without a check after a restart.
+ * `put` is the compare-and-set of the port in one immediate transaction. Rows at or
+ * past their `expires_at` are ignored on read, replaced on write and deleted by
+ * {@link SqliteSnapshotStore.sweep}.
+ */
+import type { TrackedOrder } from '../../tracking/schemas.js'
+import type { SnapshotStore, StoredSnapshot } from './index.js'
+import type { StateDatabase } from '../sqlite/database.js'
+
+interface Row {
+  version: number
+  json: string
+  checked_at: number
+}
+
+export interface SqliteSnapshotStoreOptions {
+  db: StateDatabase
+  now?: () => number
+}
+
+export class SqliteSnapshotStore implements SnapshotStore {
+  readonly #db: StateDatabase
+  readonly #now: () => number
+
+  constructor (opts: SqliteSnapshotStoreOptions) {
+    this.#db = opts.db
+    this.#now = opts.now ?? Date.now
+  }
+
+  async get (trackcode: string): Promise<StoredSnapshot | undefined> {
+    const row = this.#db.statement('SELECT version, json, checked_at FROM snapshots WHERE trackcode = ? AND expires_at > ?').get(trackcode, this.#now()) as Row | undefined
+    if (row === undefined) return undefined
+    try {
+      const order = JSON.parse(row.json) as TrackedOrder
+      if (typeof order !== 'object' || order === null || order.version !== row.version) return undefined
+      return { order, json: row.json, checkedAt: row.checked_at }
+    } catch {
+      return undefined
+    }
+  }
+
+  async put (trackcode: string, snapshot: StoredSnapshot, ttlMs: number, expectedVersion: number): Promise<boolean> {
+    const now = this.#now()
+    return this.#db.transaction(() => {
+      const current = this.#db.statement('SELECT version FROM snapshots WHERE trackcode = ? AND expires_at > ?').get(trackcode, now) as { version: number } | undefined
+      if (current !== undefined && current.version !== expectedVersion) return false
+      if (ttlMs <= 0) {
+        this.#db.statement('DELETE FROM snapshots WHERE trackcode = ?').run(trackcode)
+      } else {
+        this.#db.statement('INSERT OR REPLACE INTO snapshots (trackcode, version, json, checked_at, expires_at) VALUES (?, ?, ?, ?, ?)')
+          .run(trackcode, snapshot.order.version, snapshot.json, snapshot.checkedAt, now + ttlMs)
+      }
+      return true
+    })
+  }
+
+  async markNotFound (trackcode: string, ttlMs: number): Promise<void> {
+    if (ttlMs <= 0) {
+      this.#db.statement('DELETE FROM not_found WHERE trackcode = ?').run(trackcode)
+      return
+    }
+    this.#db.statement('INSERT OR REPLACE INTO not_found (trackcode, expires_at) VALUES (?, ?)').run(trackcode, this.#now() + ttlMs)
+  }
+
+  async isNotFound (trackcode: string): Promise<boolean> {
+    return this.#db.statement('SELECT 1 FROM not_found WHERE trackcode = ? AND expires_at > ?').get(trackcode, this.#now()) !== undefined
+  }
+
+  /** Deletes expired snapshots and marks; returns how many. */
+  sweep (): number {
+    const now = this.#now()
+    return this.#db.statement('DELETE FROM snapshots WHERE expires_at <= ?').run(now).changes +
+      this.#db.statement('DELETE FROM not_found WHERE expires_at <= ?').run(now).changes
+  }
+}

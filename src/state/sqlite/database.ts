@@ -1,0 +1,101 @@
+/**
+ * The state database of one gateway: one SQLite file, `trackgate.db`, in the data
+ * directory (created on first open), through better-sqlite3's synchronous API — the
+ * ports stay async, the SQLite backends simply answer at once.
+ *
+ * - `journal_mode = WAL`: readers never block the writer; commits append to
+ *   `trackgate.db-wal`, checkpointed into the main file in the background and on close.
+ * - `synchronous = FULL`: every commit is fsynced before it returns. `NORMAL` would
+ *   already survive a `kill -9` (a committed transaction is in the WAL, which the OS
+ *   keeps), but not a power cut or a kernel crash, which could take the last commits —
+ *   quota spent, an `Idempotency-Key` answer already sent to a client. The writes are
+ *   few (bounded by upstream calls: about one per check, creation or cached answer), so
+ *   one fsync each costs nothing measurable and buys durability against both.
+ * - `busy_timeout`: a second connection (a backup, `sqlite3` on the command line)
+ *   makes writers wait up to 5 s instead of failing at once.
+ *
+ * Statements are prepared once and cached by their SQL text. One gateway process per
+ * file: leases and the tracking bus stay in process (`src/state/index.ts`).
+ */
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import Database from 'better-sqlite3'
+import type BetterSqlite3 from 'better-sqlite3'
+import { migrate } from './migrate.js'
+import { MIGRATIONS, type Migration } from './migrations.js'
+
+/** Name of the database file in the data directory. */
+export const DATABASE_FILE = 'trackgate.db'
+
+/** How long a write waits for another connection's lock before failing. */
+const BUSY_TIMEOUT_MS = 5000
+
+/** Options of {@link openStateDatabase}. */
+export interface OpenOptions {
+  /** Migrations to apply (default: all of {@link MIGRATIONS}; tests pass fewer). */
+  migrations?: readonly Migration[]
+}
+
+/** See the module comment. */
+export class StateDatabase {
+  /** Absolute path of the database file. */
+  readonly path: string
+  /** Names of the migrations applied when it was opened (empty when it was up to date). */
+  readonly migrated: readonly string[]
+  readonly #db: BetterSqlite3.Database
+  readonly #statements = new Map<string, BetterSqlite3.Statement>()
+
+  constructor (path: string, db: BetterSqlite3.Database, migrated: readonly string[]) {
+    this.path = path
+    this.#db = db
+    this.migrated = migrated
+  }
+
+  /** The prepared statement of `sql`, prepared on first use. */
+  statement (sql: string): BetterSqlite3.Statement {
+    let statement = this.#statements.get(sql)
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql)
+      this.#statements.set(sql, statement)
+    }
+    return statement
+  }
+
+  /** Runs `fn` in one `BEGIN IMMEDIATE` transaction (rolled back if it throws). */
+  transaction<T> (fn: () => T): T {
+    return this.#db.transaction(fn).immediate()
+  }
+
+  /** A pragma's single value (`journal_mode`, `synchronous`, `user_version`, …). */
+  pragma (name: string): unknown {
+    return this.#db.pragma(name, { simple: true })
+  }
+
+  get open (): boolean {
+    return this.#db.open
+  }
+
+  /** Checkpoints the WAL into the main file and closes; later calls do nothing. */
+  close (): void {
+    if (this.#db.open) this.#db.close()
+  }
+}
+
+/** Opens (creating the directory and file if needed) and migrates the database in `dataDir`. */
+export function openStateDatabase (dataDir: string, opts: OpenOptions = {}): StateDatabase {
+  const dir = resolve(dataDir)
+  mkdirSync(dir, { recursive: true })
+  const path = join(dir, DATABASE_FILE)
+  const db = new Database(path)
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
+    const mode = db.pragma('journal_mode = WAL', { simple: true })
+    if (mode !== 'wal') throw new Error(`could not put ${path} in WAL mode (got ${String(mode)})`)
+    db.pragma('synchronous = FULL')
+    const migrated = migrate(db, opts.migrations ?? MIGRATIONS)
+    return new StateDatabase(path, db, migrated)
+  } catch (err) {
+    db.close()
+    throw err
+  }
+}

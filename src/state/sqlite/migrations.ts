@@ -1,0 +1,78 @@
+/**
+ * The schema of the state database, as an append-only list of migrations: one per
+ * table. The database's `user_version` is the number of migrations applied; a new
+ * table (or column, or index) is one more entry at the end — never an edit of an
+ * entry already released, which databases in the field have applied.
+ *
+ * Times are epoch milliseconds. Every row that lapses has an `expires_at`: reads ignore
+ * rows at or past it, and the sweeper deletes them (the index on `expires_at` keeps
+ * that cheap).
+ */
+
+/** One step of the schema. */
+export interface Migration {
+  /** What it adds, for the logs and for whoever reads the list. */
+  name: string
+  /** The SQL, run in the same transaction as the `user_version` bump. */
+  sql: string
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    name: 'cache: answers of /v1/meta* and /v1/prices',
+    sql: `
+      CREATE TABLE cache (
+        key TEXT PRIMARY KEY,
+        value BLOB NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX cache_expires_at ON cache (expires_at);`
+  },
+  {
+    name: 'idempotency: Idempotency-Key records and their answers',
+    sql: `
+      CREATE TABLE idempotency (
+        key TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('running', 'done')),
+        fingerprint TEXT NOT NULL,
+        status_code INTEGER,
+        content_type TEXT,
+        body BLOB,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX idempotency_expires_at ON idempotency (expires_at);`
+  },
+  {
+    name: 'snapshots: the last snapshot of each tracked order',
+    sql: `
+      CREATE TABLE snapshots (
+        trackcode TEXT PRIMARY KEY,
+        version INTEGER NOT NULL,
+        json TEXT NOT NULL,
+        checked_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX snapshots_expires_at ON snapshots (expires_at);`
+  },
+  {
+    name: 'not_found: trackcodes upstream said it does not know',
+    sql: `
+      CREATE TABLE not_found (
+        trackcode TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX not_found_expires_at ON not_found (expires_at);`
+  },
+  {
+    name: 'known_orders: orders created through the gateway or registered',
+    sql: `
+      CREATE TABLE known_orders (
+        trackcode TEXT PRIMARY KEY,
+        source TEXT NOT NULL CHECK (source IN ('created', 'registered')),
+        by_caller TEXT NOT NULL,
+        since INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX known_orders_expires_at ON known_orders (expires_at);`
+  }
+]

@@ -1,0 +1,48 @@
+/**
+ * The stores of a single gateway on its state database (`STATE_BACKEND=sqlite`, the
+ * default without `REDIS_URL`): idempotency records, snapshots and not-found marks,
+ * known orders and the meta/prices cache are SQLite tables and survive a restart or a
+ * `kill -9`. The tracking bus and the poller leases stay in process: with one instance
+ * there is no one else to fan out to or to share a poller with, and neither means
+ * anything after a restart. The quota keeps its in-process backend until the quota
+ * port's rework lands (then its ledger gets a table here too).
+ */
+import type { Config } from '../../config.js'
+import type { UpstreamResult } from '../../upstream/client.js'
+import type { StateStores } from '../index.js'
+import { MemoryBus } from '../bus/memory.js'
+import { upstreamResultCodec } from '../cache/codec.js'
+import { SqliteCacheStore } from '../cache/sqlite.js'
+import { SqliteIdempotencyStore } from '../idempotency/sqlite.js'
+import { MemoryLeaseStore } from '../leases/memory.js'
+import { SqliteOrderRegistry } from '../orders/sqlite.js'
+import { MemoryQuota } from '../quota/memory.js'
+import { SqliteSnapshotStore } from '../snapshots/sqlite.js'
+import type { StateDatabase } from './database.js'
+
+/** How often expired rows are deleted (reads ignore them in between). */
+export const SWEEP_INTERVAL_MS = 10 * 60 * 1000
+
+/** The stores, and the sweep of every table with expiring rows. */
+export interface SqliteStores extends StateStores {
+  /** Deletes every expired row; returns how many. */
+  sweep (): number
+}
+
+/** The stores of one gateway on `db`; `now` is the tracking clock's time (snapshots, leases, known orders). */
+export function sqliteStores (config: Config, db: StateDatabase, now: () => number = Date.now): SqliteStores {
+  const cache = new SqliteCacheStore<UpstreamResult>({ db, codec: upstreamResultCodec })
+  const idempotency = new SqliteIdempotencyStore({ db })
+  const snapshots = new SqliteSnapshotStore({ db, now })
+  const orders = new SqliteOrderRegistry({ db, now })
+  return {
+    quota: new MemoryQuota({ limit: config.dailyQuota, reserve: config.quotaReserve }),
+    cache,
+    idempotency,
+    snapshots,
+    bus: new MemoryBus(),
+    leases: new MemoryLeaseStore(now),
+    orders,
+    sweep: () => cache.sweep() + idempotency.sweep() + snapshots.sweep() + orders.sweep()
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The state database (`src/state/sqlite/database.ts`, `migrate.ts`): created with its
+ * directory on first open, in WAL mode with every commit fsynced; migrations applied
+ * once each, a failing one leaving the database at the last whole step, a newer
+ * database refused; expired rows swept; the state plugin's choice of backend, and the
+ * database closed with the app.
+ */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { MemorySnapshotStore } from '../../../src/state/snapshots/memory.js'
+import { SqliteSnapshotStore } from '../../../src/state/snapshots/sqlite.js'
+import { DATABASE_FILE, openStateDatabase } from '../../../src/state/sqlite/database.js'
+import { MIGRATIONS } from '../../../src/state/sqlite/migrations.js'
+import { sqliteStores } from '../../../src/state/sqlite/stores.js'
+import { build } from '../../helpers/build.js'
+import { testConfig } from '../../helpers/fixtures.js'
+import { snapshot, upstreamAnswer } from '../fixtures/samples.js'
+import { tempDataDir } from '../fixtures/sqlite.js'
+import { virtualTime } from '../fixtures/time.js'
+
+const EXTRA = { name: 'test: one more table', sql: 'CREATE TABLE extra (id INTEGER PRIMARY KEY)' }
+
+t.test('first open creates the directory and the file, in WAL mode, fsyncing every commit, fully migrated', async (t) => {
+  const dir = join(await tempDataDir(t), 'nested', 'data')
+  const db = openStateDatabase(dir)
+  t.teardown(() => { db.close() })
+  t.equal(db.path, join(dir, DATABASE_FILE))
+  t.ok(existsSync(db.path))
+  t.equal(db.pragma('journal_mode'), 'wal')
+  t.equal(db.pragma('synchronous'), 2, 'FULL')
+  t.equal(db.pragma('busy_timeout'), 5000)
+  t.equal(db.pragma('user_version'), MIGRATIONS.length)
+  t.same(db.migrated, MIGRATIONS.map((m) => m.name))
+})
+
+t.test('migrations run once each; a new one is applied alone; a newer database is refused', async (t) => {
+  const dir = await tempDataDir(t)
+  openStateDatabase(dir).close()
+  const again = openStateDatabase(dir)
+  t.same(again.migrated, [], 'nothing to do the second time')
+  again.close()
+  const newer = openStateDatabase(dir, { migrations: [...MIGRATIONS, EXTRA] })
+  t.same(newer.migrated, [EXTRA.name])
+  t.equal(newer.pragma('user_version'), MIGRATIONS.length + 1)
+  newer.close()
+  t.throws(() => openStateDatabase(dir), /schema version 6, newer than this trackgate knows \(5\)/)
+})
+
+t.test('a failing migration leaves the database at the last whole step', async (t) => {
+  const dir = await tempDataDir(t)
+  const broken = { name: 'broken', sql: 'CREATE TABLE half (id INTEGER); THIS IS NOT SQL' }
+  t.throws(() => openStateDatabase(dir, { migrations: [...MIGRATIONS, broken] }))
+  const db = openStateDatabase(dir, { migrations: [...MIGRATIONS, EXTRA] })
+  t.teardown(() => { db.close() })
+  t.same(db.migrated, [EXTRA.name], 'the step is retried from its start')
+  t.same(db.statement('SELECT count(*) AS n FROM sqlite_master WHERE name = \'half\'').get(), { n: 0 }, 'nothing of the failed step was kept')
+})
+
+t.test('the sweep deletes expired rows of every table, and only those', async (t) => {
+  const db = openStateDatabase(await tempDataDir(t))
+  t.teardown(() => { db.close() })
+  const time = virtualTime()
+  const stores = sqliteStores(testConfig('http://127.0.0.1:9/v1'), db, time.now)
+  // Idempotency and cache keep real time (as in memory): their rows are written already expired.
+  await stores.idempotency.complete('k', 'f', { statusCode: 200, contentType: 'application/json', body: Buffer.from('{}') }, -1)
+  await stores.idempotency.complete('k2', 'f', { statusCode: 200, contentType: 'application/json', body: Buffer.from('{}') }, 60_000)
+  await stores.cache.set('GET /prices', upstreamAnswer(), 60_000)
+  await stores.snapshots.put('AAAAAAAAAAAAAAAA', snapshot(1), 100, 0)
+  await stores.snapshots.put('BBBBBBBBBBBBBBBB', snapshot(1), 60_000, 0)
+  await stores.snapshots.markNotFound('CCCCCCCCCCCCCCCC', 100)
+  await stores.orders.remember('AAAAAAAAAAAAAAAA', { source: 'created', by: 'ip:127.0.0.1', since: 1 }, 100)
+  const count = (table: string): unknown => db.statement(`SELECT count(*) AS n FROM ${table}`).get()
+  t.equal(stores.sweep(), 1, 'only the expired idempotency record so far')
+  await time.elapse(100)
+  t.equal(stores.sweep(), 3, 'one snapshot, one not-found mark, one known order')
+  t.same([count('idempotency'), count('cache'), count('snapshots'), count('not_found'), count('known_orders')], [{ n: 1 }, { n: 1 }, { n: 1 }, { n: 0 }, { n: 0 }])
+  t.equal(stores.sweep(), 0)
+})
+
+t.test('the state plugin opens the database in DATA_DIR (STATE_BACKEND=sqlite), and closes it with the app', async (t) => {
+  const dataDir = join(await tempDataDir(t), 'data')
+  const s = await build(t, { config: { stateBackend: 'sqlite', dataDir } })
+  t.ok(s.app.state.snapshots instanceof SqliteSnapshotStore)
+  t.ok(existsSync(join(dataDir, DATABASE_FILE)), 'created on start')
+  t.ok(existsSync(join(dataDir, `${DATABASE_FILE}-wal`)), 'WAL mode')
+  await s.gw.close()
+  t.notOk(existsSync(join(dataDir, `${DATABASE_FILE}-wal`)), 'closed: the WAL was checkpointed and removed')
+
+  const memory = await s.gateway({ config: { stateBackend: 'memory', dataDir: join(dataDir, 'unused') } })
+  t.ok(memory.app.state.snapshots instanceof MemorySnapshotStore)
+  t.notOk(existsSync(join(dataDir, 'unused')), 'STATE_BACKEND=memory opens no database')
+})
