@@ -18,6 +18,7 @@ import security from './plugins/security.js'
 import rateLimits from './plugins/rate-limit.js'
 import idempotency from './plugins/idempotency.js'
 import { loggerOptions } from './lib/log-privacy.js'
+import { logDestination } from './lib/log-destination.js'
 import openapi from './plugins/openapi.js'
 import routes from './routes/index.js'
 import tracking, { type TrackingOptions } from './tracking/index.js'
@@ -25,7 +26,7 @@ import type { StateStores } from './state/index.js'
 import type { SimulatorOptions } from './simulator/index.js'
 
 export interface BuildOptions {
-  /** Pino options (e.g. a test's `stream`), laid over the privacy-preserving defaults of src/lib/log-privacy.ts; or `false`. */
+  /** Pino options (e.g. a test's `stream`; default: standard output), laid over the privacy-preserving defaults of src/lib/log-privacy.ts; or `false`. */
   logger?: FastifyServerOptions['logger']
   /** Stores to use instead of those the configuration selects (in-process, or Redis with `REDIS_URL`). */
   state?: Partial<StateStores>
@@ -41,7 +42,9 @@ export { REDACTED_PATHS } from './lib/log-privacy.js'
 export async function buildApp (config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     // Redaction and privacy-preserving serializers apply to any logger options given (tests' streams too).
-    logger: opts.logger === false ? false : loggerOptions(config.logLevel, typeof opts.logger === 'object' ? opts.logger : {}),
+    // Standard output unless the options name a stream; a broken pipe turns logging off
+    // instead of hanging the shutdown (src/lib/log-destination.ts).
+    logger: opts.logger === false ? false : loggerOptions(config.logLevel, { stream: logDestination(), ...(typeof opts.logger === 'object' ? opts.logger : {}) }),
     trustProxy: typeof config.trustProxy === 'boolean' ? config.trustProxy : [...config.trustProxy],
     bodyLimit: config.bodyLimit,
     forceCloseConnections: true,
