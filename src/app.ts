@@ -13,10 +13,12 @@ import state from './plugins/state.js'
 import upstream from './plugins/upstream.js'
 import lifecycle from './plugins/lifecycle.js'
 import metrics from './plugins/metrics.js'
+import connectionLimit from './plugins/connection-limit.js'
 import security from './plugins/security.js'
 import rateLimits from './plugins/rate-limit.js'
 import idempotency from './plugins/idempotency.js'
 import { loggerOptions } from './lib/log-privacy.js'
+import { logDestination } from './lib/log-destination.js'
 import openapi from './plugins/openapi.js'
 import routes from './routes/index.js'
 import tracking, { type TrackingOptions } from './tracking/index.js'
@@ -24,7 +26,7 @@ import type { StateStores } from './state/index.js'
 import type { SimulatorOptions } from './simulator/index.js'
 
 export interface BuildOptions {
-  /** Pino options (e.g. a test's `stream`), laid over the privacy-preserving defaults of src/lib/log-privacy.ts; or `false`. */
+  /** Pino options (e.g. a test's `stream`; default: standard output), laid over the privacy-preserving defaults of src/lib/log-privacy.ts; or `false`. */
   logger?: FastifyServerOptions['logger']
   /** Stores to use instead of those the configuration selects (in-process, or Redis with `REDIS_URL`). */
   state?: Partial<StateStores>
@@ -40,10 +42,23 @@ export { REDACTED_PATHS } from './lib/log-privacy.js'
 export async function buildApp (config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     // Redaction and privacy-preserving serializers apply to any logger options given (tests' streams too).
-    logger: opts.logger === false ? false : loggerOptions(config.logLevel, typeof opts.logger === 'object' ? opts.logger : {}),
+    // Standard output unless the options name a stream; a broken pipe turns logging off
+    // instead of hanging the shutdown (src/lib/log-destination.ts).
+    logger: opts.logger === false ? false : loggerOptions(config.logLevel, { stream: logDestination(), ...(typeof opts.logger === 'object' ? opts.logger : {}) }),
     trustProxy: typeof config.trustProxy === 'boolean' ? config.trustProxy : [...config.trustProxy],
     bodyLimit: config.bodyLimit,
     forceCloseConnections: true,
+    // Receiving a request (headers and body) may take at most REQUEST_TIMEOUT_MS: a
+    // slower client gets 408 (clientErrorHandler) and its socket is closed. Node measures
+    // from the request's first byte until it is fully received, so event streams (a GET,
+    // complete once its headers are in) are never cut by it. `headersTimeout` (Node's
+    // default 60 s) is brought down to the same bound, and the connections are checked
+    // often enough (Node's default: every 30 s) for the bound to mean something.
+    requestTimeout: config.requestTimeoutMs,
+    http: {
+      headersTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(5000, Math.floor(config.requestTimeoutMs / 4)))
+    },
     return503OnClosing: true,
     // Errors before any route (bad URL encoding, refused HTTP framing) in the envelope too.
     frameworkErrors,
@@ -56,6 +71,9 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(errorEnvelope)
+  // Every body the gateway accepts is JSON: no text/plain parser (Fastify's default), so a
+  // text/plain body gets 415 UNSUPPORTED_MEDIA_TYPE in the envelope.
+  app.removeContentTypeParser('text/plain')
   await app.register(simulator, { config, ...(opts.simulator === undefined ? {} : { simulator: opts.simulator }) })
   await app.register(configPlugin, { config })
   const clock = opts.tracking?.clock
@@ -67,6 +85,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   // Hardening, before any route: their hooks must cover every route.
   await app.register(lifecycle)
   await app.register(metrics)
+  await app.register(connectionLimit, { maxPerIp: config.maxConnectionsPerIp, trustProxy: config.trustProxy })
   // Who is calling (`request.caller`), before the limits and routes that depend on it.
   await app.register(access)
   await app.register(security, { corsOrigins: config.corsOrigins })

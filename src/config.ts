@@ -337,6 +337,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length === 0 && config.createSettleTimeoutMs < config.upstreamTimeoutMs) {
     problems.push(`CREATE_SETTLE_TIMEOUT_MS: must be at least UPSTREAM_TIMEOUT_MS (${config.upstreamTimeoutMs}), got ${config.createSettleTimeoutMs}`)
   }
+  if (problems.length === 0 && config.nodeEnv === 'production' && config.apiKey === undefined && !config.simulator) {
+    problems.push('SECRETCRYPTOS_API_KEY: required with NODE_ENV=production; without it trackgate would serve the built-in simulator (set SIMULATOR=true to run the simulator in production on purpose)')
+  }
   if (problems.length > 0) throw new ConfigError(problems)
   return config
 }

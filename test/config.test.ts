@@ -3,6 +3,8 @@
  * at once), and the settings table.
  */
 import t from 'tap'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { ConfigError, defaultConfig, loadConfig, SETTINGS } from '../src/config.js'
 
 t.test('defaults when nothing is set', async (t) => {
@@ -121,4 +123,29 @@ t.test('CREATE_SETTLE_TIMEOUT_MS: 120 s by default, never below UPSTREAM_TIMEOUT
   t.equal(loadConfig({ CREATE_SETTLE_TIMEOUT_MS: '30000', UPSTREAM_TIMEOUT_MS: '30000' }).createSettleTimeoutMs, 30_000)
   t.throws(() => loadConfig({ CREATE_SETTLE_TIMEOUT_MS: '5000' }), /CREATE_SETTLE_TIMEOUT_MS: must be at least UPSTREAM_TIMEOUT_MS \(10000\), got 5000/)
   t.throws(() => loadConfig({ CREATE_SETTLE_TIMEOUT_MS: 'soon' }), /CREATE_SETTLE_TIMEOUT_MS: expected a whole number/)
+})
+
+/** A valid order-token secret, which production also requires. */
+const SECRET = 'order-token-secret-of-at-least-32-characters'
+
+t.test('NODE_ENV=production: the simulator only when asked for', async (t) => {
+  const err = t.throws(() => loadConfig({ NODE_ENV: 'production', ORDER_TOKEN_SECRET: SECRET })) as ConfigError
+  t.ok(err instanceof ConfigError)
+  t.match(err.message, /SECRETCRYPTOS_API_KEY: required with NODE_ENV=production/)
+  t.match(err.message, /SIMULATOR=true/, 'the message names the way out')
+  t.equal(loadConfig({ NODE_ENV: 'production', ORDER_TOKEN_SECRET: SECRET, SIMULATOR: 'true' }).simulator, true, 'SIMULATOR=true runs it on purpose')
+  t.equal(loadConfig({ NODE_ENV: 'production', ORDER_TOKEN_SECRET: SECRET, SECRETCRYPTOS_API_KEY: 'k' }).apiKey, 'k', 'a key: no simulator')
+  t.equal(loadConfig({}).apiKey, undefined, 'outside production the simulator starts without being asked for')
+})
+
+t.test('NODE_ENV=production without a key: the process exits 78 naming the variable', async (t) => {
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', ORDER_TOKEN_SECRET: SECRET, PORT: '0' }
+  delete env.SECRETCRYPTOS_API_KEY
+  delete env.SIMULATOR
+  const child = spawn(process.execPath, ['--import', '@tapjs/typescript/import', 'src/server.ts'], { cwd: process.cwd(), env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (chunk) => { stderr += String(chunk) })
+  const [code] = await once(child, 'exit') as [number | null]
+  t.equal(code, 78, 'EX_CONFIG')
+  t.match(stderr, /trackgate: Invalid configuration:\n {2}- SECRETCRYPTOS_API_KEY: required with NODE_ENV=production/)
 })

@@ -383,6 +383,8 @@ function renderCreated () {
   const address = typeof deposit?.address === 'string' ? deposit.address : null
   $('deposit-address').textContent = address ?? ''
   show($('deposit-address-row'), address !== null)
+  // On the simulator the address is invalid on purpose: say so next to it.
+  show($('deposit-simulated'), address !== null && state.demo)
   const qr = $('qr')
   const qrCode = typeof deposit?.qr_code === 'string' && deposit.qr_code.startsWith('data:image/') ? deposit.qr_code : null
   if (qrCode !== null) qr.src = qrCode

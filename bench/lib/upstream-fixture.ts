@@ -78,6 +78,7 @@ export function gatewayEnv (upstream: string, overrides: Readonly<Record<string,
     // Every request comes from 127.0.0.1: per-IP limits would measure the limiter.
     SSE_MAX_CONNECTIONS_PER_IP: '100000',
     SSE_MAX_CONNECTIONS: '1000000',
+    MAX_CONNECTIONS_PER_IP: '1000000',
     ...overrides
   }
 }

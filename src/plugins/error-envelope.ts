@@ -56,6 +56,19 @@ const FASTIFY_CODES: Readonly<Record<string, { status: number, code: string, mes
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_REQUEST', message: 'Content-Length does not match the body' }
 }
 
+/** The envelope code of a 4xx status trackgate answers without a more specific one. */
+const STATUS_CODES_4XX: Readonly<Record<number, string>> = {
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  406: 'NOT_ACCEPTABLE',
+  408: 'REQUEST_TIMEOUT',
+  413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'TOO_MANY_REQUESTS',
+  431: 'HEADERS_TOO_LARGE'
+}
+
 /**
  * Fastify's `frameworkErrors` option: router errors, answered in the envelope (Fastify's
  * default body is `{ error, code, message, statusCode }`).
@@ -84,7 +97,9 @@ export function clientErrorHandler (error: Error & { code?: string }, socket: So
     ? [408, 'REQUEST_TIMEOUT', 'The request took too long to arrive']
     : error.code === 'HPE_HEADER_OVERFLOW'
       ? [431, 'HEADERS_TOO_LARGE', 'Request headers are too large']
-      : [400, 'BAD_REQUEST', 'Malformed HTTP request']
+      : error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
+        ? [413, 'PAYLOAD_TOO_LARGE', 'Chunk extensions are too large']
+        : [400, 'BAD_REQUEST', 'Malformed HTTP request']
   const body = JSON.stringify(envelope(code, message))
   if (socket.writable) {
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
@@ -105,8 +120,7 @@ async function errorEnvelope (app: FastifyInstance): Promise<void> {
     const known = err.code === undefined ? undefined : FASTIFY_CODES[err.code]
     if (known !== undefined) return reply.code(known.status).send(envelope(known.code, known.message ?? err.message))
     const status = err.statusCode ?? 500
-    if (status === 429) return reply.code(429).send(envelope('TOO_MANY_REQUESTS', err.message))
-    if (status >= 400 && status < 500) return reply.code(status).send(envelope('BAD_REQUEST', err.message))
+    if (status >= 400 && status < 500) return reply.code(status).send(envelope(STATUS_CODES_4XX[status] ?? 'BAD_REQUEST', err.message))
     request.log.error({ err }, 'unhandled error')
     return reply.code(500).send(envelope('SERVER_ERROR', 'Internal error'))
   })

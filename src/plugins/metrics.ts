@@ -10,7 +10,11 @@
  *   `trackgate_upstream_request_duration_seconds{method,route}`: every upstream attempt
  *   (outcome: HTTP status, `network`, `timeout` or `bad_response`);
  *   `route="/orders/check"` is the tracker's check latency.
- * - `trackgate_quota_*`: the daily quota, read from `app.state.quota` at scrape time.
+ * - `trackgate_upstream_reachable`: 1 when upstream answers its ping, 0 when not (the
+ *   check `/readyz` reports, `app.upstreamReachable`, reused for a few seconds).
+ * - `trackgate_quota_*`: the daily quota, read from `app.state.quota` at scrape time;
+ *   `trackgate_quota_remaining` 0 or `trackgate_quota_paused` 1 is what `/readyz`
+ *   reports as `checks.quota.ok: false`.
  * - `trackgate_tracking_*`: pollers, subscribers, events sent and checks, streams
  *   refused (per IP), shed (global cap), cut for stalling and rotated, and the poll
  *   stretch factor, read at scrape time from a {@link TrackingStatsProvider}: the one
@@ -121,6 +125,15 @@ async function metrics (app: FastifyInstance, opts: MetricsPluginOptions): Promi
     registers: [registry]
   })
 
+  // eslint-disable-next-line no-new
+  new Gauge({
+    name: 'trackgate_upstream_reachable',
+    help: '1 when SecretCryptos answers its ping (no quota spent), 0 when it cannot be reached; /readyz checks.upstream.',
+    registers: [registry],
+    async collect () {
+      this.set((await app.upstreamReachable()).ok ? 1 : 0)
+    }
+  })
   const quotaGauge = (name: string, help: string, read: (s: Awaited<ReturnType<typeof app.state.quota.state>>) => number): Gauge => new Gauge({
     name,
     help,

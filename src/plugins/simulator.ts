@@ -2,7 +2,9 @@
  * The built-in SecretCryptos simulator, when no API key is configured: started on a
  * loopback port before anything else, so `npm start` works on a fresh machine with
  * nothing configured. Decorates `app.simulator` (`null` with a real key); the config
- * plugin then points the upstream client at it.
+ * plugin then points the upstream client at it. While it runs, every answer of the
+ * gateway carries `Trackgate-Simulated: true` (set on the raw response, so event
+ * streams and error envelopes carry it too): nothing served is a real order.
  */
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
@@ -33,6 +35,7 @@ async function simulator (app: FastifyInstance, opts: SimulatorPluginOptions): P
   const sim = await buildSimulator({ dailyQuota: opts.config.dailyQuota, ...opts.simulator, apiKeys: [EMBEDDED_KEY] })
   await sim.app.listen({ host: '127.0.0.1', port: 0 })
   app.decorate('simulator', sim)
+  app.addHook('onRequest', async (_request, reply) => { reply.raw.setHeader('trackgate-simulated', 'true') })
   // Registered first: closes last, after the pollers and the upstream pool.
   app.addHook('onClose', async () => { await sim.app.close() })
 }

@@ -1,12 +1,13 @@
 /**
  * Shares the upstream side with every route: the client (which takes a slot of
- * `app.state.quota` before every call) and the short-TTL response cache over
- * `app.state.cache`.
+ * `app.state.quota` before every call), the short-TTL response cache over
+ * `app.state.cache`, and whether upstream is reachable (`app.upstreamReachable`).
  */
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { UpstreamClient, type UpstreamObserver, type UpstreamResult } from '../upstream/client.js'
 import { CachedLoader } from '../upstream/cached-loader.js'
+import { upstreamReachability, type UpstreamCheck } from '../upstream/reachability.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -14,6 +15,8 @@ declare module 'fastify' {
     upstreamCache: CachedLoader<UpstreamResult>
     /** Told about every upstream attempt (metrics, idempotency); add to it, never replace it. */
     upstreamObservers: Set<UpstreamObserver>
+    /** Whether upstream answers its ping (reused for a few seconds): `/readyz` and `/metrics` share it. */
+    upstreamReachable: () => Promise<UpstreamCheck>
   }
 }
 
@@ -41,6 +44,7 @@ async function upstream (app: FastifyInstance): Promise<void> {
   app.decorate('upstream', client)
   app.decorate('upstreamCache', new CachedLoader(app.state.cache))
   app.decorate('upstreamObservers', observers)
+  app.decorate('upstreamReachable', upstreamReachability(app))
   app.addHook('onClose', async () => { await client.close() })
 }
 

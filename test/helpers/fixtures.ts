@@ -84,6 +84,9 @@ export function testConfig (upstreamUrl: string, overrides: Partial<Config> = {}
     // Tests send many requests from 127.0.0.1; the rate-limit tests turn limits back on.
     rateLimitMax: 0,
     rateLimitCreateMax: 0,
+    // Every test client is 127.0.0.1 too: the connection cap is tested on its own
+    // (test/plugins/connection-limit.test.ts).
+    maxConnectionsPerIp: 100_000,
     ...overrides
   }
 }

@@ -125,6 +125,7 @@ async function bareApp (t: Test, opts: MetricsPluginOptions): Promise<{ app: Fas
   const app = Fastify()
   await app.register(fp(async (a) => {
     a.decorate('upstreamObservers', observers)
+    a.decorate('upstreamReachable', async () => ({ ok: true, checkedAt: Date.now() }))
     a.decorate('state', memoryStores({ ...defaultConfig(), dailyQuota: 10, quotaReserve: 1 }))
   }, { name: 'upstream' }))
   await app.register(metrics, opts)

@@ -36,20 +36,31 @@ t.test('/readyz: ready, and probes cost upstream one ping per interval and no qu
   t.equal((await gw.app.state.quota.state()).used, 0, 'no quota spent')
 })
 
-t.test('/readyz: 503 in the envelope when upstream cannot be reached', async (t) => {
-  const { app } = await build(t, { upstream: `http://127.0.0.1:${await closedPort()}/v1` })
-  const res = await app.inject('/readyz')
-  t.equal(res.statusCode, 503)
-  const body = res.json()
-  t.equal(body.ok, false)
-  t.equal(body.code, 'SERVICE_UNAVAILABLE')
-  t.match(body.message, /upstream unreachable \(UPSTREAM_UNAVAILABLE\)/)
-  t.equal(body.checks.upstream.ok, false)
-  t.equal(body.checks.quota.ok, true)
-  t.equal((await app.inject('/healthz')).statusCode, 200, 'still alive')
+/** The value of one unlabelled sample in a /metrics scrape. */
+async function metric (url: string, name: string): Promise<number | undefined> {
+  const text = (await request(`${url}/metrics`)).text
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `))
+  return line === undefined ? undefined : Number(line.slice(name.length + 1))
+}
+
+t.test('/readyz: upstream unreachable is reported, in the body and the metrics, and stays 200', async (t) => {
+  const { gw } = await build(t, { upstream: `http://127.0.0.1:${await closedPort()}/v1` })
+  const res = await request(`${gw.url}/readyz`)
+  t.equal(res.status, 200, 'still ready: every instance loses upstream at once')
+  t.equal(res.json.ok, true)
+  t.equal(res.json.checks.upstream.ok, false)
+  t.equal(res.json.checks.upstream.reason, 'UPSTREAM_UNAVAILABLE')
+  t.equal(res.json.checks.quota.ok, true)
+  t.equal(await metric(gw.url, 'trackgate_upstream_reachable'), 0)
+  t.equal((await request(`${gw.url}/healthz`)).status, 200, 'still alive')
 })
 
-t.test('/readyz: 503 when the quota is used up or paused', async (t) => {
+t.test('/metrics: trackgate_upstream_reachable is 1 while upstream answers', async (t) => {
+  const { gw } = await build(t)
+  t.equal(await metric(gw.url, 'trackgate_upstream_reachable'), 1)
+})
+
+t.test('/readyz: the quota used up or paused is reported, in the body and the metrics, and stays 200', async (t) => {
   await t.test('used up', async (t) => {
     const quota = new MemoryQuota({ limit: 2, reserve: 1 })
     const { gw } = await build(t, { app: { state: { quota } } })
@@ -57,12 +68,14 @@ t.test('/readyz: 503 when the quota is used up or paused', async (t) => {
     await quota.tryAcquire('create')
     const general = await request(`${gw.url}/readyz`)
     t.equal(general.status, 200, 'the reserve still allows order creation')
+    t.equal(general.json.checks.quota.ok, true)
     t.equal(general.json.checks.quota.remaining_general, 0)
     await quota.tryAcquire('create')
     const res = await request(`${gw.url}/readyz`)
-    t.equal(res.status, 503)
-    t.match(res.json.message, /upstream quota exhausted/)
-    t.same({ ...res.json.checks.quota }, { ok: false, limit: 2, used: 2, remaining: 0, remaining_general: 0, paused_until: null })
+    t.equal(res.status, 200)
+    t.equal(res.json.ok, true)
+    t.same({ ...res.json.checks.quota }, { ok: false, reason: 'exhausted', limit: 2, used: 2, remaining: 0, remaining_general: 0, paused_until: null })
+    t.equal(await metric(gw.url, 'trackgate_quota_remaining'), 0)
   })
   await t.test('paused after upstream TOO_MANY_REQUESTS', async (t) => {
     const quota = new MemoryQuota({ limit: 100, reserve: 1 })
@@ -70,9 +83,11 @@ t.test('/readyz: 503 when the quota is used up or paused', async (t) => {
     const until = Date.now() + 60_000
     await quota.pause(until)
     const res = await request(`${gw.url}/readyz`)
-    t.equal(res.status, 503)
-    t.match(res.json.message, /paused/)
+    t.equal(res.status, 200)
+    t.equal(res.json.checks.quota.ok, false)
+    t.match(res.json.checks.quota.reason, /paused/)
     t.equal(res.json.checks.quota.paused_until, Math.ceil(until / 1000))
+    t.equal(await metric(gw.url, 'trackgate_quota_paused'), 1)
   })
 })
 

@@ -84,6 +84,8 @@ t.test('demo page: create, pay in two steps, watch it reach Done (phone width)',
   t.equal(new URL(page.url()).hash, `#${trackcode}`, 'and kept in the URL')
   t.ok(await page.locator('#qr').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), 'deposit QR shown')
   t.ok(await page.locator('#deposit-address').isVisible(), 'deposit address shown')
+  t.equal(await page.locator('#deposit-simulated').textContent(), 'simulated — do not send funds')
+  t.ok(await page.locator('#deposit-simulated').isVisible(), 'and labelled as simulated')
 
   await page.getByRole('button', { name: 'Simulate partial payment' }).click()
   await page.waitForFunction(() => document.querySelector('#funding-percent')?.textContent === '50 %')
