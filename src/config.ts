@@ -14,7 +14,7 @@ export interface Config {
   upstreamUrl: string
   /** The API key. Absent → the built-in simulator is started and used. */
   apiKey: string | undefined
-  /** Partner key injected as `partner` into create-order bodies that carry none. */
+  /** Partner key: the `partner` of every order created through the gateway, whatever the body says. */
   partnerKey: string | undefined
   host: string
   port: number
@@ -245,7 +245,7 @@ function setting<K extends keyof Config> (s: Setting<K>): Setting<K> {
 export const SETTINGS = [
   setting({ env: 'SECRETCRYPTOS_API_URL', key: 'upstreamUrl', parse: httpUrl, fallback: 'https://api.secretcryptos.com/v1', doc: 'Base URL of the SecretCryptos v1 API.' }),
   setting({ env: 'SECRETCRYPTOS_API_KEY', key: 'apiKey', parse: optionalText, fallback: undefined, doc: 'API key, sent upstream as a Bearer token and never to clients. Unset: the built-in simulator is started and used.' }),
-  setting({ env: 'SECRETCRYPTOS_PARTNER_KEY', key: 'partnerKey', parse: optionalText, fallback: undefined, doc: 'Partner key injected as `partner` into create-order bodies that carry none.' }),
+  setting({ env: 'SECRETCRYPTOS_PARTNER_KEY', key: 'partnerKey', parse: optionalText, fallback: undefined, doc: 'Partner key: the `partner` of every order created through the gateway, replacing any `partner` a body names.' }),
   setting({ env: 'HOST', key: 'host', parse: text, fallback: '127.0.0.1', doc: 'Address to listen on.' }),
   setting({ env: 'PORT', key: 'port', parse: integer(0, 65535), fallback: 3000, doc: 'Port to listen on.' }),
   setting({ env: 'UPSTREAM_TIMEOUT_MS', key: 'upstreamTimeoutMs', parse: integer(100, 300_000), fallback: 10_000, doc: 'Deadline of one upstream call; past it the client gets 504 UPSTREAM_TIMEOUT.' }),
@@ -339,6 +339,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (problems.length === 0 && config.nodeEnv === 'production' && config.apiKey === undefined && !config.simulator) {
     problems.push('SECRETCRYPTOS_API_KEY: required with NODE_ENV=production; without it trackgate would serve the built-in simulator (set SIMULATOR=true to run the simulator in production on purpose)')
+  }
+  if (problems.length === 0 && config.orderTokenSecret === undefined && (config.nodeEnv === 'production' || config.redisUrl !== undefined)) {
+    problems.push(`ORDER_TOKEN_SECRET: required ${config.redisUrl !== undefined ? 'with REDIS_URL (every instance must verify the order tokens of the others)' : 'with NODE_ENV=production (order tokens must survive a restart)'}; at least 32 random characters, e.g. \`openssl rand -base64 48\``)
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config

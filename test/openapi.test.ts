@@ -65,6 +65,9 @@ t.test('the ten upstream endpoints are there, at their upstream method and path'
   ]) t.ok(ids.has(id), id)
 })
 
+/** Writes whose whole input is the path (the trackcode): they take no body. */
+const BODILESS = new Set(['POST /orders/{trackcode}/token', 'PUT /tracked-orders/{trackcode}'])
+
 t.test('every operation is documented', async (t) => {
   const doc = await buildSpec()
   const ops = operations(doc)
@@ -78,7 +81,7 @@ t.test('every operation is documented', async (t) => {
       t.ok(Array.isArray(op.tags) && op.tags.length > 0, 'tags')
 
       const body = op.requestBody as Json | undefined
-      if (id.startsWith('POST ') || id.startsWith('PUT ') || id.startsWith('PATCH ')) {
+      if ((id.startsWith('POST ') || id.startsWith('PUT ') || id.startsWith('PATCH ')) && !BODILESS.has(id)) {
         const media = (body?.content as Record<string, Json> | undefined)?.['application/json']
         t.ok(media?.schema, 'request body schema')
         t.ok(hasExample(media), 'request example')

@@ -2,7 +2,7 @@
  * What trackgate may write to its logs, in one place.
  *
  * trackgate fronts a privacy service: its logs must never hold the API key, the partner
- * key, `Authorization`, a guarantee letter (`signature_text`), a full crypto address,
+ * key, `Authorization`, a gateway token, an order token or its secret, a guarantee letter (`signature_text`), a full crypto address,
  * or a full trackcode (which is all it takes to follow an order). So:
  * - request logs carry the method, the URL with trackcodes shortened (`/orders/6A5F…9c1e2b7a/subscribe`),
  *   the client IP truncated to its network (/24, /48) and a short allow-list of headers;
@@ -43,7 +43,7 @@ export function scrubText (text: string): string {
 
 /** Query parameters never logged as they are. */
 const SECRET_QUERY = /key|token|secret|signature|partner|address|trackcode|auth/i
-/** `/orders/<segment>` is a trackcode, whatever its shape, except these upstream operations. */
+/** `/orders/<segment>` and `/tracked-orders/<segment>` are trackcodes, whatever their shape, except these upstream operations. */
 const ORDER_OPERATIONS = new Set(['check', 'delete'])
 
 /** A request URL fit for logs: trackcodes shortened, secret-looking query values redacted. */
@@ -53,7 +53,7 @@ export function redactUrl (url: string): string {
   const segments = path.split('/')
   for (let i = 1; i < segments.length; i++) {
     const segment = segments[i] as string
-    if (segments[i - 1] === 'orders' && segment !== '' && !ORDER_OPERATIONS.has(segment)) {
+    if ((segments[i - 1] === 'orders' || segments[i - 1] === 'tracked-orders') && segment !== '' && !ORDER_OPERATIONS.has(segment)) {
       segments[i] = shortTrackcode(segment)
     } else {
       segments[i] = scrubText(segment)
@@ -90,6 +90,17 @@ export const REDACTED_PATHS: readonly string[] = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["idempotency-key"]',
+  'req.headers["trackgate-order-token"]',
+  'res.headers["trackgate-order-token"]',
+  'headers["trackgate-order-token"]',
+  'order_token',
+  '*.order_token',
+  'orderToken',
+  '*.orderToken',
+  'orderTokenSecret',
+  'config.orderTokenSecret',
+  'token',
+  '*.token',
   'headers.authorization',
   'authorization',
   'apiKey',

@@ -8,11 +8,26 @@
  * treated as anonymous, so a misconfigured backend learns at once. Without the header
  * the caller is anonymous, known by `request.ip` (which honours `TRUST_PROXY` only).
  *
- * Decorates `app.tokens` (the registry) — hence `fastify-plugin`.
+ * Then it applies the route policy (`src/access/policy.ts`) in a `preHandler` — after
+ * validation, so the body (`mask_addresses`, `trackcode`) can be read, and before the
+ * routes' own `preHandler`s (the `Idempotency-Key` claim, the order-writing rate limit)
+ * and the handler: a refusal (401 without the credentials a route needs, 403 with
+ * insufficient ones) spends no upstream call. A route the policy table does not cover
+ * stops the app at start.
+ *
+ * It also lays the policy over each route's OpenAPI schema (`security`, the 401/403
+ * answers), and gives the creator of an order its order token: a 2xx answer of a route
+ * with `config: { issuesOrderToken: true }` (the two creates) carries the header
+ * `Trackgate-Order-Token`, replays of a stored answer included; the body is untouched.
+ *
+ * Decorates `app.tokens` (the registry) and `app.orderTokens` — hence `fastify-plugin`.
  */
 import fp from 'fastify-plugin'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify'
 import type { Caller } from '../access/caller.js'
+import { ORDER_TOKEN_HEADER, OrderTokens } from '../access/order-token.js'
+import { accessOf, judge, OWNER_WHEN, requiredAccess } from '../access/policy.js'
+import { accessResponses, securityOf } from '../access/security-docs.js'
 import { TokenRegistry } from '../access/tokens.js'
 import { GatewayError } from '../errors.js'
 
@@ -20,6 +35,12 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The operator's gateway tokens. */
     tokens: TokenRegistry
+    /** Mints and verifies order tokens. */
+    orderTokens: OrderTokens
+  }
+  interface FastifyContextConfig {
+    /** A 2xx answer carries the order token of the `trackcode` in its body (order creation). */
+    issuesOrderToken?: boolean
   }
   interface FastifyRequest {
     /** Who is calling (a gateway token's client, or anonymous). */
@@ -28,6 +49,36 @@ declare module 'fastify' {
 }
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i
+const TRACKCODE = /^[0-9A-F]{16}$/
+
+function methods (route: RouteOptions): string[] {
+  return Array.isArray(route.method) ? route.method : [route.method]
+}
+
+function isRecord (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** The trackcode a request acts on: in its body (`/v1/orders/*`) or its path. */
+function trackcodeOf (request: FastifyRequest): string | undefined {
+  const fromBody = isRecord(request.body) ? request.body.trackcode : undefined
+  if (typeof fromBody === 'string') return fromBody
+  const fromPath = isRecord(request.params) ? request.params.trackcode : undefined
+  return typeof fromPath === 'string' ? fromPath : undefined
+}
+
+/** The trackcode of a created order's answer, if it is one. */
+function createdTrackcode (payload: unknown): string | undefined {
+  const text = Buffer.isBuffer(payload) ? payload.toString('utf8') : typeof payload === 'string' ? payload : undefined
+  if (text === undefined) return undefined
+  try {
+    const body: unknown = JSON.parse(text)
+    const trackcode = isRecord(body) ? body.trackcode : undefined
+    return typeof trackcode === 'string' && TRACKCODE.test(trackcode) ? trackcode : undefined
+  } catch {
+    return undefined
+  }
+}
 
 /** 401 for a missing or refused credential, with the challenge RFC 6750 asks for. */
 export function unauthorized (message: string): GatewayError {
@@ -43,7 +94,31 @@ async function access (app: FastifyInstance): Promise<void> {
     log: app.log.child({ module: 'access' })
   })
   app.decorate('tokens', tokens)
+  if (config.orderTokenSecret === undefined) {
+    app.log.warn('ORDER_TOKEN_SECRET is not set: order tokens use a random secret of this process and stop working when it restarts')
+  }
+  const orderTokens = new OrderTokens(config.orderTokenSecret)
+  app.decorate('orderTokens', orderTokens)
   app.decorateRequest<Caller | null>('caller', null)
+
+  app.addHook('onRoute', (route) => {
+    for (const method of methods(route)) {
+      if (accessOf(method, route.url) === undefined) {
+        throw new Error(`${method} ${route.url} has no row in the route policy (src/access/policy.ts)`)
+      }
+    }
+    const method = methods(route).find((m) => m !== 'HEAD') ?? 'GET'
+    const schema = route.schema
+    if (schema === undefined || schema.hide === true) return
+    const access = accessOf(method, route.url) ?? 'token'
+    const ownerWhen = OWNER_WHEN[`${method} ${route.url}`]?.when
+    const response = isRecord(schema.response) ? schema.response : {}
+    route.schema = {
+      ...schema,
+      security: securityOf(access, ownerWhen !== undefined),
+      response: { ...response, ...accessResponses(access, ownerWhen, response) }
+    }
+  })
 
   app.addHook('onRequest', async (request) => {
     const header = request.headers.authorization
@@ -58,6 +133,31 @@ async function access (app: FastifyInstance): Promise<void> {
       throw unauthorized(token === undefined ? 'Authorization must be "Bearer <gateway token>"' : 'Unknown or revoked gateway token')
     }
     request.caller = caller
+  })
+
+  app.addHook('preHandler', async (request) => {
+    const url = request.routeOptions.url
+    if (url === undefined) return
+    const access = requiredAccess(request.method, url, request.body)
+    if (access === undefined) return
+    const header = request.headers[ORDER_TOKEN_HEADER]
+    const verdict = judge({
+      method: request.method,
+      url,
+      caller: request.caller,
+      access,
+      trackcode: trackcodeOf(request),
+      orderToken: typeof header === 'string' && header !== '' ? header : undefined
+    }, (trackcode, token) => orderTokens.verify(trackcode, token))
+    if (verdict.allowed) return
+    throw verdict.status === 401 ? unauthorized(verdict.message) : new GatewayError(403, 'FORBIDDEN', verdict.message)
+  })
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.routeOptions.config?.issuesOrderToken !== true || reply.statusCode < 200 || reply.statusCode >= 300) return payload
+    const trackcode = createdTrackcode(payload)
+    if (trackcode !== undefined) reply.header(ORDER_TOKEN_HEADER, orderTokens.mint(trackcode))
+    return payload
   })
 }
 

@@ -6,6 +6,8 @@
  * - first use of the key: the request runs; its answer is stored (`IDEMPOTENCY_TTL_MS`)
  *   *before* it is written to the client, so a client that disconnects can still get
  *   it by retrying;
+ * - keys are scoped per caller (`request.caller`): the record is stored under
+ *   `sha256(callerId + "\n" + key)`, so another caller's same key is another record;
  * - same key, same request (method, path, canonical JSON body): the stored answer is
  *   replayed byte for byte with `Idempotent-Replayed: true`, and upstream is not called;
  * - same key, different request → 422 UNPROCESSABLE;
@@ -48,13 +50,13 @@
  * deadline.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 import { envelope, GatewayError } from '../errors.js'
 import { adviseMessage, UNKNOWN_OUTCOME_ADVICE as ADVICE, withAdvice } from '../idempotency/advice.js'
 import { requestFingerprint } from '../idempotency/fingerprint.js'
-import { IDEMPOTENCY_HEADER, KEY_PATTERN, KEY_RULE, REPLAYED_HEADER } from '../idempotency/header.js'
+import { IDEMPOTENCY_HEADER, idempotencyStoreKey, KEY_PATTERN, KEY_RULE, REPLAYED_HEADER } from '../idempotency/header.js'
+import { callerId } from '../access/caller.js'
 import { MemoryIdempotencyStore } from '../state/idempotency/memory.js'
 import { mayHaveReachedUpstream, type UpstreamResult } from '../upstream/client.js'
 
@@ -213,7 +215,7 @@ async function idempotency (app: FastifyInstance, opts: IdempotencyPluginOptions
       fail(new GatewayError(400, 'BAD_REQUEST', `Idempotency-Key ${KEY_RULE}`))
       return
     }
-    const key = createHash('sha256').update(header).digest('hex')
+    const key = idempotencyStoreKey(callerId(request.caller), header)
     const fingerprint = requestFingerprint(request.method, request.routeOptions.url ?? request.url.split('?')[0] ?? '', request.body)
     store.begin(key, fingerprint, lockMs).then((found) => {
       switch (found.state) {

@@ -18,6 +18,7 @@ import type { FastifyInstance } from 'fastify'
 import pkg from '../../package.json' with { type: 'json' }
 import { documentRoute } from '../openapi/response-headers.js'
 import { TRACKING_COMPONENTS } from '../tracking/schemas.js'
+import { SECURITY_SCHEMES } from '../access/security-docs.js'
 
 /** The document's tags, in the order the docs UI lists them. */
 export const OPENAPI_TAGS = [
@@ -28,6 +29,7 @@ export const OPENAPI_TAGS = [
   { name: 'Orders', description: 'Read and delete existing orders.' },
   { name: 'Signatures', description: 'Guarantee letters (`signature_text`): the customer\'s proof of an order.' },
   { name: 'Tracking', description: 'Live order status for browsers: one server-side poller per order, fanned out over Server-Sent Events, within the daily quota.' },
+  { name: 'Access', description: 'Order tokens and known orders: what makes a client an order\'s owner, and which orders the gateway tracks without charging their subscribers.' },
   { name: 'Health', description: 'The gateway\'s own liveness and readiness.' }
 ]
 
@@ -37,6 +39,7 @@ const DESCRIPTION = `A gateway in front of the [SecretCryptos](https://secretcry
 - **Bad input costs nothing.** Every validation rule of the upstream contract is checked first: a rejected request gets \`400\` in the upstream envelope \`{"ok":false,"code":"BAD_REQUEST","message":"…"}\` naming the field, and no upstream call is made (the daily quota is 1000 calls per key).
 - **Answers unchanged.** Upstream's answers (success or error, status code included) are forwarded byte for byte: unknown fields are kept and numbers and numeric strings are not converted. The response schemas below document them; they do not rewrite them.
 - **Gateway errors** use the same envelope: \`502 UPSTREAM_UNAVAILABLE\` (upstream unreachable or reset), \`502 UPSTREAM_BAD_RESPONSE\` (not JSON), \`504 UPSTREAM_TIMEOUT\`, \`429 TOO_MANY_REQUESTS\` with \`Retry-After\` when the daily quota is spent, \`413 PAYLOAD_TOO_LARGE\`, \`404 NOT_FOUND\` for unknown routes.
+- **Who may call what.** Reading the catalog, creating orders, masked checks and tracking are open to anonymous clients, each within a daily allowance of upstream calls. Deleting an order and unmasked checks need the order's owner: a gateway token (\`Authorization: Bearer tg_…\`) or the order's order token (\`Trackgate-Order-Token\`, returned when the gateway creates the order). Validating a guarantee letter and the \`Access\` routes need a gateway token. Refusals are \`401 UNAUTHORIZED\` (credentials missing or unknown) and \`403 FORBIDDEN\` (insufficient), without any upstream call.
 - **Live tracking.** Instead of polling \`/v1/orders/check\`, browsers subscribe to an order's event stream; one server-side poller per order serves every subscriber.`
 
 async function openapi (app: FastifyInstance): Promise<void> {
@@ -54,7 +57,9 @@ async function openapi (app: FastifyInstance): Promise<void> {
         license: { name: 'MIT', identifier: 'MIT' }
       },
       servers: [{ url: '/', description: 'This gateway' }],
-      tags: OPENAPI_TAGS
+      tags: OPENAPI_TAGS,
+      // Each operation's `security` comes from the route policy (src/plugins/access.ts).
+      components: { securitySchemes: SECURITY_SCHEMES }
     },
     // A schema added with `app.addSchema` is `#/components/schemas/<its $id>`.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` },

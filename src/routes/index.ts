@@ -6,6 +6,8 @@
  * | `/v1/...` (the ten upstream routes)  | `v1/` (one file per upstream path)    |
  * | `GET /orders/:trackcode`             | `orders/_trackcode/index.ts`          |
  * | `GET /orders/:trackcode/subscribe`   | `orders/_trackcode/subscribe.ts`      |
+ * | `POST /orders/:trackcode/token`      | `orders/_trackcode/token.ts`          |
+ * | `PUT`/`DELETE /tracked-orders/:trackcode` | `tracked-orders/_trackcode/index.ts` |
  * | `GET /healthz`                       | `healthz.ts`                          |
  * | `GET /readyz`                        | `readyz.ts`                           |
  * | `GET /metrics`                       | `metrics.ts`                          |
@@ -23,6 +25,8 @@ import metricsRoute from './metrics.js'
 import readyzRoute from './readyz.js'
 import trackedOrderRoute from './orders/_trackcode/index.js'
 import subscribeRoute from './orders/_trackcode/subscribe.js'
+import orderTokenRoute from './orders/_trackcode/token.js'
+import trackedOrdersRoutes from './tracked-orders/_trackcode/index.js'
 import v1Routes from './v1/index.js'
 import webRoutes from './web.js'
 
@@ -30,6 +34,8 @@ export default async function routes (app: FastifyInstance): Promise<void> {
   await app.register(v1Routes, { prefix: '/v1' })
   await app.register(subscribeRoute)
   await app.register(trackedOrderRoute)
+  await app.register(orderTokenRoute)
+  await app.register(trackedOrdersRoutes)
   await app.register(healthzRoute)
   await app.register(readyzRoute)
   await app.register(metricsRoute)

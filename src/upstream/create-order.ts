@@ -11,10 +11,17 @@
  *   a retry with the same key to replay (see `src/plugins/idempotency.ts`).
  * - Without one there is nothing to store it under: a late order is logged at warn
  *   level with its trackcode (shortened by the logger) so an operator can find it.
+ *
+ * Every order upstream creates — in time or late — becomes a known order
+ * (`app.state.orders`, `source: 'created'`, `by` the caller), so tracking it costs its
+ * subscribers nothing. Its creator gets the order token in the answer's
+ * `Trackgate-Order-Token` header (the access plugin adds it, replays included).
  */
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify'
 import { adviseMessage, UNKNOWN_OUTCOME_ADVICE } from '../idempotency/advice.js'
 import { defaultConfig } from '../config.js'
+import { callerId } from '../access/caller.js'
+import { KNOWN_ORDER_TTL_MS } from '../state/orders/index.js'
 import { UpstreamCallError, type UpstreamResult } from './client.js'
 
 /** The create routes' description of what a timeout means (OpenAPI). */
@@ -60,6 +67,17 @@ function reportLateAnswer (outcome: Promise<UpstreamResult>, path: string, log: 
   })
 }
 
+/** Remembers the order a successful create made (a failure to do so is logged, never the create's). */
+async function rememberCreated (app: FastifyInstance, result: UpstreamResult, by: string, log: FastifyBaseLogger): Promise<void> {
+  const trackcode = result.body.trackcode
+  if (result.statusCode < 200 || result.statusCode >= 300 || typeof trackcode !== 'string') return
+  try {
+    await app.state.orders.remember(trackcode, { source: 'created', by, since: Date.now() }, KNOWN_ORDER_TTL_MS)
+  } catch (err) {
+    log.error({ err, trackcode }, 'could not remember a created order')
+  }
+}
+
 /**
  * Upstream's answer to the create, if it comes within `UPSTREAM_TIMEOUT_MS`. Rejects
  * like `app.upstream.request`, and with a 504 {@link UpstreamCallError} at that
@@ -78,11 +96,16 @@ export async function createOrder (app: FastifyInstance, request: FastifyRequest
     timeoutMs: Math.max(app.config.createSettleTimeoutMs, upstreamTimeoutMs),
     ...(claim === null ? {} : { signal: claim.signal })
   })
+  const by = callerId(request.caller)
+  const remembered = outcome.then(async (result) => { await rememberCreated(app, result, by, request.log) }, () => {})
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<'deadline'>((resolve) => { timer = setTimeout(resolve, upstreamTimeoutMs, 'deadline') })
   try {
     const first = await Promise.race([outcome, deadline])
-    if (first !== 'deadline') return first
+    if (first !== 'deadline') {
+      await remembered
+      return first
+    }
   } finally {
     clearTimeout(timer)
   }

@@ -1,12 +1,12 @@
 /**
- * `SECRETCRYPTOS_PARTNER_KEY`: injected as `partner` into create-order bodies that carry
- * none (absent or ""), so the operator earns the partner share of the service fee. A
- * body naming its own partner keeps it.
+ * `SECRETCRYPTOS_PARTNER_KEY`: when configured, it is the `partner` of every order
+ * created through the gateway, whatever the body says, so the operator's partner share
+ * of the service fee cannot be redirected by a client naming its own key. Without a
+ * configured key the body's `partner` (if any) passes as sent.
  */
 
-/** `body` with the configured partner key when it names no partner itself. */
+/** `body` with the configured partner key as its `partner`, when one is configured. */
 export function withPartner<B extends { partner?: string }> (body: B, partnerKey: string | undefined): B {
   if (partnerKey === undefined || partnerKey === '') return body
-  if (body.partner !== undefined && body.partner !== '') return body
   return { ...body, partner: partnerKey }
 }

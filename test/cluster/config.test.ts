@@ -15,7 +15,8 @@ t.test('defaults: no Redis, the trackgate: namespace, 4 instances', async (t) =>
 })
 
 t.test('reads the Redis settings', async (t) => {
-  const c = loadConfig({ REDIS_URL: 'rediss://:s3cret@cache.internal:6380/2', REDIS_KEY_PREFIX: 'shop-a:', CLUSTER_MAX_INSTANCES: '6' })
+  // Order tokens must verify on every instance: a cluster needs ORDER_TOKEN_SECRET (test/access/order-token.test.ts).
+  const c = loadConfig({ REDIS_URL: 'rediss://:s3cret@cache.internal:6380/2', REDIS_KEY_PREFIX: 'shop-a:', CLUSTER_MAX_INSTANCES: '6', ORDER_TOKEN_SECRET: 'x'.repeat(32) })
   t.equal(c.redisUrl, 'rediss://:s3cret@cache.internal:6380/2')
   t.equal(c.redisKeyPrefix, 'shop-a:')
   t.equal(c.clusterMaxInstances, 6)

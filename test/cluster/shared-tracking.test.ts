@@ -7,7 +7,7 @@
 import t from 'tap'
 import { startRedis } from '../helpers/redis-server.js'
 import { build, type Gateway } from '../helpers/build.js'
-import { CLUSTER_LIMITS, SIM_KEY, MIN, createOrder, mixerOrder } from '../helpers/fixtures.js'
+import { CLUSTER_LIMITS, SIM_KEY, MIN, createOrder, mixerOrder, TOKEN_AUTH } from '../helpers/fixtures.js'
 import { subscribe, type Client } from '../helpers/event-source-client.js'
 import { request } from '../helpers/http.js'
 import { waitFor } from '../helpers/wait-for.js'
@@ -149,7 +149,7 @@ t.test('a cluster-wide quota of 20 is never exceeded', async (t) => {
   t.equal(cluster.proxy.authenticated(), 18)
 
   // Deletions may use the reserve: two more, then nothing.
-  const deletes = await Promise.all(Array.from({ length: 9 }, async (_, k) => await request(`${(instances[k % INSTANCES] as Gateway).url}/v1/orders/delete`, { body: { trackcode: 'ABCDEF0123456789' } })))
+  const deletes = await Promise.all(Array.from({ length: 9 }, async (_, k) => await request(`${(instances[k % INSTANCES] as Gateway).url}/v1/orders/delete`, { body: { trackcode: 'ABCDEF0123456789' }, headers: TOKEN_AUTH })))
   t.equal(deletes.filter((r) => r.status !== 429).length, 2, 'the reserve, once for the cluster')
   // A subscriber needs one check: refused too.
   const stream = await request(`${(instances[0] as Gateway).url}/orders/${code}`)

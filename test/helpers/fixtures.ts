@@ -2,12 +2,19 @@
  * Shared test data: the test key, fixed instants, the addresses of the upstream doc's
  * examples, sample orders, fast tracking settings, and the test configuration.
  */
+import { hashToken } from '../../src/access/tokens.js'
 import { defaultConfig, type Config } from '../../src/config.js'
 import type { Simulator } from '../../src/simulator/index.js'
 
 /** The key the test simulator accepts and the test gateway sends. */
 export const SIM_KEY = 'sim-test-key-0123456789abcdef'
 export const AUTH = { authorization: `Bearer ${SIM_KEY}` }
+
+/** A gateway token every test gateway accepts (name `test-backend`, every route), and its header. */
+export const GATEWAY_TOKEN = 'tg_UzV1bG9uZy10ZXN0LWdhdGV3YXktdG9rZW4tMDAwMDE'
+export const TOKEN_AUTH = { authorization: `Bearer ${GATEWAY_TOKEN}` }
+/** The order-token secret of every test gateway (shared by the instances of a test cluster). */
+export const ORDER_TOKEN_SECRET = 'test-order-token-secret-0123456789abcdef'
 
 /** 2025-08-20T16:00:00Z, a fixed start for manual clocks. */
 export const T0 = Date.UTC(2025, 7, 20, 16, 0, 0)
@@ -71,7 +78,7 @@ export const FAST: Partial<Config> = {
 /** Stream limits high enough for hundreds of local clients of a test cluster. */
 export const CLUSTER_LIMITS: Partial<Config> = { sseMaxConnectionsPerIp: 100_000, sseMaxConnections: 100_000 }
 
-/** A config for tests: the given upstream, the test key, quiet logs, fast timings, state in memory. */
+/** A config for tests: the given upstream, the test key, the test gateway token, quiet logs, fast timings, state in memory. */
 export function testConfig (upstreamUrl: string, overrides: Partial<Config> = {}): Config {
   return {
     ...defaultConfig(),
@@ -87,6 +94,8 @@ export function testConfig (upstreamUrl: string, overrides: Partial<Config> = {}
     // Every test client is 127.0.0.1 too: the connection cap is tested on its own
     // (test/plugins/connection-limit.test.ts).
     maxConnectionsPerIp: 100_000,
+    gatewayTokens: [{ name: 'test-backend', sha256: hashToken(GATEWAY_TOKEN) }],
+    orderTokenSecret: ORDER_TOKEN_SECRET,
     ...overrides
   }
 }

@@ -2,7 +2,7 @@ import t from 'tap'
 import { Writable } from 'node:stream'
 import { anonymizeIp, maskAddress, redactUrl, scrubText, shortTrackcode } from '../../src/lib/log-privacy.js'
 import { build } from '../helpers/build.js'
-import { SIM_KEY, BTC_A, BTC_B, mixerOrder } from '../helpers/fixtures.js'
+import { SIM_KEY, BTC_A, BTC_B, GATEWAY_TOKEN, ORDER_TOKEN_SECRET, TOKEN_AUTH, mixerOrder } from '../helpers/fixtures.js'
 import { request } from '../helpers/http.js'
 
 const TRACKCODE = '6A5FB3BA8A150EC9'
@@ -37,28 +37,33 @@ t.test('logs of a whole session hold no secret, no full address, no full trackco
   const lines: string[] = []
   const stream = new Writable({ write (chunk, _enc, done) { lines.push(String(chunk)); done() } })
   const partnerKey = 'partner-secret-4f9d2c'
-  const clientSecret = 'Bearer client-secret-77aa'
   const { gw, sim } = await build(t, { config: { partnerKey }, app: { logger: { level: 'trace', stream } } })
 
   const created = await request(`${gw.url}/v1/mixer/orders`, {
     body: mixerOrder(),
-    headers: { authorization: clientSecret, cookie: 'session=abc123secret', 'idempotency-key': 'idem-key-0123456789-secret' }
+    headers: { ...TOKEN_AUTH, cookie: 'session=abc123secret', 'idempotency-key': 'idem-key-0123456789-secret' }
   })
   t.equal(created.status, 200)
+  const orderToken = created.headers.get('trackgate-order-token') ?? ''
+  t.ok(orderToken.length === 43, 'the creator got its order token')
   const trackcode: string = created.json.trackcode
   const signature: string = created.json.signature_text
   const deposit: string = created.json.deposit.address
   t.equal(sim.control.getOrder(trackcode)?.partner, partnerKey, 'the partner key was really used')
 
-  await request(`${gw.url}/v1/orders/check`, { body: { trackcode, outputs: 'full', mask_addresses: false } })
+  await request(`${gw.url}/v1/orders/check`, { body: { trackcode, outputs: 'full', mask_addresses: false }, headers: { 'trackgate-order-token': orderToken } })
+  await request(`${gw.url}/v1/orders/check`, { body: { trackcode, outputs: 'full', mask_addresses: false }, headers: { 'trackgate-order-token': `${orderToken.slice(0, -1)}x` } })
+  await request(`${gw.url}/orders/${trackcode}/token`, { method: 'POST', headers: TOKEN_AUTH })
+  await request(`${gw.url}/v1/ping`, { headers: { authorization: 'Bearer tg_revokedrevokedrevokedrevokedrevokedrevoked' } })
   await request(`${gw.url}/orders/${trackcode}`)
   await request(`${gw.url}/orders/${TRACKCODE}`)
-  await request(`${gw.url}/v1/validate`, { body: { signature } })
+  await request(`${gw.url}/v1/validate`, { body: { signature }, headers: TOKEN_AUTH })
   sim.control.fail({ mode: 'reset', route: 'POST /v1/mixer/orders', count: 1 })
   await request(`${gw.url}/v1/mixer/orders`, { body: mixerOrder() })
   // What other code might log.
   gw.app.log.info({ trackcode, address: BTC_A, partner: partnerKey, order: { signature_text: signature, to_address: BTC_B } }, `checked ${trackcode}`)
   gw.app.log.info({ body: mixerOrder() }, 'a body')
+  gw.app.log.info({ order_token: orderToken, token: GATEWAY_TOKEN, config: gw.config, headers: { 'trackgate-order-token': orderToken } }, 'credentials')
   const err = Object.assign(new Error(`order ${trackcode} failed`), { code: 'X_FAILED', request: { addresses: [BTC_A] } })
   gw.app.log.error({ err }, 'an error')
 
@@ -74,7 +79,11 @@ t.test('logs of a whole session hold no secret, no full address, no full trackco
   for (const [what, secret] of Object.entries({
     'API key': SIM_KEY,
     'partner key': partnerKey,
-    'client Authorization': 'client-secret-77aa',
+    'gateway token': GATEWAY_TOKEN.slice(3),
+    'refused gateway token': 'revokedrevoked',
+    'order token': orderToken,
+    'wrong order token': orderToken.slice(0, -1),
+    'order token secret': ORDER_TOKEN_SECRET,
     cookie: 'abc123secret',
     'idempotency key': 'idem-key-0123456789-secret',
     signature_text: signature.slice(0, 40),

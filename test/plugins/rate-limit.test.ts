@@ -1,6 +1,6 @@
 import t from 'tap'
 import { build } from '../helpers/build.js'
-import { mixerOrder, exchangeOrder } from '../helpers/fixtures.js'
+import { mixerOrder, exchangeOrder, TOKEN_AUTH } from '../helpers/fixtures.js'
 import { request } from '../helpers/http.js'
 
 t.test('general limit per IP: 429 in the envelope with Retry-After, no upstream call', async (t) => {
@@ -39,7 +39,8 @@ t.test('creations and deletions share a tighter budget on top of the general one
   const { gw, calls } = await build(t, { config: { rateLimitMax: 100, rateLimitCreateMax: 2, rateLimitCreateWindowMs: 60_000 } })
   t.equal((await request(`${gw.url}/v1/mixer/orders`, { body: mixerOrder() })).status, 200)
   t.equal((await request(`${gw.url}/v1/exchange/orders`, { body: exchangeOrder() })).status, 200)
-  const third = await request(`${gw.url}/v1/orders/delete`, { body: { trackcode: '6A5FB3BA8A150EC9' } })
+  // A deletion needs the owner: the gateway token (same address, same write budget).
+  const third = await request(`${gw.url}/v1/orders/delete`, { body: { trackcode: '6A5FB3BA8A150EC9' }, headers: TOKEN_AUTH })
   t.equal(third.status, 429)
   t.equal(third.json.code, 'TOO_MANY_REQUESTS')
   t.match(third.json.message, /order creations and deletions/)

@@ -5,12 +5,13 @@
  * the key is released only when upstream provably never got the request.
  */
 import t from 'tap'
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { Writable } from 'node:stream'
 import { createServer, type AddressInfo } from 'node:net'
 import { type IdempotencyStore } from '../../src/state/idempotency/index.js'
 import { MemoryIdempotencyStore } from '../../src/state/idempotency/memory.js'
 import { requestFingerprint } from '../../src/idempotency/fingerprint.js'
+import { idempotencyStoreKey } from '../../src/idempotency/header.js'
 import { shortTrackcode } from '../../src/lib/log-privacy.js'
 import { build } from '../helpers/build.js'
 import { mixerOrder, exchangeOrder } from '../helpers/fixtures.js'
@@ -146,7 +147,8 @@ t.test('on close, a create still queued behind a busy connection is released, a 
   t.equal(calls('POST /v1/mixer/orders'), 1, 'the second create never reached upstream')
 
   await gw.app.close()
-  const hash = (key: string): string => createHash('sha256').update(key).digest('hex')
+  // The test client is anonymous, from 127.0.0.1.
+  const hash = (key: string): string => idempotencyStoreKey('ip:127.0.0.1', key)
   const fingerprint = (body: unknown): string => requestFingerprint('POST', '/v1/mixer/orders', body)
   const blocked = await store.begin(hash(sent.key), fingerprint(sent.body), 1000)
   t.equal(blocked.state, 'done', 'the key of the create upstream may have received stays blocked')
@@ -173,7 +175,7 @@ t.test('graceful shutdown with a shared store: a create settling in the backgrou
   t.equal(first.status, 504)
 
   await gw.app.lifecycle.shutdown({ timeoutMs: 20_000 })
-  const found = await memory.begin(createHash('sha256').update(key).digest('hex'), requestFingerprint('POST', '/v1/exchange/orders', body), 1000)
+  const found = await memory.begin(idempotencyStoreKey('ip:127.0.0.1', key), requestFingerprint('POST', '/v1/exchange/orders', body), 1000)
   t.equal(found.state, 'done', 'the late answer reached the shared store before the instance went away')
   if (found.state === 'done') {
     t.equal(found.response.statusCode, 200)

@@ -55,7 +55,7 @@ export const DestinationTag = rule(Type.Union([
 export const PartnerKey = rule(Type.String({
   maxLength: 128,
   pattern: '^[\\x21-\\x7e]*$',
-  description: 'Partner key (earns 30 % of the service fee). When omitted the gateway injects its configured `SECRETCRYPTOS_PARTNER_KEY`, if any.'
+  description: 'Partner key (earns 30 % of the service fee). When the gateway has a `SECRETCRYPTOS_PARTNER_KEY` configured, that key replaces whatever is sent here; otherwise this value passes as sent.'
 }), 'must be a partner key of at most 128 printable characters without spaces')
 
 /** `qrcode`: 1 asks for the deposit address as a Base64 PNG data URL. */

@@ -47,7 +47,6 @@ export const ExchangeOrderRequest = Type.Object({
     to_address: 'DLPaeuaJi2JLUcvYHD4ddLxadwnGaVSt4p',
     amount: '1.00000000',
     service_fee: 0.6,
-    partner: 'YOUR_PARTNER_KEY',
     qrcode: 1
   }]
 })

@@ -107,7 +107,6 @@ export const MixerOrderRequest = Type.Object({
   examples: [{
     action: 'create_order',
     ...MIXER_ORDER_EXAMPLE,
-    partner: 'YOUR_PARTNER_KEY',
     service_fee: 0.45,
     qrcode: 1
   }]

@@ -6,7 +6,7 @@ import t, { type Test } from 'tap'
 import { createManualClock } from '../../../src/simulator/index.js'
 import { build, type Built } from '../../helpers/build.js'
 import { sendJson, startFakeUpstream } from '../../helpers/fake-upstream.js'
-import { AUTH } from '../../helpers/fixtures.js'
+import { AUTH, TOKEN_AUTH } from '../../helpers/fixtures.js'
 import { request } from '../../helpers/http.js'
 import type { Config } from '../../../src/config.js'
 import { MIXER_ORDER_EXAMPLE } from '../../../src/upstream/schemas/mixer-order.js'
@@ -115,24 +115,25 @@ t.test('check, delete and validate an order', async (t) => {
 
   for (const body of [{ trackcode }, { trackcode, type: 'mixer', outputs: 'full', mask_addresses: false }, { trackcode, outputs: 'none', mask_addresses: 1 }]) {
     const direct = await request(`${sim.url}/v1/orders/check`, { body, headers: AUTH })
-    const via = await request(`${gw.url}/v1/orders/check`, { body })
+    // Unmasked addresses are the owner's: the gateway token is one.
+    const via = await request(`${gw.url}/v1/orders/check`, { body, headers: TOKEN_AUTH })
     t.equal(via.status, 200)
     t.equal(via.text, direct.text, `check ${JSON.stringify(body)}: same bytes`)
   }
 
   const signature = { signature: created.signature_text }
   const directValid = await request(`${sim.url}/v1/validate`, { body: signature, headers: AUTH })
-  const viaValid = await request(`${gw.url}/v1/validate`, { body: signature })
+  const viaValid = await request(`${gw.url}/v1/validate`, { body: signature, headers: TOKEN_AUTH })
   t.equal(viaValid.status, 200)
   t.equal(viaValid.text, directValid.text, 'validate: same bytes')
   t.equal(JSON.parse(viaValid.text).trackcode, trackcode)
 
-  const deleted = await request(`${gw.url}/v1/orders/delete`, { body: { trackcode, type: 'mixer' } })
+  const deleted = await request(`${gw.url}/v1/orders/delete`, { body: { trackcode, type: 'mixer' }, headers: TOKEN_AUTH })
   t.equal(deleted.status, 200)
   t.same(JSON.parse(deleted.text), { ok: true, trackcode, type: 'mixer', deleted: true })
   t.equal(sim.control.getOrder(trackcode), undefined, 'gone upstream')
 
-  const again = await request(`${gw.url}/v1/orders/delete`, { body: { trackcode } })
+  const again = await request(`${gw.url}/v1/orders/delete`, { body: { trackcode }, headers: TOKEN_AUTH })
   const againDirect = await request(`${sim.url}/v1/orders/delete`, { body: { trackcode }, headers: AUTH })
   t.equal(again.status, 404, 'upstream\'s 404 is forwarded')
   t.equal(again.text, againDirect.text)
@@ -144,7 +145,7 @@ t.test('upstream errors keep their status and body, /v1/validate its `error` key
   // Base64 the gateway accepts, that upstream cannot open.
   const garbage = { signature: 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=' }
   const direct = await request(`${sim.url}/v1/validate`, { body: garbage, headers: AUTH })
-  const via = await request(`${gw.url}/v1/validate`, { body: garbage })
+  const via = await request(`${gw.url}/v1/validate`, { body: garbage, headers: TOKEN_AUTH })
   t.equal(direct.status, 400)
   t.equal(via.status, 400)
   t.equal(via.text, direct.text)
@@ -186,7 +187,7 @@ t.test('answers pass byte for byte: unknown fields, numeric strings, number spel
   t.equal(prices.text, bodies['/v1/prices'], 'prices: a number where a string is documented stays a number')
   const check = await request(`${gw.url}/v1/orders/check`, { body: { trackcode: '6A5FB3BA8A150EC9' } })
   t.equal(check.text, bodies['/v1/orders/check'], 'check: formatting and types untouched')
-  const validate = await request(`${gw.url}/v1/validate`, { body: { signature: 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=' } })
+  const validate = await request(`${gw.url}/v1/validate`, { body: { signature: 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=' }, headers: TOKEN_AUTH })
   t.equal(validate.status, 400)
   t.equal(validate.text, bodies['/v1/validate'], 'validate: the error envelope with `error` untouched')
 })
@@ -209,7 +210,7 @@ t.test('upstream statuses and Retry-After are forwarded', async (t) => {
   }
 })
 
-t.test('the partner key is added to create bodies that carry none', async (t) => {
+t.test('a configured partner key is the partner of every created order, whatever the body says', async (t) => {
   const partnerKey = 'PARTNER-KEY-7Q2'
   const { sim, gw } = await frozen(t, { partnerKey })
   const partnerOf = async (path: string, body: unknown): Promise<string | null | undefined> => {
@@ -218,10 +219,17 @@ t.test('the partner key is added to create bodies that carry none', async (t) =>
     return sim.control.getOrder(JSON.parse(res.text).trackcode)?.partner
   }
   t.equal(await partnerOf('/v1/mixer/orders', MIXER_ORDER), partnerKey, 'mixer: injected')
-  t.equal(await partnerOf('/v1/mixer/orders', { ...MIXER_ORDER, partner: '' }), partnerKey, 'mixer: "" counts as none')
-  t.equal(await partnerOf('/v1/mixer/orders', { ...MIXER_ORDER, partner: 'CLIENT-OWN' }), 'CLIENT-OWN', 'mixer: the client\'s own is kept')
+  t.equal(await partnerOf('/v1/mixer/orders', { ...MIXER_ORDER, partner: '' }), partnerKey, 'mixer: "" replaced')
+  t.equal(await partnerOf('/v1/mixer/orders', { ...MIXER_ORDER, partner: 'CLIENT-OWN' }), partnerKey, 'mixer: the client\'s own is overridden')
   t.equal(await partnerOf('/v1/exchange/orders', EXCHANGE_ORDER), partnerKey, 'exchange: injected')
-  t.equal(await partnerOf('/v1/exchange/orders', { ...EXCHANGE_ORDER, partner: 'CLIENT-OWN' }), 'CLIENT-OWN', 'exchange: the client\'s own is kept')
+  t.equal(await partnerOf('/v1/exchange/orders', { ...EXCHANGE_ORDER, partner: 'CLIENT-OWN' }), partnerKey, 'exchange: the client\'s own is overridden')
+})
+
+t.test('without a partner key a body\'s own partner passes as sent', async (t) => {
+  const { sim, gw } = await frozen(t)
+  const res = await request(`${gw.url}/v1/mixer/orders`, { body: { ...MIXER_ORDER, partner: 'CLIENT-OWN' } })
+  t.equal(res.status, 200, res.text)
+  t.equal(sim.control.getOrder(JSON.parse(res.text).trackcode)?.partner, 'CLIENT-OWN')
 })
 
 t.test('without a partner key nothing is added', async (t) => {

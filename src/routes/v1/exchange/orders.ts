@@ -17,7 +17,7 @@ import { ORDER_TOKEN } from '../../../openapi/response-headers.js'
 const exchangeOrderRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/exchange/orders', {
     // Idempotency-Key honoured (src/plugins/idempotency.ts).
-    config: { idempotency: true },
+    config: { idempotency: true, issuesOrderToken: true },
     schema: {
       operationId: 'createExchangeOrder',
       summary: 'Create an exchange order',
@@ -25,7 +25,7 @@ const exchangeOrderRoutes: FastifyPluginAsyncTypebox = async (app) => {
         'Creates an order that swaps a deposit of `from_coin`/`from_network` into `to_coin` sent to `to_address` on `to_network`.',
         'The gateway refuses malformed input first (400, no upstream call): amount with at most 8 decimals, `service_fee` with at most 2',
         '(upstream keeps it within 0.50–3.00), the address format of `to_network`, unknown fields. The USD limits of the pair are checked',
-        'by upstream, at its live prices. When `partner` is omitted the gateway adds its configured partner key. Never retried; forwarded unchanged.',
+        'by upstream, at its live prices. When the gateway has a partner key configured, it is the order\'s `partner`, whatever the body says. A successful creation answers with the header `Trackgate-Order-Token`: the order token that lets its holder delete the order or see its unmasked addresses (keep it with the order). Never retried; forwarded unchanged.',
         CREATE_IDEMPOTENCY_DOC
       ].join(' '),
       tags: ['Exchange'],

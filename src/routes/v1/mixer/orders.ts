@@ -51,7 +51,7 @@ const MIXER_400_EXAMPLES = [
 const mixerOrderRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/mixer/orders', {
     // Idempotency-Key honoured (src/plugins/idempotency.ts).
-    config: { idempotency: true },
+    config: { idempotency: true, issuesOrderToken: true },
     schema: {
       operationId: 'createMixerOrder',
       summary: 'Create a mixer order',
@@ -61,7 +61,7 @@ const mixerOrderRoutes: FastifyPluginAsyncTypebox = async (app) => {
         'percents with at most 2 decimals, each 1.00–100.00, summing to exactly 100.00; delays up to 48h (minutes or `"Xh Ym"`);',
         '`service_fee` 0.10–5.00 with at most 2 decimals; address formats per network; the amount within the coin/network limits',
         'of `/v1/meta/mixer` (`AMOUNT_TOO_LOW` / `AMOUNT_TOO_HIGH`; skipped when that meta cannot be read). Unknown fields are refused.',
-        'When `partner` is omitted the gateway adds its configured partner key. Never retried; forwarded unchanged.',
+        'When the gateway has a partner key configured, it is the order\'s `partner`, whatever the body says. A successful creation answers with the header `Trackgate-Order-Token`: the order token that lets its holder delete the order or see its unmasked addresses (keep it with the order). Never retried; forwarded unchanged.',
         CREATE_IDEMPOTENCY_DOC
       ].join(' '),
       tags: ['Mixer'],
