@@ -85,6 +85,13 @@ t.test('polling an order sends X-Poll-After, Cache-Control and ETag; If-None-Mat
   t.equal(again.headers.get('etag'), res.headers.get('etag'))
 })
 
+t.test('a refused credential gets WWW-Authenticate', async (t) => {
+  const s = await build(t, { fast: true })
+  const res = await request(`${s.url}/v1/orders/delete`, { headers: { authorization: 'Bearer tg_not-a-configured-token-000000000000000000000' }, body: { trackcode: 'AAAAAAAAAAAAAAAA' } })
+  t.equal(res.status, 401)
+  has(t, res.headers, 'www-authenticate', /^Bearer realm="trackgate"$/)
+})
+
 t.test('every declared header was seen on a real answer', async (t) => {
   const declared = await declaredHeaders()
   t.ok(declared.size > 0)
