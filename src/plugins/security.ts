@@ -50,11 +50,12 @@ export const DOCS_CSP_DIRECTIVES: Readonly<Record<string, string[]>> = {
 }
 
 /** Request headers a cross-origin page may send. */
-export const CORS_ALLOWED_HEADERS = ['Content-Type', 'Idempotency-Key', 'Last-Event-ID']
+export const CORS_ALLOWED_HEADERS = ['Content-Type', 'Idempotency-Key', 'Last-Event-ID', 'If-None-Match', 'Trackgate-Order-Token']
 /** Response headers a cross-origin page may read. */
 export const CORS_EXPOSED_HEADERS = [
-  'Retry-After', 'X-Poll-After', 'Idempotent-Replayed',
-  'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'
+  'Retry-After', 'X-Poll-After', 'Idempotent-Replayed', 'ETag', 'Age',
+  'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset',
+  'Trackgate-Order-Token', 'Trackgate-Simulated', 'WWW-Authenticate'
 ]
 
 async function security (app: FastifyInstance, opts: SecurityPluginOptions): Promise<void> {
