@@ -1,6 +1,7 @@
 /**
- * Shares the upstream side with every route: the client (which takes a slot of
- * `app.state.quota` before every call) and the short-TTL response cache over
+ * Shares the upstream side with every route: the client (which charges the payer's
+ * allowance in `app.state.allowances`, then takes a slot of `app.state.quota`, before
+ * every authenticated call) and the short-TTL response cache over
  * `app.state.cache`.
  */
 import fp from 'fastify-plugin'
@@ -26,6 +27,7 @@ async function upstream (app: FastifyInstance): Promise<void> {
     timeoutMs: config.upstreamTimeoutMs,
     connections: config.upstreamConnections,
     quota: app.state.quota,
+    allowances: app.state.allowances,
     observer: (event) => {
       // An observer must never break an upstream call.
       for (const observe of observers) {

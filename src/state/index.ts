@@ -14,9 +14,12 @@
  * | `bus`         | fan-out of new snapshots to the instances with subscribers |
  * | `leases`      | which instance polls each trackcode                         |
  * | `orders`      | known orders: created through the gateway or registered    |
+ * | `allowances`  | upstream calls each caller caused in the rolling 24 h      |
  */
 import type { Config } from '../config.js'
 import type { UpstreamResult } from '../upstream/client.js'
+import type { AllowanceStore } from './allowances/index.js'
+import { MemoryAllowances } from './allowances/memory.js'
 import type { TrackingBus } from './bus/index.js'
 import { MemoryBus } from './bus/memory.js'
 import type { CacheStore } from './cache/index.js'
@@ -41,17 +44,19 @@ export interface StateStores {
   bus: TrackingBus
   leases: LeaseStore
   orders: OrderRegistry
+  allowances: AllowanceStore
 }
 
 /** The in-process stores of one gateway; `now` is the tracking clock's time. */
 export function memoryStores (config: Config, now: () => number = Date.now): StateStores {
   return {
-    quota: new MemoryQuota({ limit: config.dailyQuota, reserve: config.quotaReserve }),
+    quota: new MemoryQuota({ limit: config.dailyQuota, reserve: config.quotaReserve, pollShare: config.quotaPollShare }),
     cache: new MemoryCacheStore<UpstreamResult>(),
     idempotency: new MemoryIdempotencyStore(),
     snapshots: new MemorySnapshotStore({ now }),
     bus: new MemoryBus(),
     leases: new MemoryLeaseStore(now),
-    orders: new MemoryOrderRegistry({ now })
+    orders: new MemoryOrderRegistry({ now }),
+    allowances: new MemoryAllowances()
   }
 }

@@ -12,6 +12,7 @@
  * - Without one there is nothing to store it under: a late order is logged at warn
  *   level with its trackcode (shortened by the logger) so an operator can find it.
  */
+import { payerOf } from '../access/payer.js'
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify'
 import { adviseMessage, UNKNOWN_OUTCOME_ADVICE } from '../idempotency/advice.js'
 import { defaultConfig } from '../config.js'
@@ -75,6 +76,7 @@ export async function createOrder (app: FastifyInstance, request: FastifyRequest
     auth: true,
     purpose: 'create',
     retry: false,
+    payer: payerOf(request.caller, app.config),
     timeoutMs: Math.max(app.config.createSettleTimeoutMs, upstreamTimeoutMs),
     ...(claim === null ? {} : { signal: claim.signal })
   })

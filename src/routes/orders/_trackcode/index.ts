@@ -9,6 +9,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses } from '../../../upstream/schemas/common.js'
 import { schemaErrorFormatter } from '../../../lib/schema-errors.js'
 import { TrackcodeParams, TrackedOrder } from '../../../tracking/schemas.js'
+import { payerOf } from '../../../access/payer.js'
 
 const schema = {
   operationId: 'getTrackedOrder',
@@ -32,7 +33,7 @@ const schema = {
 const orderRoute: FastifyPluginAsyncTypebox = async (app) => {
   const hub = app.tracking
   app.get('/orders/:trackcode', { schema, schemaErrorFormatter: schemaErrorFormatter(schema) }, async (request, reply) => {
-    const { snapshot, pollAfterMs } = await hub.poll(request.params.trackcode)
+    const { snapshot, pollAfterMs } = await hub.poll(request.params.trackcode, payerOf(request.caller, app.config))
     const seconds = Math.max(1, Math.ceil(pollAfterMs / 1000))
     const etag = `"${snapshot.order.version}"`
     reply
