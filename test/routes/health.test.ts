@@ -51,10 +51,11 @@ t.test('/readyz: 503 in the envelope when upstream cannot be reached', async (t)
 
 t.test('/readyz: 503 when the quota is used up or paused', async (t) => {
   await t.test('used up', async (t) => {
-    const quota = new MemoryQuota({ limit: 2, reserve: 1 })
+    // Partitions: create 1, rest 1, no poll.
+    const quota = new MemoryQuota({ limit: 2, reserve: 1, pollShare: 0 })
     const { gw } = await build(t, { app: { state: { quota } } })
     t.equal((await request(`${gw.url}/readyz`)).status, 200)
-    await quota.tryAcquire('create')
+    await quota.tryAcquire('rest')
     const general = await request(`${gw.url}/readyz`)
     t.equal(general.status, 200, 'the reserve still allows order creation')
     t.equal(general.json.checks.quota.remaining_general, 0)
