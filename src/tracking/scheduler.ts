@@ -95,9 +95,9 @@ export const SUSTAINABLE_MARGIN = 0.01
  *
  * - the **burst rate** `(headroom − budget × BURST_KEEP_FRACTION) ÷ (windowMs ×
  *   SPEND_HORIZON_FRACTION)`: what the window still allows pollers beyond a quarter of
- *   their budget, spent over a quarter of the window. A fresh default quota (950
- *   checks for pollers) thus allows about 119 checks an hour at first: e.g. one order
- *   checked every minute and another waiting for its payment every 90 s, unstretched;
+ *   their budget, spent over a quarter of the window. A fresh default poll partition
+ *   (500 checks) thus allows about 62 checks an hour at first: e.g. one order checked
+ *   every minute, unstretched;
  * - the **sustainable rate** `sustainable` ({@link PollUsage.sustainableRate}): the
  *   highest constant rate the window can keep up for a whole window from now on,
  *   given when the pollers' own checks leave it — `budget ÷ windowMs` once checks are
