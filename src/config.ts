@@ -29,7 +29,7 @@ export interface Config {
   pricesCacheTtlMs: number
   /** Upstream daily quota per key, counted over a rolling 24 h. */
   dailyQuota: number
-  /** Part of the quota kept for order creation and deletion. */
+  /** Part of the quota kept for order creation (the `create` partition). */
   quotaReserve: number
   /** Largest accepted request body, bytes. */
   bodyLimit: number
@@ -254,7 +254,7 @@ export const SETTINGS = [
   setting({ env: 'META_CACHE_TTL_MS', key: 'metaCacheTtlMs', parse: integer(0, 86_400_000), fallback: 300_000, doc: 'How long `/v1/meta*` answers are served from cache.' }),
   setting({ env: 'PRICES_CACHE_TTL_MS', key: 'pricesCacheTtlMs', parse: integer(0, 86_400_000), fallback: 30_000, doc: 'How long `/v1/prices` answers are served from cache.' }),
   setting({ env: 'UPSTREAM_DAILY_QUOTA', key: 'dailyQuota', parse: integer(1, 100_000_000), fallback: 1000, doc: 'Upstream requests allowed per rolling 24 h for the key; never exceeded.' }),
-  setting({ env: 'QUOTA_RESERVE', key: 'quotaReserve', parse: integer(0, 100_000_000), fallback: 50, doc: 'Part of the daily quota only order creation and deletion may use.' }),
+  setting({ env: 'QUOTA_RESERVE', key: 'quotaReserve', parse: integer(0, 100_000_000), fallback: 50, doc: 'Part of the daily quota only order creation may use (its own partition: no other call takes from it).' }),
   setting({ env: 'BODY_LIMIT_BYTES', key: 'bodyLimit', parse: integer(1024, 10_485_760), fallback: 65_536, doc: 'Largest accepted request body; larger → 413 PAYLOAD_TOO_LARGE.' }),
   setting({ env: 'POLL_INTERVAL_MS', key: 'pollIntervalMs', parse: integer(1, 86_400_000), fallback: 60_000, doc: 'Minimum spacing of two upstream checks of one trackcode (upstream refreshes about once a minute).' }),
   setting({ env: 'POLL_WAITING_PAYMENT_MS', key: 'pollWaitingPaymentMs', parse: integer(1, 86_400_000), fallback: 90_000, doc: 'Spacing of checks while an order waits for its payment.' }),
@@ -287,7 +287,7 @@ export const SETTINGS = [
   setting({ env: 'TOKEN_DAILY_ALLOWANCE', key: 'tokenDailyAllowance', parse: integer(0, 100_000_000), fallback: 500, doc: 'Upstream calls per rolling 24 h of a gateway token whose entry sets no `daily_allowance`.' }),
   setting({ env: 'ANON_DAILY_ALLOWANCE', key: 'anonDailyAllowance', parse: integer(0, 100_000_000), fallback: 30, doc: 'Upstream calls per rolling 24 h that each anonymous client (an IPv4 address, an IPv6 /64) may cause; cached answers and already tracked orders cost nothing.' }),
   setting({ env: 'ORDER_TOKEN_SECRET', key: 'orderTokenSecret', parse: secret, fallback: undefined, doc: 'Secret (≥ 32 characters) of the order tokens that let their holder delete an order or see its unmasked addresses. Required in production and with `REDIS_URL` (the same on every instance); unset otherwise: a random one per process.' }),
-  setting({ env: 'QUOTA_POLL_SHARE', key: 'quotaPollShare', parse: fraction, fallback: 0.5, doc: 'Fraction of `UPSTREAM_DAILY_QUOTA` kept for the live-tracking pollers; no REST traffic can take it.' }),
+  setting({ env: 'QUOTA_POLL_SHARE', key: 'quotaPollShare', parse: fraction, fallback: 0.5, doc: 'Fraction of `UPSTREAM_DAILY_QUOTA` kept for the live-tracking pollers (the `poll` partition, rounded down); no REST traffic can take it. With `QUOTA_RESERVE` it must leave the rest of the quota at 0 or more.' }),
   setting({ env: 'REQUEST_TIMEOUT_MS', key: 'requestTimeoutMs', parse: integer(1000, 600_000), fallback: 15_000, doc: 'Longest time to receive a whole request (headers and body); a slower client gets 408. Event streams are not cut by it.' }),
   setting({ env: 'MAX_CONNECTIONS_PER_IP', key: 'maxConnectionsPerIp', parse: integer(1, 1_000_000), fallback: 64, doc: 'Concurrent connections per client IP (connections from `TRUST_PROXY` proxies excepted); more are refused.' }),
   setting({ env: 'LOG_LEVEL', key: 'logLevel', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), fallback: 'info', doc: 'Log level (pino).' })
@@ -333,6 +333,12 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   const config = out as unknown as Config
   if (problems.length === 0 && config.quotaReserve >= config.dailyQuota) {
     problems.push(`QUOTA_RESERVE: must be below UPSTREAM_DAILY_QUOTA (${config.dailyQuota}), got ${config.quotaReserve}`)
+  }
+  if (problems.length === 0 && config.quotaReserve < config.dailyQuota) {
+    const poll = Math.floor(config.dailyQuota * config.quotaPollShare)
+    if (config.dailyQuota - config.quotaReserve - poll < 0) {
+      problems.push(`QUOTA_POLL_SHARE: with QUOTA_RESERVE (${config.quotaReserve}) it must leave the rest of UPSTREAM_DAILY_QUOTA (${config.dailyQuota}) at 0 or more; ${config.quotaPollShare} keeps ${poll} for the pollers`)
+    }
   }
   if (problems.length === 0 && config.createSettleTimeoutMs < config.upstreamTimeoutMs) {
     problems.push(`CREATE_SETTLE_TIMEOUT_MS: must be at least UPSTREAM_TIMEOUT_MS (${config.upstreamTimeoutMs}), got ${config.createSettleTimeoutMs}`)

@@ -63,7 +63,15 @@ t.test('URL must parse and carry no query', async (t) => {
 
 t.test('the reserve must leave room for ordinary calls', async (t) => {
   t.throws(() => loadConfig({ UPSTREAM_DAILY_QUOTA: '10', QUOTA_RESERVE: '10' }), /QUOTA_RESERVE: must be below/)
-  t.equal(loadConfig({ UPSTREAM_DAILY_QUOTA: '10', QUOTA_RESERVE: '9' }).quotaReserve, 9)
+  t.equal(loadConfig({ UPSTREAM_DAILY_QUOTA: '10', QUOTA_RESERVE: '9', QUOTA_POLL_SHARE: '0' }).quotaReserve, 9)
+})
+
+t.test('the poll share and the reserve must leave the rest partition at 0 or more', async (t) => {
+  t.throws(() => loadConfig({ UPSTREAM_DAILY_QUOTA: '10', QUOTA_RESERVE: '9' }), /QUOTA_POLL_SHARE: with QUOTA_RESERVE \(9\) it must leave the rest/)
+  t.throws(() => loadConfig({ UPSTREAM_DAILY_QUOTA: '1000', QUOTA_RESERVE: '50', QUOTA_POLL_SHARE: '0.96' }), /QUOTA_POLL_SHARE/)
+  const c = loadConfig({ UPSTREAM_DAILY_QUOTA: '1000', QUOTA_RESERVE: '50', QUOTA_POLL_SHARE: '0.95' })
+  t.equal(c.quotaPollShare, 0.95, 'an empty rest partition is allowed')
+  t.equal(loadConfig({}).quotaPollShare, 0.5)
 })
 
 t.test('settings are documented and unique', async (t) => {

@@ -105,7 +105,8 @@ export async function runDay (plan: readonly PlannedOrder[], settings: WorldSett
     timing: { confirmMs: settings.confirmMs, outputConfirmMs: settings.outputConfirmMs },
     refreshIntervalMs: REFRESH_MS
   })
-  const quota = new MemoryQuota({ limit: settings.quotaLimit, reserve: settings.quotaReserve, now: () => clock.now() })
+  // Every check is a poller's: the poll partition is the whole quota but the reserve.
+  const quota = new MemoryQuota({ limit: settings.quotaLimit, reserve: settings.quotaReserve, pollShare: (settings.quotaLimit - settings.quotaReserve) / settings.quotaLimit, now: () => clock.now() })
   const checkTimes: number[] = []
   let refusals = 0
   let firstRefusalAt: number | null = null

@@ -144,8 +144,23 @@ async function metrics (app: FastifyInstance, opts: MetricsPluginOptions): Promi
   })
   quotaGauge('trackgate_quota_limit', 'Upstream requests allowed per rolling 24 h.', (s) => s.limit)
   quotaGauge('trackgate_quota_used', 'Upstream requests counted in the current rolling 24 h.', (s) => s.used)
-  quotaGauge('trackgate_quota_remaining', 'Upstream requests left in the window for any purpose (order creation may use the reserve).', (s) => s.remaining)
-  quotaGauge('trackgate_quota_remaining_general', 'Upstream requests left in the window outside the creation reserve (tracking, REST).', (s) => s.remainingGeneral)
+  quotaGauge('trackgate_quota_remaining', 'Upstream requests left in the window, all partitions together.', (s) => s.remaining)
+  quotaGauge('trackgate_quota_remaining_general', 'Upstream requests left in the window of the rest partition (REST calls other than creations).', (s) => s.remainingGeneral)
+  const partitionGauge = (name: string, help: string, field: 'limit' | 'used'): void => {
+    // eslint-disable-next-line no-new
+    new Gauge({
+      name,
+      help,
+      labelNames: ['partition'] as const,
+      registers: [registry],
+      async collect () {
+        const { partitions } = await app.state.quota.state()
+        for (const [partition, p] of Object.entries(partitions)) this.set({ partition }, p[field])
+      }
+    })
+  }
+  partitionGauge('trackgate_quota_partition_limit', 'Upstream requests each quota partition allows per rolling 24 h (poll: the pollers; create: order creations; rest: every other call).', 'limit')
+  partitionGauge('trackgate_quota_partition_used', 'Upstream requests counted in each quota partition in the current rolling 24 h.', 'used')
   quotaGauge('trackgate_quota_paused', '1 while upstream TOO_MANY_REQUESTS pauses every call.', (s) => s.pausedUntil > 0 ? 1 : 0)
 
   // One read of the tracking counters per scrape, shared by the metrics below.

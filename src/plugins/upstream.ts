@@ -1,7 +1,8 @@
 /**
- * Shares the upstream side with every route: the client (which takes a slot of
- * `app.state.quota` before every call), the short-TTL response cache over
- * `app.state.cache`, and whether upstream is reachable (`app.upstreamReachable`).
+ * Shares the upstream side with every route: the client (which charges the payer's
+ * allowance in `app.state.allowances`, then takes a slot of `app.state.quota`, before
+ * every authenticated call), the short-TTL response cache over `app.state.cache`, and
+ * whether upstream is reachable (`app.upstreamReachable`).
  */
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
@@ -29,6 +30,7 @@ async function upstream (app: FastifyInstance): Promise<void> {
     timeoutMs: config.upstreamTimeoutMs,
     connections: config.upstreamConnections,
     quota: app.state.quota,
+    allowances: app.state.allowances,
     observer: (event) => {
       // An observer must never break an upstream call.
       for (const observe of observers) {

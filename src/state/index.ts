@@ -17,6 +17,7 @@
  * | `bus`         | fan-out of new snapshots to the instances with subscribers | in process               | Redis   |
  * | `leases`      | which instance polls each trackcode                         | in process               | Redis   |
  * | `orders`      | known orders: created through the gateway or registered    | SQLite                   | Redis   |
+ * | `allowances`  | upstream calls each caller caused in the rolling 24 h      | in process (for now)     | Redis   |
  *
  * `bus` and `leases` have no SQLite backend on purpose: on one machine there is no
  * other instance to fan out to or to take a poller from, and neither a message in
@@ -26,6 +27,8 @@
  */
 import type { Config } from '../config.js'
 import type { UpstreamResult } from '../upstream/client.js'
+import type { AllowanceStore } from './allowances/index.js'
+import { MemoryAllowances } from './allowances/memory.js'
 import type { TrackingBus } from './bus/index.js'
 import { MemoryBus } from './bus/memory.js'
 import type { CacheStore } from './cache/index.js'
@@ -50,17 +53,19 @@ export interface StateStores {
   bus: TrackingBus
   leases: LeaseStore
   orders: OrderRegistry
+  allowances: AllowanceStore
 }
 
 /** The in-process stores of one gateway (lost on restart: tests); `now` is the tracking clock's time. */
 export function memoryStores (config: Config, now: () => number = Date.now): StateStores {
   return {
-    quota: new MemoryQuota({ limit: config.dailyQuota, reserve: config.quotaReserve }),
+    quota: new MemoryQuota({ limit: config.dailyQuota, reserve: config.quotaReserve, pollShare: config.quotaPollShare }),
     cache: new MemoryCacheStore<UpstreamResult>(),
     idempotency: new MemoryIdempotencyStore(),
     snapshots: new MemorySnapshotStore({ now }),
     bus: new MemoryBus(),
     leases: new MemoryLeaseStore(now),
-    orders: new MemoryOrderRegistry({ now })
+    orders: new MemoryOrderRegistry({ now }),
+    allowances: new MemoryAllowances()
   }
 }

@@ -18,6 +18,8 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { BusMessage, TrackingBus } from '../state/bus/index.js'
 import type { LeaseStore } from '../state/leases/index.js'
+import type { OrderRegistry } from '../state/orders/index.js'
+import type { Payer } from '../upstream/client.js'
 import type { SnapshotStore, StoredSnapshot } from '../state/snapshots/index.js'
 import type { Clock } from './clock.js'
 import { Admission, type OpenStream } from './hub/admission.js'
@@ -60,6 +62,8 @@ export interface HubOptions {
   refresher: Refresher
   scheduler: PollScheduler
   store: SnapshotStore
+  /** Known orders (created through the gateway, registered): their first check is a `poll`. Default: none. */
+  orders?: OrderRegistry
   bus: TrackingBus
   lease: LeaseStore
   clock: Clock
@@ -73,10 +77,12 @@ export interface HubOptions {
   random?: () => number
 }
 
-/** Who is subscribing, for the per-IP stream limit. */
+/** Who is subscribing, for the per-IP stream limit and the first check of an unknown order. */
 export interface SubscriberInfo {
   /** The client's IP (`request.ip`, which honours `TRUST_PROXY`); none: no per-IP limit. */
   ip?: string
+  /** Pays the first check of an order the gateway does not know (see {@link TrackingHub.poll}). */
+  payer?: Payer
 }
 
 /** See the module comment. */
@@ -145,7 +151,7 @@ export class TrackingHub {
     try {
       let initial: StoredSnapshot | undefined
       try {
-        initial = await this.#initialSnapshot(trackcode, topic)
+        initial = await this.#initialSnapshot(trackcode, topic, client.payer)
       } catch (err) {
         // A check aborted by the shutdown is no error of the client's.
         if (!this.#closed) throw err
@@ -174,11 +180,18 @@ export class TrackingHub {
     return await poller.nudge()
   }
 
-  /** The polling fallback: the snapshot of `trackcode` and when to ask again. */
-  async poll (trackcode: string): Promise<PolledSnapshot> {
+  /**
+   * The polling fallback: the snapshot of `trackcode` and when to ask again. A check
+   * of an order the gateway does not know — no stored snapshot, no topic here, not in
+   * the known orders — is charged to `payer` before it is made (429 once its allowance
+   * is spent, with no check); a known order's check is a `poll`, charged to no one. An
+   * order upstream said does not exist is a 404 without any check or charge.
+   */
+  async poll (trackcode: string, payer?: Payer): Promise<PolledSnapshot> {
+    const topic = this.#topics.get(trackcode)
     const stored = await this.#freshness.lookup(trackcode, () => this.#topics.get(trackcode)?.poller)
     if (stored.snapshot !== undefined && stored.freshForMs !== undefined) return { snapshot: stored.snapshot, pollAfterMs: stored.freshForMs }
-    const snapshot = await this.#check(trackcode, stored.snapshot)
+    const snapshot = await this.#check(trackcode, stored.snapshot, await this.#payerOfCheck(trackcode, stored.snapshot, topic, payer))
     return { snapshot, pollAfterMs: await this.#freshness.freshAfterCheck(snapshot) }
   }
 
@@ -214,11 +227,11 @@ export class TrackingHub {
     this.#release(topic)
   }
 
-  async #initialSnapshot (trackcode: string, topic: Topic): Promise<StoredSnapshot> {
+  async #initialSnapshot (trackcode: string, topic: Topic, payer: Payer | undefined): Promise<StoredSnapshot> {
     const stored = await this.#freshness.lookup(trackcode, () => topic.poller)
     if (stored.snapshot !== undefined && stored.freshForMs !== undefined) return stored.snapshot
     try {
-      return await this.#check(trackcode, stored.snapshot)
+      return await this.#check(trackcode, stored.snapshot, await this.#payerOfCheck(trackcode, stored.snapshot, topic, payer))
     } catch (err) {
       // Stale beats nothing on a stream: the poller about to start retries, and its
       // `tracking` event tells the subscriber that tracking is degraded.
@@ -227,10 +240,23 @@ export class TrackingHub {
     }
   }
 
-  async #check (trackcode: string, known: StoredSnapshot | undefined): Promise<StoredSnapshot> {
+  /**
+   * Who pays a check of `trackcode` now: `payer` when the order is unknown (no stored
+   * snapshot, no topic with subscribers or a running poller, not a known order), else
+   * no one (a `poll`).
+   */
+  async #payerOfCheck (trackcode: string, stored: StoredSnapshot | undefined, topic: Topic | undefined, payer: Payer | undefined): Promise<Payer | undefined> {
+    if (payer === undefined || stored !== undefined) return undefined
+    if (topic !== undefined && (topic.subscribers.size > 0 || topic.poller?.running === true)) return undefined
+    if (await this.#opts.orders?.get(trackcode) !== undefined) return undefined
+    return payer
+  }
+
+  async #check (trackcode: string, known: StoredSnapshot | undefined, payer?: Payer): Promise<StoredSnapshot> {
     const outcome = await this.#opts.refresher.refresh(trackcode, {
       signal: this.#shutdown.signal,
-      ...(known === undefined ? {} : { known })
+      ...(known === undefined ? {} : { known }),
+      ...(payer === undefined ? {} : { payer })
     })
     if (outcome.kind === 'snapshot') return outcome.snapshot
     if (outcome.kind === 'not_found') throw notFound(trackcode)

@@ -44,16 +44,18 @@ export interface TrackingOptions {
 async function tracking (app: FastifyInstance, opts: TrackingOptions): Promise<void> {
   const config = app.config
   const clock = opts.clock ?? systemClock
-  const { snapshots: store, bus, leases: lease, quota } = app.state
+  const { snapshots: store, bus, leases: lease, quota, orders } = app.state
   const log = app.log.child({ module: 'tracking' })
 
   // Pollers pass retry: false (see poller.ts); a subscriber's first check keeps the retries.
-  const check: CheckFn = async (trackcode, signal, retry = true) => await app.upstream.request({
+  // The first check of an order nobody tracks is paid by its caller, out of `rest`.
+  const check: CheckFn = async (trackcode, signal, retry = true, payer) => await app.upstream.request({
     method: 'POST',
     path: '/orders/check',
     body: { trackcode, outputs: 'full', mask_addresses: true },
     auth: true,
-    purpose: 'poll',
+    purpose: payer === undefined ? 'poll' : 'rest',
+    ...(payer === undefined ? {} : { payer }),
     retry,
     ...(signal === undefined ? {} : { signal })
   })
@@ -91,6 +93,7 @@ async function tracking (app: FastifyInstance, opts: TrackingOptions): Promise<v
     refresher,
     scheduler,
     store,
+    orders,
     bus,
     lease,
     clock,

@@ -13,7 +13,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { GatewayError } from '../errors.js'
 import { Coalescer } from '../upstream/cached-loader.js'
-import type { UpstreamResult } from '../upstream/client.js'
+import type { Payer, UpstreamResult } from '../upstream/client.js'
 import type { TrackingBus } from '../state/bus/index.js'
 import type { Clock } from './clock.js'
 import { snapshotFrame, stopFrame, type DegradedReason } from './frames.js'
@@ -24,10 +24,12 @@ import { type TrackedOrder } from './schemas.js'
 
 /**
  * Sends one `/orders/check` for `trackcode`. `retry` (default true) lets the upstream
- * client retry a failed attempt at once; pollers pass false (each attempt costs a
- * quota slot, and they back off by themselves).
+ * client retry an attempt that never reached upstream; pollers pass false (they back
+ * off by themselves). With `payer` the check is the first one of an order nobody
+ * tracks: charged to that caller's allowance and to the quota's `rest` partition;
+ * without, it is a `poll`.
  */
-export type CheckFn = (trackcode: string, signal?: AbortSignal, retry?: boolean) => Promise<UpstreamResult>
+export type CheckFn = (trackcode: string, signal?: AbortSignal, retry?: boolean, payer?: Payer) => Promise<UpstreamResult>
 
 /** What a refresh ended with. */
 export type RefreshOutcome =
@@ -83,33 +85,35 @@ export class Refresher {
 
   /**
    * Checks `trackcode` now, or joins the check already running for it. `known` is the
-   * caller's last snapshot, used when the store no longer has one; `retry` is passed
-   * to the {@link CheckFn} (the caller that starts the check decides).
+   * caller's last snapshot, used when the store no longer has one; `retry` and `payer`
+   * are passed to the {@link CheckFn} (the caller that starts the check decides: who
+   * joins a running check pays nothing).
    */
-  refresh (trackcode: string, opts: { known?: StoredSnapshot, signal?: AbortSignal, retry?: boolean } = {}): Promise<RefreshOutcome> {
-    return this.#coalescer.run(trackcode, async () => await this.#refresh(trackcode, opts.known, opts.signal, opts.retry ?? true))
+  refresh (trackcode: string, opts: { known?: StoredSnapshot, signal?: AbortSignal, retry?: boolean, payer?: Payer } = {}): Promise<RefreshOutcome> {
+    return this.#coalescer.run(trackcode, async () => await this.#refresh(trackcode, opts.known, opts.signal, opts.retry ?? true, opts.payer))
   }
 
   stats (): RefresherStats {
     return { ...this.#stats }
   }
 
-  async #refresh (trackcode: string, known: StoredSnapshot | undefined, signal: AbortSignal | undefined, retry: boolean): Promise<RefreshOutcome> {
+  async #refresh (trackcode: string, known: StoredSnapshot | undefined, signal: AbortSignal | undefined, retry: boolean, payer: Payer | undefined): Promise<RefreshOutcome> {
     const { clock, scheduler } = this.#opts
     const sentAt = clock.now()
+    // Only `poll` checks spend the pollers' partition, which the scheduler plans.
+    const counted = (): void => {
+      this.#stats.checks++
+      if (payer === undefined) scheduler.usage.record(sentAt)
+    }
     let result: UpstreamResult
     try {
-      result = await this.#opts.check(trackcode, signal, retry)
+      result = await this.#opts.check(trackcode, signal, retry, payer)
     } catch (err) {
-      // A local quota refusal (429 thrown by the client) made no call and used no slot.
-      if (!(err instanceof GatewayError && err.code === 'TOO_MANY_REQUESTS')) {
-        this.#stats.checks++
-        scheduler.usage.record(sentAt)
-      }
+      // A local refusal (429 thrown by the client: allowance or quota) made no call and used no slot.
+      if (!(err instanceof GatewayError && err.code === 'TOO_MANY_REQUESTS')) counted()
       return await this.#failed(trackcode, err)
     }
-    this.#stats.checks++
-    scheduler.usage.record(sentAt)
+    counted()
     const now = clock.now()
     const body = result.body
     if (result.statusCode === 200 && body.ok === true) {

@@ -23,7 +23,8 @@
  *
  * After a failure the spacing is an exponential backoff with jitter
  * ({@link backoffDelay}); a refused quota slot waits for the moment the window frees.
- * The quota itself is enforced by `QuotaBudget.tryAcquire` in the upstream client:
+ * The pollers' budget is the quota's `poll` partition (`QUOTA_POLL_SHARE` of it), which
+ * no other use can take. The quota itself is enforced by `QuotaBudget.tryAcquire` in the upstream client:
  * this module only spaces checks so that refusals stay rare and fair.
  */
 import { DAY_MS, type QuotaBudget } from '../state/quota/index.js'
@@ -94,9 +95,9 @@ export const SUSTAINABLE_MARGIN = 0.01
  *
  * - the **burst rate** `(headroom − budget × BURST_KEEP_FRACTION) ÷ (windowMs ×
  *   SPEND_HORIZON_FRACTION)`: what the window still allows pollers beyond a quarter of
- *   their budget, spent over a quarter of the window. A fresh default quota (950
- *   checks for pollers) thus allows about 119 checks an hour at first: e.g. one order
- *   checked every minute and another waiting for its payment every 90 s, unstretched;
+ *   their budget, spent over a quarter of the window. A fresh default poll partition
+ *   (500 checks) thus allows about 62 checks an hour at first: e.g. one order checked
+ *   every minute, unstretched;
  * - the **sustainable rate** `sustainable` ({@link PollUsage.sustainableRate}): the
  *   highest constant rate the window can keep up for a whole window from now on,
  *   given when the pollers' own checks leave it — `budget ÷ windowMs` once checks are
@@ -145,9 +146,9 @@ export function backoffDelay (failures: number, t: PollTimings, random: () => nu
 }
 
 /**
- * The checks pollers made in the rolling window (their times, ascending), to tell
- * them apart from the other users of the shared quota (the REST pass-through) and to
- * know when each leaves the window. Memory is bounded by the quota limit (no more
+ * The checks this gateway's pollers made in the rolling window (their times,
+ * ascending), to tell them apart from the other instances' pollers sharing the `poll`
+ * partition and to know when each leaves the window. Memory is bounded by the quota limit (no more
  * checks can fit in the window).
  */
 export class PollUsage {
@@ -201,7 +202,7 @@ export class PollUsage {
 export interface PollBudget {
   /** Length of the rolling window, ms. */
   windowMs: number
-  /** Checks the window allows pollers: the general part of the quota minus what others used in it. */
+  /** Checks the window allows pollers: the `poll` partition minus what other instances' pollers used of it. */
   budget: number
   /** Checks pollers made in the window. */
   used: number
@@ -302,8 +303,10 @@ export class PollScheduler {
     const state = await this.#quota.state()
     const windowMs = this.#windowMs ?? state.windowMs ?? DAY_MS
     const used = this.usage.count(this.#now(), windowMs)
-    const othersUsed = Math.max(0, state.used - used)
-    const budget = state.limit - state.reserve - othersUsed
+    // The pollers' own partition; checks other instances' pollers made in it count against it.
+    const poll = state.partitions.poll
+    const othersUsed = Math.max(0, poll.used - used)
+    const budget = poll.limit - othersUsed
     const headroom = Math.max(0, budget - used)
     const sustainable = this.#sustainable(windowMs, budget, used, headroom)
     return { windowMs, budget, used, headroom, sustainableRate: sustainable, allowedRate: allowedRate(headroom, budget, windowMs, sustainable) }

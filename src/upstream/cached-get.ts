@@ -4,7 +4,7 @@
  * per TTL. Only 2xx answers are kept; errors are forwarded and asked again next time.
  */
 import type { FastifyInstance } from 'fastify'
-import type { UpstreamResult } from './client.js'
+import type { Payer, UpstreamResult } from './client.js'
 import { isSuccess, type ForwardingReply } from './forward.js'
 
 /** When each cached answer was fetched (for `Age`); answers from a shared store may be missing. */
@@ -18,6 +18,8 @@ export interface CachedGet {
   /** Send the key (and spend quota on a miss). */
   auth: boolean
   ttlMs: number
+  /** Charged on a miss (the one request that loads it); a hit costs no one anything. */
+  payer?: Payer
 }
 
 /** The cache key of a GET: its path and its (already normalized) query. */
@@ -26,7 +28,10 @@ export function cacheKey (get: CachedGet): string {
   return `GET ${get.path}${qs === '' ? '' : `?${qs}`}`
 }
 
-/** The upstream answer to `get`, from the cache when fresh. GETs are safe to retry. */
+/**
+ * The upstream answer to `get`, from the cache when fresh. GETs are safe to retry.
+ * Only a miss pays: concurrent misses share the first one's call (and its payer).
+ */
 export async function cachedGet (app: FastifyInstance, get: CachedGet): Promise<UpstreamResult> {
   return await app.upstreamCache.get(cacheKey(get), get.ttlMs, async () => {
     const result = await app.upstream.request({
@@ -34,6 +39,7 @@ export async function cachedGet (app: FastifyInstance, get: CachedGet): Promise<
       path: get.path,
       ...(get.query === undefined ? {} : { query: get.query }),
       auth: get.auth,
+      ...(get.payer === undefined ? {} : { payer: get.payer }),
       purpose: 'rest',
       retry: true
     })

@@ -3,12 +3,17 @@
  *
  * - an undici `Pool` per upstream origin: keep-alive, bounded connections;
  * - the API key injected as a Bearer token on authenticated calls (and nowhere else);
- * - every authenticated attempt takes a quota slot first, so the daily quota holds;
+ * - every authenticated call takes a quota slot of its purpose's partition first, so the
+ *   daily quota holds; with a `payer`, one of the caller's allowance before that (refused:
+ *   429 with `Retry-After`, no slot, no call);
  * - a precise deadline per call (`AbortSignal.timeout`, not undici's 1 s-tick timers),
  *   `UPSTREAM_TIMEOUT_MS` unless the call sets its own (an order creation settling in the
  *   background after its client got a 504, see `src/routes/v1/create-order.ts`);
- * - retries with backoff only where safe (`retry: true`: GETs and `/orders/check`), on
- *   network errors and 5xx, never on timeouts and never for creates or deletes;
+ * - retries with backoff only where safe (`retry: true`) and only when the attempt
+ *   provably never reached upstream (connection refused, DNS failure, connect timeout,
+ *   before any byte was written): such a retry reuses the first attempt's quota slot,
+ *   since upstream never counted it. Never on 5xx, resets or timeouts after the request
+ *   was sent: each of those may have cost upstream's quota;
  * - the answer is returned byte for byte (`raw`) next to its parsed JSON (`body`), so
  *   the pass-through can forward it unchanged;
  * - a failure says whether upstream may have received the request
@@ -19,7 +24,16 @@
  */
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici'
 import { GatewayError } from '../errors.js'
+import type { AllowanceStore } from '../state/allowances/index.js'
 import type { QuotaBudget, QuotaPurpose } from '../state/quota/index.js'
+
+/** Who pays a call out of their daily allowance (see `src/access/payer.ts`). */
+export interface Payer {
+  /** `callerId` of the caller. */
+  id: string
+  /** Calls the caller may cause per rolling 24 h. */
+  limit: number
+}
 
 export interface UpstreamCall {
   method: 'GET' | 'POST'
@@ -32,8 +46,10 @@ export interface UpstreamCall {
   auth: boolean
   /** Which part of the quota the call may use. */
   purpose: QuotaPurpose
-  /** Safe to repeat on network errors and 5xx. */
+  /** Safe to repeat when an attempt provably never reached upstream. */
   retry: boolean
+  /** Charged one call of its allowance before the quota slot (authenticated calls only). */
+  payer?: Payer
   /** Aborts the call (e.g. the caller went away). */
   signal?: AbortSignal
   /** Deadline of this call (all attempts), ms; default: the client's `timeoutMs`. */
@@ -61,6 +77,8 @@ export interface UpstreamClientOptions {
   timeoutMs: number
   connections: number
   quota: QuotaBudget
+  /** The callers' allowances, charged for calls with a `payer`. */
+  allowances?: AllowanceStore
   /** Longest accepted upstream body; bigger → 502. */
   maxBodyBytes?: number
   /** Attempts for `retry: true` calls, first one included. */
@@ -140,7 +158,8 @@ export class UpstreamClient {
   readonly #written = new WeakSet<object>()
   readonly #basePath: string
   readonly #auth: string
-  readonly #opts: Required<Omit<UpstreamClientOptions, 'observer' | 'apiKey' | 'baseUrl'>>
+  readonly #opts: Required<Omit<UpstreamClientOptions, 'observer' | 'apiKey' | 'baseUrl' | 'allowances'>>
+  readonly #allowances: AllowanceStore | undefined
   readonly #observer: UpstreamObserver | undefined
   /** Attempts made, by `METHOD path status`. */
   readonly calls = new Map<string, number>()
@@ -150,6 +169,7 @@ export class UpstreamClient {
     this.#basePath = url.pathname.replace(/\/+$/, '')
     this.#auth = `Bearer ${opts.apiKey}`
     this.#observer = opts.observer
+    this.#allowances = opts.allowances
     this.#opts = {
       timeoutMs: opts.timeoutMs,
       connections: opts.connections,
@@ -181,7 +201,7 @@ export class UpstreamClient {
   /**
    * Performs the call. Resolves with upstream's answer, whatever its status (4xx and
    * 5xx included: the pass-through forwards them). Rejects with a {@link GatewayError}:
-   * 429 when the local quota refuses; an {@link UpstreamCallError} 502
+   * 429 when the payer's allowance or the local quota refuses; an {@link UpstreamCallError} 502
    * UPSTREAM_UNAVAILABLE / UPSTREAM_BAD_RESPONSE or 504 UPSTREAM_TIMEOUT (after
    * `call.timeoutMs`, default `timeoutMs`).
    */
@@ -190,30 +210,30 @@ export class UpstreamClient {
     const deadline = AbortSignal.timeout(timeoutMs)
     const signal = call.signal === undefined ? deadline : AbortSignal.any([deadline, call.signal])
     const attempts = call.retry ? this.#opts.maxAttempts : 1
-    // What the last attempt produced: an upstream 5xx answer or a network failure. When
-    // the deadline runs out while waiting to retry, that is what the caller gets, not a
-    // timeout: upstream did answer (or refuse) in time.
-    let last: UpstreamResult | GatewayError | undefined
+    // One allowance call and one quota slot for the whole request: a retry happens only
+    // when upstream provably never saw the attempt, so it never counted it either.
+    if (call.auth) {
+      if (call.payer !== undefined) await this.#takeAllowance(call.payer)
+      await this.#takeQuota(call.purpose)
+    }
+    let last: GatewayError | undefined
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (attempt > 1) {
         const base = this.#opts.retryBaseMs * 2 ** (attempt - 2)
         await sleep(base / 2 + Math.random() * base, signal)
         if (signal.aborted) break
       }
-      if (call.auth) await this.#takeQuota(call.purpose)
       try {
         const result = await this.#attempt(call, signal, timeoutMs)
         if (result.statusCode === 429 && call.auth) await this.#pauseAfterTooMany(result.retryAfter)
-        if (result.statusCode < 500) return result
-        last = result
+        return result
       } catch (err) {
         if (!(err instanceof GatewayError)) throw err
         last = err
-        if (err.code !== 'UPSTREAM_UNAVAILABLE' || call.signal?.aborted === true) break
+        if (!neverReachedUpstream(err) || call.signal?.aborted === true) break
       }
     }
-    if (last instanceof GatewayError) throw last
-    if (last !== undefined) return last
+    if (last !== undefined) throw last
     throw this.#timeoutError(timeoutMs, false)
   }
 
@@ -228,6 +248,16 @@ export class UpstreamClient {
     const first = await Promise.race([closed, expired])
     clearTimeout(timer)
     if (first === 'expired') await this.#pool.destroy()
+  }
+
+  async #takeAllowance (payer: Payer): Promise<void> {
+    if (this.#allowances === undefined) return
+    const decision = await this.#allowances.take(payer.id, payer.limit)
+    if (decision.granted) return
+    const seconds = Math.max(1, Math.ceil((decision.retryAt - Date.now()) / 1000))
+    throw new GatewayError(429, 'TOO_MANY_REQUESTS', `Daily allowance of upstream calls used up for this client (${payer.limit} per 24 h); retry in ${seconds} s`, {
+      headers: { 'retry-after': String(seconds) }
+    })
   }
 
   async #takeQuota (purpose: QuotaPurpose): Promise<void> {
@@ -313,6 +343,22 @@ export class UpstreamClient {
 }
 
 class BodyTooLargeError extends Error {}
+
+/** Failures of the connection itself, before anything was sent: upstream saw nothing. */
+const CONNECT_FAILURES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'])
+
+/** True when `err` is a failure to connect, before any byte of the request was written. */
+function neverReachedUpstream (err: GatewayError): boolean {
+  if (!(err instanceof UpstreamCallError) || err.requestSent || err.code !== 'UPSTREAM_UNAVAILABLE') return false
+  return CONNECT_FAILURES.has(errorCode(err.cause))
+}
+
+/** The code of an error (undici's or Node's), possibly nested in an AggregateError. */
+function errorCode (err: unknown): string {
+  if (err instanceof AggregateError) return err.errors.map(errorCode).find((c) => CONNECT_FAILURES.has(c)) ?? ''
+  if (err instanceof Error && 'code' in err && typeof err.code === 'string') return err.code
+  return ''
+}
 
 /**
  * `response`, or a rejection as soon as `signal` aborts. undici only tells a request

@@ -17,6 +17,7 @@
  * subscribers nothing. Its creator gets the order token in the answer's
  * `Trackgate-Order-Token` header (the access plugin adds it, replays included).
  */
+import { payerOf } from '../access/payer.js'
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify'
 import { adviseMessage, UNKNOWN_OUTCOME_ADVICE } from '../idempotency/advice.js'
 import { defaultConfig } from '../config.js'
@@ -93,6 +94,7 @@ export async function createOrder (app: FastifyInstance, request: FastifyRequest
     auth: true,
     purpose: 'create',
     retry: false,
+    payer: payerOf(request.caller, app.config),
     timeoutMs: Math.max(app.config.createSettleTimeoutMs, upstreamTimeoutMs),
     ...(claim === null ? {} : { signal: claim.signal })
   })

@@ -131,10 +131,12 @@ t.test('when the polling instance closes, another one takes its trackcode over',
   t.ok(survivors.every((c) => JSON.stringify(c.ids) === JSON.stringify(ids)), 'the survivors\' subscribers saw the same sequence')
 })
 
-t.test('a cluster-wide quota of 20 is never exceeded', async (t) => {
+t.test('a cluster-wide quota of 20 is never exceeded, partition by partition', async (t) => {
   const redis = await startRedis(t)
   const cluster = await build(t, { clock: 'manual', fast: true, countUpstream: true, redis, instances: 0, logs: true, config: CLUSTER_LIMITS })
-  const quota = { dailyQuota: 20, quotaReserve: 2 }
+  // Partitions: poll 2, create 2, rest 16. One client (127.0.0.1) makes every call: its
+  // allowance is not what this test is about.
+  const quota = { dailyQuota: 20, quotaReserve: 2, quotaPollShare: 0.1, anonDailyAllowance: 1000 }
   const instances: Gateway[] = []
   for (let i = 0; i < INSTANCES; i++) instances.push(await cluster.gateway({ config: quota }))
   const code = await createOrder(cluster.sim)
@@ -144,21 +146,22 @@ t.test('a cluster-wide quota of 20 is never exceeded', async (t) => {
   // 45 checks through the REST pass-through, 15 per instance, all at once.
   const checks = await Promise.all(Array.from({ length: 45 }, async (_, k) => await request(`${(instances[k % INSTANCES] as Gateway).url}/v1/orders/check`, { body: { trackcode: 'ABCDEF0123456789' } })))
   const forwarded = checks.filter((r) => r.status !== 429).length
-  t.equal(forwarded, 18, 'limit − reserve checks reached upstream')
+  t.equal(forwarded, 16, 'the rest partition\'s checks reached upstream, once for the cluster')
   t.ok(checks.filter((r) => r.status === 429).every((r) => r.json?.code === 'TOO_MANY_REQUESTS'), 'the others were refused by the gateway')
-  t.equal(cluster.proxy.authenticated(), 18)
+  t.equal(cluster.proxy.authenticated(), 16)
 
-  // Deletions may use the reserve: two more, then nothing.
+  // Deletions use the rest partition too (changed with issue 10: they took the reserve).
   const deletes = await Promise.all(Array.from({ length: 9 }, async (_, k) => await request(`${(instances[k % INSTANCES] as Gateway).url}/v1/orders/delete`, { body: { trackcode: 'ABCDEF0123456789' }, headers: TOKEN_AUTH })))
-  t.equal(deletes.filter((r) => r.status !== 429).length, 2, 'the reserve, once for the cluster')
-  // A subscriber needs one check: refused too.
+  t.equal(deletes.filter((r) => r.status !== 429).length, 0, 'no delete takes the reserve')
+  // The order is unknown to the gateways: its first check is the client's, out of `rest`: refused too.
   const stream = await request(`${(instances[0] as Gateway).url}/orders/${code}`)
   t.equal(stream.status, 429)
-  t.equal(cluster.proxy.authenticated(), 20, 'upstream received exactly the daily quota, never more')
-  t.equal((cluster.sim.control.stats().quotaUsed[SIM_KEY] ?? 0) - usedBefore, 20, 'the simulator counted 20 calls of the gateways')
+  t.equal(cluster.proxy.authenticated(), 16, 'upstream received exactly the rest partition, never more')
+  t.equal((cluster.sim.control.stats().quotaUsed[SIM_KEY] ?? 0) - usedBefore, 16, 'the simulator counted 16 calls of the gateways')
   for (const g of instances) {
     const ready = await request(`${g.url}/readyz`)
-    t.match(ready.json?.checks, { quota: { limit: 20, used: 20, remaining: 0 }, redis: { ok: true, state: 'up' } }, 'every instance sees the shared count')
+    t.match(ready.json?.checks, { quota: { limit: 20, used: 16, remaining: 4, remaining_general: 0 }, redis: { ok: true, state: 'up' } }, 'every instance sees the shared count')
+    t.same((await g.app.state.quota.state()).partitions, { poll: { limit: 2, used: 0, remaining: 2 }, create: { limit: 2, used: 0, remaining: 2 }, rest: { limit: 16, used: 16, remaining: 0 } })
   }
 })
 
@@ -173,7 +176,7 @@ t.test('the response cache and Idempotency-Key records are shared', async (t) =>
   const prices: Array<Awaited<ReturnType<typeof request>>> = []
   for (const g of instances) prices.push(await request(`${g.url}/v1/prices?symbols=BTC,ETH`))
   t.ok(prices.every((p) => p.status === 200 && p.text === prices[0]?.text), 'the same answer everywhere')
-  t.equal(cluster.proxy.authenticated(), 1, 'fetched once, then served from Redis')
+  t.equal(cluster.proxy.authenticated(), 2, 'fetched once (with the exchange meta that names the supported tickers), then served from Redis')
 
   // A create retried on another instance with the same key is replayed, not repeated.
   const body = JSON.stringify(mixerOrder())

@@ -128,7 +128,7 @@ const garbageQuery = fc.oneof(
 
 // The embedded simulator (no API key): the demo routes exist only then. A quota that
 // valid mutants (real orders) cannot use up, however many runs.
-const app = await buildApp({ ...testConfig('http://127.0.0.1:9/v1', { dailyQuota: 100_000_000 }), apiKey: undefined })
+const app = await buildApp({ ...testConfig('http://127.0.0.1:9/v1', { dailyQuota: 100_000_000, quotaReserve: 10_000_000, anonDailyAllowance: 100_000_000 }), apiKey: undefined })
 t.teardown(async () => { await app.close() })
 const url = await app.listen({ host: '127.0.0.1', port: 0 })
 const sim = app.simulator as Simulator

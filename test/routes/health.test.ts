@@ -62,10 +62,11 @@ t.test('/metrics: trackgate_upstream_reachable is 1 while upstream answers', asy
 
 t.test('/readyz: the quota used up or paused is reported, in the body and the metrics, and stays 200', async (t) => {
   await t.test('used up', async (t) => {
-    const quota = new MemoryQuota({ limit: 2, reserve: 1 })
+    // Partitions: create 1, rest 1, no poll.
+    const quota = new MemoryQuota({ limit: 2, reserve: 1, pollShare: 0 })
     const { gw } = await build(t, { app: { state: { quota } } })
     t.equal((await request(`${gw.url}/readyz`)).status, 200)
-    await quota.tryAcquire('create')
+    await quota.tryAcquire('rest')
     const general = await request(`${gw.url}/readyz`)
     t.equal(general.status, 200, 'the reserve still allows order creation')
     t.equal(general.json.checks.quota.ok, true)

@@ -1,14 +1,14 @@
 /**
  * The quota port's contract (`src/state/quota/index.ts`), run against every backend:
- * ordinary purposes get `limit − reserve`, creates the whole limit; concurrent callers
- * never overshoot, also across instances; the window rolls; `pause` refuses until its
+ * strict partitions — `poll` its share, `create` the reserve, `rest` the remainder, none
+ * taking from another; concurrent callers never overshoot, also across instances; the window rolls; `pause` refuses until its
  * end; `state()` reports all of it. Backend-only behaviour is in `memory/` and `redis/`.
  *
  * Both backends take their time from `now`, so both run on a virtual clock (ahead of
  * real time, with a window long enough that Redis' own key expiry never interferes).
  */
 import t, { type Test } from 'tap'
-import type { QuotaBudget, QuotaPurpose } from '../../src/state/quota/index.js'
+import type { QuotaBudget, QuotaPurpose, QuotaState } from '../../src/state/quota/index.js'
 import { MemoryQuota } from '../../src/state/quota/memory.js'
 import { RedisQuota } from '../../src/state/quota/redis.js'
 import { startRedis } from '../helpers/redis-server.js'
@@ -23,43 +23,60 @@ interface QuotaFixture {
   time: StoreTime
 }
 
-type MakeStore = (t: Test, opts: { limit: number, reserve: number }) => Promise<QuotaFixture>
+type MakeStore = (t: Test, opts: { limit: number, reserve: number, pollShare: number }) => Promise<QuotaFixture>
+
+const parts = (poll: [number, number], create: [number, number], rest: [number, number]): QuotaState['partitions'] => ({
+  poll: { limit: poll[0], used: poll[1], remaining: poll[0] - poll[1] },
+  create: { limit: create[0], used: create[1], remaining: create[0] - create[1] },
+  rest: { limit: rest[0], used: rest[1], remaining: rest[0] - rest[1] }
+})
 
 async function contract (t: Test, makeStore: MakeStore): Promise<void> {
-  t.test('an empty window: everything remains', async (t) => {
-    const { stores: [q] } = await makeStore(t, { limit: 5, reserve: 2 })
-    t.same(await q.state(), { limit: 5, reserve: 2, used: 0, remaining: 5, remainingGeneral: 3, pausedUntil: 0, nextFreeAt: 0, windowMs: WINDOW })
+  t.test('an empty window: everything remains, split into partitions', async (t) => {
+    const { stores: [q] } = await makeStore(t, { limit: 10, reserve: 2, pollShare: 0.5 })
+    t.same(await q.state(), { limit: 10, reserve: 2, used: 0, remaining: 10, remainingGeneral: 3, pausedUntil: 0, nextFreeAt: 0, windowMs: WINDOW, partitions: parts([5, 0], [2, 0], [3, 0]) })
   })
 
-  t.test('ordinary calls stop at limit − reserve, creates may use the reserve', async (t) => {
-    const { stores: [q, peer], time } = await makeStore(t, { limit: 5, reserve: 2 })
+  t.test('strict partitions: each purpose stops at its own cap and takes nothing from another', async (t) => {
+    const { stores: [q, peer], time } = await makeStore(t, { limit: 10, reserve: 2, pollShare: 0.5 })
     const start = time.now()
-    for (const purpose of ['poll', 'rest', 'poll'] satisfies QuotaPurpose[]) t.same(await q.tryAcquire(purpose), { granted: true }, purpose)
-    t.equal((await peer.tryAcquire('rest')).granted, false, 'rest refused at limit − reserve')
-    t.equal((await q.tryAcquire('poll')).granted, false, 'poll refused at limit − reserve')
+    for (let i = 0; i < 3; i++) t.same(await (i % 2 === 0 ? q : peer).tryAcquire('rest'), { granted: true }, `rest ${i}`)
+    t.equal((await peer.tryAcquire('rest')).granted, false, 'rest refused at its cap, though poll and create have room')
+    for (let i = 0; i < 5; i++) t.same(await q.tryAcquire('poll'), { granted: true }, `poll ${i}`)
+    t.equal((await peer.tryAcquire('poll')).granted, false, 'poll refused at its share')
     t.same(await peer.tryAcquire('create'), { granted: true })
     t.same(await q.tryAcquire('create'), { granted: true })
-    t.equal((await peer.tryAcquire('create')).granted, false, 'creates stop at the limit')
-    const state = { limit: 5, reserve: 2, used: 5, remaining: 0, remainingGeneral: 0, pausedUntil: 0, nextFreeAt: start + WINDOW, windowMs: WINDOW }
+    t.equal((await peer.tryAcquire('create')).granted, false, 'creates stop at the reserve')
+    const state = { limit: 10, reserve: 2, used: 10, remaining: 0, remainingGeneral: 0, pausedUntil: 0, nextFreeAt: start + WINDOW, windowMs: WINDOW, partitions: parts([5, 5], [2, 2], [3, 3]) }
     t.same(await q.state(), state)
     t.same(await peer.state(), state, 'both instances see the same count')
   })
 
-  t.test('a refusal says when a retry can succeed, per purpose', async (t) => {
-    const { stores: [q], time } = await makeStore(t, { limit: 3, reserve: 1 })
+  t.test('REST traffic never touches the pollers\' partition', async (t) => {
+    const { stores: [q] } = await makeStore(t, { limit: 10, reserve: 2, pollShare: 0.5 })
+    for (let i = 0; i < 50; i++) await q.tryAcquire('rest')
+    t.same((await q.state()).partitions.poll, { limit: 5, used: 0, remaining: 5 })
+    t.same(await q.tryAcquire('poll'), { granted: true })
+  })
+
+  t.test('a refusal says when a retry can succeed, per partition', async (t) => {
+    const { stores: [q], time } = await makeStore(t, { limit: 6, reserve: 1, pollShare: 0.5 })
     const start = time.now()
-    await q.tryAcquire('poll')
-    await time.elapse(100)
-    await q.tryAcquire('poll')
-    t.same(await q.tryAcquire('poll'), { granted: false, retryAt: start + WINDOW }, 'when the first call leaves')
-    await time.elapse(100)
+    for (let i = 0; i < 3; i++) {
+      await q.tryAcquire('poll')
+      await time.elapse(100)
+    }
+    t.same(await q.tryAcquire('poll'), { granted: false, retryAt: start + WINDOW }, 'when the first poll leaves')
     t.same(await q.tryAcquire('create'), { granted: true })
-    t.same(await q.tryAcquire('create'), { granted: false, retryAt: start + WINDOW })
-    t.same(await q.tryAcquire('rest'), { granted: false, retryAt: start + 100 + WINDOW }, 'ordinary calls wait for two calls to leave')
+    t.same(await q.tryAcquire('create'), { granted: false, retryAt: start + 300 + WINDOW }, 'when the create leaves')
+    await q.tryAcquire('rest')
+    await time.elapse(100)
+    await q.tryAcquire('rest')
+    t.same(await q.tryAcquire('rest'), { granted: false, retryAt: start + 300 + WINDOW }, 'when the first rest call leaves')
   })
 
   t.test('the window rolls: slots free as the oldest calls age out', async (t) => {
-    const { stores: [q], time } = await makeStore(t, { limit: 2, reserve: 0 })
+    const { stores: [q], time } = await makeStore(t, { limit: 4, reserve: 0, pollShare: 0.5 })
     const start = time.now()
     await q.tryAcquire('poll')
     await time.elapse(400)
@@ -72,17 +89,21 @@ async function contract (t: Test, makeStore: MakeStore): Promise<void> {
     t.equal(state.nextFreeAt, start + 400 + WINDOW)
   })
 
-  t.test('concurrent callers never overshoot, on one instance or several', async (t) => {
-    const { stores: [q, peer] } = await makeStore(t, { limit: 100, reserve: 10 })
-    const polls = await Promise.all(Array.from({ length: 500 }, async (_, i) => await (i % 2 === 0 ? q : peer).tryAcquire(i % 3 === 0 ? 'rest' : 'poll')))
-    t.equal(polls.filter((d) => d.granted).length, 90, 'exactly limit − reserve granted')
-    const creates = await Promise.all(Array.from({ length: 50 }, async (_, i) => await (i % 2 === 0 ? q : peer).tryAcquire('create')))
-    t.equal(creates.filter((d) => d.granted).length, 10, 'creates fill the reserve exactly')
+  t.test('concurrent callers never overshoot a partition, on one instance or several', async (t) => {
+    const { stores: [q, peer] } = await makeStore(t, { limit: 100, reserve: 10, pollShare: 0.4 })
+    const decisions = await Promise.all(Array.from({ length: 500 }, async (_, i) => {
+      const purpose: QuotaPurpose = i % 3 === 0 ? 'rest' : i % 3 === 1 ? 'poll' : 'create'
+      return { purpose, decision: await (i % 2 === 0 ? q : peer).tryAcquire(purpose) }
+    }))
+    const granted = (p: QuotaPurpose): number => decisions.filter((d) => d.purpose === p && d.decision.granted).length
+    t.equal(granted('poll'), 40, 'poll: exactly its share')
+    t.equal(granted('create'), 10, 'create: exactly the reserve')
+    t.equal(granted('rest'), 50, 'rest: exactly the remainder')
     t.match(await peer.state(), { used: 100, remaining: 0, remainingGeneral: 0 })
   })
 
   t.test('pause refuses everything until it ends; a shorter pause never shortens it', async (t) => {
-    const { stores: [q, peer], time } = await makeStore(t, { limit: 10, reserve: 1 })
+    const { stores: [q, peer], time } = await makeStore(t, { limit: 10, reserve: 1, pollShare: 0.5 })
     const until = time.now() + 500
     await q.pause(until)
     t.same(await peer.tryAcquire('create'), { granted: false, retryAt: until }, 'creates too, on every instance')
@@ -96,26 +117,30 @@ async function contract (t: Test, makeStore: MakeStore): Promise<void> {
     t.equal((await peer.state()).pausedUntil, 0, 'no pause once it ended')
   })
 
-  t.test('the reserve must be below the limit', async (t) => {
-    await t.rejects(makeStore(t, { limit: 3, reserve: 3 }), RangeError)
+  t.test('the partitions must fit in the limit', async (t) => {
+    await t.rejects(makeStore(t, { limit: 3, reserve: 3, pollShare: 0 }), RangeError, 'the reserve below the limit')
+    await t.rejects(makeStore(t, { limit: 10, reserve: 3, pollShare: 0.8 }), RangeError, 'poll share and reserve leave rest below 0')
+    const { stores: [q] } = await makeStore(t, { limit: 10, reserve: 2, pollShare: 0.8 })
+    t.same((await q.state()).partitions.rest, { limit: 0, used: 0, remaining: 0 }, 'an empty rest is allowed')
+    t.equal((await q.tryAcquire('rest')).granted, false)
   })
 }
 
 t.test('memory', async (t) => {
-  await contract(t, async (_t, { limit, reserve }) => {
+  await contract(t, async (_t, { limit, reserve, pollShare }) => {
     const time = virtualTime()
-    const store = new MemoryQuota({ limit, reserve, windowMs: WINDOW, now: time.now })
+    const store = new MemoryQuota({ limit, reserve, pollShare, windowMs: WINDOW, now: time.now })
     return { stores: [store, store], time }
   })
 })
 
 t.test('redis', async (t) => {
   const redis = await startRedis(t)
-  await contract(t, async (t, { limit, reserve }) => {
+  await contract(t, async (t, { limit, reserve, pollShare }) => {
     // Ahead of real time: the pause key's PEXPIREAT is then always in Redis' future.
     const time = virtualTime(Date.now() + 120_000)
     const links = await clusterLinks(t, redis, 2)
-    const [a, b] = links.map(({ link }) => new RedisQuota({ link, callsKey: 'quota:k:calls', pauseKey: 'quota:k:pause', limit, reserve, windowMs: WINDOW, instances: 2, now: time.now })) as [RedisQuota, RedisQuota]
+    const [a, b] = links.map(({ link }) => new RedisQuota({ link, callsKey: 'quota:k:calls', pauseKey: 'quota:k:pause', limit, reserve, pollShare, windowMs: WINDOW, instances: 2, now: time.now })) as [RedisQuota, RedisQuota]
     return { stores: [a, b], time }
   })
 })

@@ -76,8 +76,8 @@ t.test('a nudge does nothing for an order nobody follows, or when the quota has 
 
   const stream = await openRaw(`${url}/orders/${code}/subscribe`)
   await stream.next(isSnapshot)
-  // Spend what is left of the general quota on the REST side.
-  while ((await app.state.quota.tryAcquire('rest')).granted) { /* spend */ }
+  // Spend what is left of the pollers' partition (another instance's pollers, say).
+  while ((await app.state.quota.tryAcquire('poll')).granted) { /* spend */ }
   const before = checks(app)
   const askedBefore = asked
   t.equal(await app.tracking.nudge(code), false, 'no check left for pollers: the regular schedule stands')

@@ -1,6 +1,6 @@
 /**
- * The daily quota: shared with the REST pass-through, a reserve kept for order
- * creation, fair shares when it is short, and never exceeded. (How the shares are
+ * The daily quota: strict partitions for the pollers, order creation and the rest, fair
+ * shares when the pollers' is short, and never exceeded. (How the shares are
  * computed is proven in virtual time in fair-share.test.ts; here the whole gateway.)
  */
 import t from 'tap'
@@ -21,7 +21,10 @@ t.test('a small quota is never exceeded, however many orders are tracked', async
   const s = await build(t, {
     clock: 'manual',
     fast: true,
-    config: { dailyQuota: 10, quotaReserve: 2 },
+    // Partitions: create 2, poll 2, rest 6. The orders are created elsewhere (other keys),
+    // so the gateway does not know them: their first checks are the subscribers', out of
+    // `rest` (changed with issue 10: they were `poll` checks of the general part, 8).
+    config: { dailyQuota: 10, quotaReserve: 2, quotaPollShare: 0.2 },
     // Upstream's own quota for the key is 10 as well: any overshoot would be a 429 there.
     sim: { apiKeys: [SIM_KEY, ...CREATORS], dailyQuota: 10 }
   })
@@ -34,8 +37,8 @@ t.test('a small quota is never exceeded, however many orders are tracked', async
   }))
   const streaming = answers.filter((a) => a.res.status === 200)
   const refused = answers.filter((a) => a.res.status === 429)
-  t.equal(streaming.length, 8, 'the general part of the quota (10 − 2 reserved) serves 8 first checks')
-  t.equal(refused.length, 4)
+  t.equal(streaming.length, 6, 'the rest partition (10 − 2 reserved − 2 for pollers) serves 6 first checks')
+  t.equal(refused.length, 6)
   for (const r of refused) {
     t.match(await r.res.json(), { ok: false, code: 'TOO_MANY_REQUESTS' })
     t.match(r.res.headers.get('retry-after'), /^\d+$/, 'with Retry-After')
@@ -43,13 +46,13 @@ t.test('a small quota is never exceeded, however many orders are tracked', async
   const poll = await fetch(`${s.url}/orders/${refused[0]?.code ?? ''}`)
   t.equal(poll.status, 429, 'the polling fallback is refused too')
 
-  // Pollers now share a budget of 8 checks a day: none checks again for hours.
+  // Pollers now share a budget of 2 checks a day: none checks again for hours.
   await new Promise((resolve) => setTimeout(resolve, 1000))
   const stats = s.sim.control.stats()
-  t.equal(stats.byRoute['POST /v1/orders/check'], 8, 'exactly the checks the quota allows')
+  t.equal(stats.byRoute['POST /v1/orders/check'], 6, 'exactly the checks the quota allows')
   t.notOk('429' in stats.byStatus, 'upstream never had to refuse')
-  t.equal(stats.quotaUsed[SIM_KEY], 8)
-  t.equal((await s.app.state.quota.state()).used, 8)
+  t.equal(stats.quotaUsed[SIM_KEY], 6)
+  t.equal((await s.app.state.quota.state()).used, 6)
   t.ok((await s.app.state.quota.tryAcquire('create')).granted, 'the reserve is still there for order creation')
   for (const a of streaming) await a.res.body?.cancel()
 })
@@ -103,20 +106,26 @@ t.test('a refused check degrades tracking until the window frees', async (t) => 
   // The pollers are shown a huge quota while the store enforces 4 (as when a store's
   // state misreports its limit): they plan checks the real quota refuses.
   const clock = createManualClock(T0)
-  const memory = new MemoryQuota({ limit: 4, reserve: 1, windowMs: HOUR, now: () => clock.now() })
+  // Partitions: create 1, poll 3, rest 0.
+  const memory = new MemoryQuota({ limit: 4, reserve: 1, pollShare: 0.75, windowMs: HOUR, now: () => clock.now() })
   const quota: QuotaBudget = {
     tryAcquire: async (purpose) => await memory.tryAcquire(purpose),
     pause: async (until) => { await memory.pause(until) },
-    state: async () => ({ ...(await memory.state()), limit: 10_000_000 })
+    state: async () => {
+      const state = await memory.state()
+      return { ...state, limit: 10_000_000, partitions: { ...state.partitions, poll: { limit: 10_000_000, used: state.partitions.poll.used, remaining: 10_000_000 } } }
+    }
   }
   const s = await build(t, { clock, fast: true, app: { state: { quota } } })
+  // Known to the gateway (as if created through it): every check is a `poll`.
   const code = await createOrder(s.sim)
+  await s.app.state.orders.remember(code, { source: 'created', by: 'ip:127.0.0.1', since: Date.now() }, HOUR)
   const stream = await openRaw(`${s.url}/orders/${code}/subscribe`)
   await stream.next(isSnapshot)
   const degraded = await stream.next(isTracking)
   const state = JSON.parse(degraded.data ?? '') as { state: string, reason: string }
   t.same([state.state, state.reason], ['degraded', 'QUOTA_EXHAUSTED'])
-  t.equal(s.checks(), 3, 'the general quota (4 − 1) was used, and not one call more')
+  t.equal(s.checks(), 3, 'the poll partition (3) was used, and not one call more')
   await new Promise((resolve) => setTimeout(resolve, 1500))
   t.equal(s.checks(), 3, 'refused checks make no call')
 

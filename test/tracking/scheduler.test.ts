@@ -118,7 +118,8 @@ t.test('PollScheduler: one order with a fresh quota gets its desired interval', 
 
 t.test('PollScheduler stretches every desired interval by the same factor when the demand is more than allowed', async (t) => {
   let now = NOW
-  const quota = new MemoryQuota({ limit: 100, reserve: 10, windowMs: 3_600_000, now: () => now })
+  // Partitions: poll 90, create 10, rest 0.
+  const quota = new MemoryQuota({ limit: 100, reserve: 10, pollShare: 0.9, windowMs: 3_600_000, now: () => now })
   const timings = TIMINGS
   const scheduler = new PollScheduler({ timings, quota, now: () => now })
   const confirming = order('Confirming')
@@ -137,14 +138,17 @@ t.test('PollScheduler stretches every desired interval by the same factor when t
   t.equal(b, Math.ceil(90_000 * s), 'the same s for a poller that desires another interval')
   t.equal(scheduler.lastStretch, s)
 
-  // The REST pass-through uses 30 slots, pollers 15 (recorded as theirs).
-  for (let i = 0; i < 30; i++) await quota.tryAcquire('rest')
+  // Changed with the strict partitions (issue 10): the REST side no longer shares the
+  // pollers' budget; what reduces it is the poll partition's use by other instances'
+  // pollers. Here: another instance's pollers take 30 slots, this one's 15 (recorded as theirs).
+  for (let i = 0; i < 30; i++) await quota.tryAcquire('poll')
   for (let i = 0; i < 15; i++) {
     t.ok((await quota.tryAcquire('poll')).granted)
     scheduler.usage.record(now)
   }
+  t.equal((await quota.tryAcquire('rest')).granted, false, 'REST calls have no slot in the pollers\' partition')
   const later = await scheduler.budget()
-  t.equal(later.budget, 60, 'the poll budget excludes what others used, not what pollers used')
+  t.equal(later.budget, 60, 'the poll budget excludes what other instances\' pollers used, not what this one\'s used')
   t.equal(later.used, 15)
   t.equal(later.headroom, 45)
   t.ok(later.allowedRate < budget.allowedRate, 'less is allowed as the window fills')
@@ -174,7 +178,11 @@ t.test('PollScheduler: a full window stretches to at most one window; a lone che
   t.equal(await scheduler.afterSuccess(order('Confirming'), now), TIMINGS.pollIntervalMs, 'no poller registered: the caller alone')
   t.equal(scheduler.pollers, 0, 'nothing registered without a poller')
   t.ok(await scheduler.hasHeadroom())
+  // Changed with the strict partitions (issue 10): the REST side filling its own partition
+  // leaves the pollers' headroom; another instance filling the poll partition does not.
   for (let i = 0; i < 99; i++) await quota.tryAcquire('rest')
+  t.equal((await scheduler.budget()).headroom, 50, 'REST calls leave the poll partition (50) untouched')
+  for (let i = 0; i < 50; i++) await quota.tryAcquire('poll')
   t.equal((await scheduler.budget()).headroom, 0)
   t.notOk(await scheduler.hasHeadroom())
   t.equal(await scheduler.afterSuccess(order('Confirming'), now, {}), 3_600_000, 'nothing allowed: planned one window away (re-planned as the window frees)')

@@ -33,7 +33,7 @@ t.test('the key is in no response and no log line', async (t) => {
   })
   const { sim, gw } = await build(t, {
     sim: { apiKeys: [KEY] },
-    config: { apiKey: KEY, partnerKey: PARTNER, upstreamTimeoutMs: 2000, dailyQuota: 40, quotaReserve: 5 },
+    config: { apiKey: KEY, partnerKey: PARTNER, upstreamTimeoutMs: 2000, dailyQuota: 40, quotaReserve: 5, quotaPollShare: 0, anonDailyAllowance: 1000 },
     app: { logger: { level: 'trace', stream } }
   })
 

@@ -130,7 +130,7 @@ t.test('broken upstream answers → a clear 502/504 envelope, then the gateway s
     sendJson(res, 200, call.good)
   })
   t.teardown(() => upstream.close())
-  const { gw } = await build(t, { upstream: upstream.baseUrl, config: { upstreamTimeoutMs: TIMEOUT_MS, createSettleTimeoutMs: 3 * TIMEOUT_MS } })
+  const { gw } = await build(t, { upstream: upstream.baseUrl, config: { upstreamTimeoutMs: TIMEOUT_MS, createSettleTimeoutMs: 3 * TIMEOUT_MS, anonDailyAllowance: 10_000 } })
 
   const send = async (call: typeof CALLS[number]): Promise<{ status: number, json: Record<string, unknown> }> => {
     const res = await fetch(`${gw.url}${call.path}`, {

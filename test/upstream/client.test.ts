@@ -1,6 +1,7 @@
 /**
  * The upstream client against hand-made `node:http` servers: deadlines, resets,
- * non-JSON answers, retries (only where safe), the Bearer header, and the quota.
+ * non-JSON answers, retries (only when upstream provably never saw the attempt), the
+ * Bearer header, the quota and the payer's allowance.
  */
 import t, { type Test } from 'tap'
 import { createServer } from 'node:net'
@@ -8,6 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { GatewayError } from '../../src/errors.js'
 import { UpstreamClient, type UpstreamCall } from '../../src/upstream/client.js'
 import { MemoryQuota } from '../../src/state/quota/memory.js'
+import { MemoryAllowances } from '../../src/state/allowances/memory.js'
 import { sendJson, startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js'
 
 const KEY = 'client-test-key-5f1d2c'
@@ -89,7 +91,7 @@ t.test('a body that stalls past the deadline → 504', async (t) => {
   t.equal(err.code, 'UPSTREAM_TIMEOUT')
 })
 
-t.test('connection reset → 502 UPSTREAM_UNAVAILABLE; retried only when retry is allowed', async (t) => {
+t.test('connection reset → 502 UPSTREAM_UNAVAILABLE; never retried (the request was sent)', async (t) => {
   const { upstream, client } = await setup(t)
   upstream.handle((_req, res) => { res.socket?.destroy() })
   const create = await rejection(t, client.request(CREATE))
@@ -97,22 +99,34 @@ t.test('connection reset → 502 UPSTREAM_UNAVAILABLE; retried only when retry i
   t.equal(create.code, 'UPSTREAM_UNAVAILABLE')
   t.equal(upstream.requests.length, 1, 'a create is never repeated')
 
+  // Changed with issue 10: a reset after the request was written may have cost upstream's
+  // quota, so even a retry-safe check is not repeated.
   const check = await rejection(t, client.request(CHECK))
   t.equal(check.code, 'UPSTREAM_UNAVAILABLE')
-  t.equal(upstream.requests.length, 1 + 3, 'a check is tried 3 times')
+  t.equal(upstream.requests.length, 1 + 1, 'a check reset after it was sent is not repeated either')
 })
 
-t.test('nobody listening → 502 UPSTREAM_UNAVAILABLE', async (t) => {
+t.test('nobody listening → 502 UPSTREAM_UNAVAILABLE, retried on the same quota slot', async (t) => {
   // Take a free port and release it: nothing listens there any more.
   const probe = createServer()
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
   const { port } = probe.address() as AddressInfo
   await new Promise<void>((resolve) => probe.close(() => resolve()))
-  const client = new UpstreamClient({ baseUrl: `http://127.0.0.1:${port}/v1`, apiKey: KEY, timeoutMs: 2000, connections: 1, quota: new MemoryQuota({ limit: 10, reserve: 1 }), retryBaseMs: 5 })
+  const quota = new MemoryQuota({ limit: 10, reserve: 1 })
+  const attempts: string[] = []
+  const client = new UpstreamClient({ baseUrl: `http://127.0.0.1:${port}/v1`, apiKey: KEY, timeoutMs: 2000, connections: 1, quota, retryBaseMs: 5, observer: (e) => { attempts.push(String(e.outcome)) } })
   t.teardown(() => client.close())
   const err = await rejection(t, client.request(GET_PING))
   t.equal(err.statusCode, 502)
   t.equal(err.code, 'UPSTREAM_UNAVAILABLE')
+  attempts.length = 0
+  const check = await rejection(t, client.request(CHECK))
+  t.equal(check.code, 'UPSTREAM_UNAVAILABLE')
+  t.same(attempts, ['network', 'network', 'network'], 'connection refused: upstream saw nothing, so the check is retried')
+  t.equal((await quota.state()).used, 1, 'on the first attempt\'s quota slot')
+  attempts.length = 0
+  await rejection(t, client.request(CREATE))
+  t.same(attempts, ['network'], 'a call that is not retry-safe is tried once')
 })
 
 t.test('HTML (or any non-JSON) answer → 502 UPSTREAM_BAD_RESPONSE, not retried', async (t) => {
@@ -138,28 +152,18 @@ t.test('an oversized answer → 502 UPSTREAM_BAD_RESPONSE', async (t) => {
   t.equal(err.code, 'UPSTREAM_BAD_RESPONSE')
 })
 
-t.test('5xx: retried for retry calls until success, returned as is for creates', async (t) => {
+t.test('5xx: returned as is, never retried (upstream may have counted it)', async (t) => {
+  // Changed with issue 10: a 5xx was retried for retry-safe calls; each attempt may cost
+  // upstream's quota, so no longer.
   const { upstream, client } = await setup(t)
-  let calls = 0
-  upstream.handle((_req, res) => {
-    calls++
-    if (calls <= 2) sendJson(res, 503, '{"ok":false,"code":"SERVICE_UNAVAILABLE","message":"busy"}')
-    else sendJson(res, 200, '{"ok":true,"n":' + String(calls) + '}')
-  })
+  upstream.handle((_req, res) => sendJson(res, 503, '{"ok":false,"code":"SERVICE_UNAVAILABLE","message":"busy"}'))
   const check = await client.request(CHECK)
-  t.equal(check.statusCode, 200, 'the third attempt succeeds')
-  t.equal(upstream.requests.length, 3)
-
-  calls = 0
+  t.equal(check.statusCode, 503, 'the 503 is returned, not thrown')
+  t.same(check.body, { ok: false, code: 'SERVICE_UNAVAILABLE', message: 'busy' })
+  t.equal(upstream.requests.length, 1, 'a check is not repeated')
   const create = await client.request(CREATE)
-  t.equal(create.statusCode, 503, 'the 503 is returned, not thrown, and not retried')
-  t.same(create.body, { ok: false, code: 'SERVICE_UNAVAILABLE', message: 'busy' })
-  t.equal(upstream.requests.length, 4)
-
-  upstream.handle((_req, res) => sendJson(res, 500, '{"ok":false,"code":"SERVER_ERROR","message":"x"}'))
-  const exhausted = await client.request(GET_PING)
-  t.equal(exhausted.statusCode, 500, 'after the last attempt the 5xx answer is returned')
-  t.equal(upstream.requests.length, 4 + 3)
+  t.equal(create.statusCode, 503)
+  t.equal(upstream.requests.length, 2)
 })
 
 t.test('4xx answers are returned as they are, never retried', async (t) => {
@@ -171,7 +175,8 @@ t.test('4xx answers are returned as they are, never retried', async (t) => {
 })
 
 t.test('quota refused → 429 TOO_MANY_REQUESTS with Retry-After, and no call made', async (t) => {
-  const quota = new MemoryQuota({ limit: 3, reserve: 1 })
+  // Partitions: create 1, rest 2, no poll.
+  const quota = new MemoryQuota({ limit: 3, reserve: 1, pollShare: 0 })
   const { upstream, client } = await setup(t, { quota })
   await client.request(CHECK)
   await client.request(CHECK)
@@ -202,4 +207,31 @@ t.test('upstream TOO_MANY_REQUESTS pauses the quota for its Retry-After', async 
   t.equal(err.code, 'TOO_MANY_REQUESTS')
   t.ok(Number(err.headers['retry-after']) > 100 && Number(err.headers['retry-after']) <= 120, 'told to come back when upstream said')
   t.equal(upstream.requests.length, 1, 'no call during the pause')
+})
+
+t.test('a payer is charged before the quota slot; refused → 429 with Retry-After, no slot, no call', async (t) => {
+  const upstream = await startFakeUpstream()
+  const quota = new MemoryQuota({ limit: 100, reserve: 1 })
+  const allowances = new MemoryAllowances()
+  const client = new UpstreamClient({ baseUrl: upstream.baseUrl, apiKey: KEY, timeoutMs: 2000, connections: 2, quota, allowances, retryBaseMs: 5 })
+  t.teardown(async () => {
+    await client.close()
+    await upstream.close()
+  })
+  const payer = { id: 'ip:203.0.113.9', limit: 2 }
+  await client.request({ ...CHECK, payer })
+  await client.request({ ...CHECK, payer })
+  const err = await rejection(t, client.request({ ...CHECK, payer }))
+  t.equal(err.statusCode, 429)
+  t.equal(err.code, 'TOO_MANY_REQUESTS')
+  t.match(err.message, /Daily allowance of upstream calls used up for this client/)
+  t.ok(Number(err.headers['retry-after']) > 23 * 3600, 'Retry-After: when the first call leaves the 24 h window')
+  t.equal(upstream.requests.length, 2, 'the refused call never reached upstream')
+  t.equal((await quota.state()).used, 2, 'and took no quota slot')
+  await client.request({ ...CHECK, payer: { id: 'token:shop', limit: 2 } })
+  t.equal(upstream.requests.length, 3, 'another payer has its own allowance')
+  await client.request(CHECK)
+  t.equal(await allowances.used('ip:203.0.113.9'), 2, 'a call without a payer charges no one')
+  await client.request({ ...GET_PING, payer })
+  t.equal(upstream.requests.length, 5, 'an unauthenticated call costs no allowance')
 })

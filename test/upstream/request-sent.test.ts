@@ -84,7 +84,7 @@ t.test('a body that is not a JSON object: 502 BAD_RESPONSE, it reached upstream'
 })
 
 t.test('the local quota refusing: no attempt, nothing reached upstream', async (t) => {
-  const { upstream, client } = await setup(t, { quota: new MemoryQuota({ limit: 1, reserve: 0 }) })
+  const { upstream, client } = await setup(t, { quota: new MemoryQuota({ limit: 2, reserve: 1 }) })
   await client.request(CREATE)
   const err = await client.request(CREATE).then(() => undefined, (e: unknown) => e)
   t.ok(err instanceof GatewayError)

@@ -10,6 +10,7 @@ import { ExchangeMetaResponse, MetaResponse, MixerMetaResponse } from '../../ups
 import { cachedGet, setCacheHeaders } from '../../upstream/cached-get.js'
 import { forward } from '../../upstream/forward.js'
 import { CACHE_HEADERS } from '../../openapi/response-headers.js'
+import { payerOf } from '../../access/payer.js'
 
 /** The upstream path of the mixer configuration (also read by the mixer order pre-check). */
 export const MIXER_META_PATH = '/meta/mixer'
@@ -62,9 +63,9 @@ const metaRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['Catalog'],
         response: { 200: { ...route.response, headers: CACHE_HEADERS }, ...errorResponses(route.auth ? UPSTREAM_ERRORS : NO_AUTH_UPSTREAM_ERRORS) }
       }
-    }, async (_request, reply) => {
+    }, async (request, reply) => {
       const ttlMs = app.config.metaCacheTtlMs
-      const result = await cachedGet(app, { path: route.path, auth: route.auth, ttlMs })
+      const result = await cachedGet(app, { path: route.path, auth: route.auth, ttlMs, payer: payerOf(request.caller, app.config) })
       setCacheHeaders(reply, result, ttlMs)
       return forward(reply, result)
     })

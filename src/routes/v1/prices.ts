@@ -1,7 +1,9 @@
 /**
  * `GET /v1/prices?symbols=`: USD prices, forwarded unchanged and served from the
- * short-TTL cache (`PRICES_CACHE_TTL_MS`) keyed by the normalized symbol list
- * (`eth, btc,ETH` → `BTC,ETH`), so every spelling of one list shares one entry.
+ * short-TTL cache (`PRICES_CACHE_TTL_MS`) keyed by the canonical symbol list
+ * (`eth, btc,ETH,NOPE` → `BTC,ETH`: see `src/upstream/symbols.ts`), so every spelling of
+ * one set of supported tickers shares one entry. A list of only unsupported tickers is
+ * answered here, with no prices and no upstream call. A miss is charged to the caller.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses, UPSTREAM_ERRORS } from '../../upstream/schemas/common.js'
@@ -9,31 +11,28 @@ import { PricesQuery, PricesResponse } from '../../upstream/schemas/prices.js'
 import { cachedGet, setCacheHeaders } from '../../upstream/cached-get.js'
 import { forward } from '../../upstream/forward.js'
 import { CACHE_HEADERS } from '../../openapi/response-headers.js'
-
-/**
- * The canonical form of a `symbols` list: upper case, trimmed, without duplicates,
- * sorted. Empty → `undefined` (every price).
- */
-export function normalizeSymbols (symbols: string | undefined): string | undefined {
-  if (symbols === undefined) return undefined
-  const tickers = [...new Set(symbols.split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== ''))].sort()
-  return tickers.length === 0 ? undefined : tickers.join(',')
-}
+import { canonicalSymbols } from '../../upstream/symbols.js'
+import { payerOf } from '../../access/payer.js'
 
 const pricesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/prices', {
     schema: {
       operationId: 'getPrices',
       summary: 'USD prices',
-      description: 'Current USD prices of the listed tickers (all when `symbols` is omitted or empty); unsupported tickers are left out. Served from the gateway\'s cache for `PRICES_CACHE_TTL_MS`, keyed by the normalized list (upper case, sorted, deduplicated; that list is what upstream is asked); only successful answers are cached. Forwarded unchanged.',
+      description: 'Current USD prices of the listed tickers (all when `symbols` is omitted or empty); unsupported tickers are left out. The list is normalized first (upper case, deduplicated, sorted, tickers missing from `/v1/meta/exchange`\'s `prices_usd` dropped): that list is what upstream is asked and what the gateway\'s cache (`PRICES_CACHE_TTL_MS`) is keyed by; a list of only unsupported tickers is answered by the gateway with empty `prices`, without asking upstream. Only successful answers are cached; a miss costs one call of the caller\'s daily allowance. Forwarded unchanged.',
       tags: ['Catalog'],
       querystring: PricesQuery,
       response: { 200: { ...PricesResponse, headers: CACHE_HEADERS }, ...errorResponses([400, ...UPSTREAM_ERRORS], { examples: { 400: [{ ok: false, code: 'BAD_REQUEST', message: 'symbols must be a comma-separated list of tickers (letters and digits, at most 256 characters), e.g. BTC,ETH' }] } }) }
     }
   }, async (request, reply) => {
-    const symbols = normalizeSymbols(request.query.symbols)
+    const payer = payerOf(request.caller, app.config)
+    const symbols = await canonicalSymbols(app, request.query.symbols, payer)
     const ttlMs = app.config.pricesCacheTtlMs
-    const result = await cachedGet(app, { path: '/prices', auth: true, ttlMs, ...(symbols === undefined ? {} : { query: { symbols } }) })
+    if (symbols === '') {
+      reply.header('cache-control', `public, max-age=${Math.ceil(ttlMs / 1000)}`)
+      return { ok: true as const, base: 'USD', ts: Math.floor(Date.now() / 1000), prices: {} }
+    }
+    const result = await cachedGet(app, { path: '/prices', auth: true, ttlMs, payer, ...(symbols === undefined ? {} : { query: { symbols } }) })
     setCacheHeaders(reply, result, ttlMs)
     return forward(reply, result)
   })

@@ -14,6 +14,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { BODY_ERRORS, errorResponses, UPSTREAM_ERRORS, ValidateErrorEnvelope } from '../../upstream/schemas/common.js'
 import { ValidateRequest, ValidateResponse } from '../../upstream/schemas/validate.js'
 import { forward } from '../../upstream/forward.js'
+import { payerOf } from '../../access/payer.js'
 
 /** Adds `error` (this endpoint's key) to the gateway's own `{ ok: false, code, message }`. */
 export function addErrorKey (payload: string): string {
@@ -68,7 +69,7 @@ const validateRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: ValidateResponse, ...errorResponses([...BODY_ERRORS, ...UPSTREAM_ERRORS, 404], { envelope: ValidateErrorEnvelope, examples: VALIDATE_EXAMPLES }) }
     }
   }, async (request, reply) => {
-    const result = await app.upstream.request({ method: 'POST', path: '/validate', body: request.body, auth: true, purpose: 'rest', retry: true })
+    const result = await app.upstream.request({ method: 'POST', path: '/validate', body: request.body, auth: true, purpose: 'rest', retry: true, payer: payerOf(request.caller, app.config) })
     return forward(reply, result)
   })
 }

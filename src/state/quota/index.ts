@@ -1,26 +1,45 @@
 /**
- * The upstream quota: `dailyQuota` authenticated calls per rolling 24 h, shared by
- * the REST pass-through and the tracking pollers, never exceeded.
+ * The upstream quota: `dailyQuota` authenticated calls per rolling 24 h, never
+ * exceeded, split into **strict partitions** by purpose:
  *
- * A part of the quota (`reserve`) is kept for order creation and deletion: ordinary
- * calls may use up to `dailyQuota - reserve`, creates the whole of it. A slot is taken
- * *before* the call is made, so concurrent callers can never overshoot.
+ * | partition | cap                                   | who                                   |
+ * |-----------|---------------------------------------|---------------------------------------|
+ * | `poll`    | `floor(limit × pollShare)`            | the live-tracking pollers             |
+ * | `create`  | `reserve`                             | order creations                       |
+ * | `rest`    | `limit − reserve − poll`              | every other call (REST, deletes, …)   |
+ *
+ * No purpose takes from another: however much REST traffic arrives, the pollers keep
+ * their part, and creations keep theirs. A slot is taken *before* the call is made, so
+ * concurrent callers can never overshoot.
  */
 
-/** What an upstream call is for; decides which part of the quota it may use. */
+/** What an upstream call is for; decides which partition of the quota it uses. */
 export type QuotaPurpose = 'create' | 'rest' | 'poll'
 
-export interface QuotaState {
-  /** The configured daily quota. */
+/** Every purpose, in a fixed order. */
+export const QUOTA_PURPOSES: readonly QuotaPurpose[] = ['poll', 'create', 'rest']
+
+/** One partition of the window. */
+export interface QuotaPartition {
+  /** Calls the partition allows per window. */
   limit: number
-  /** Kept for `create`. */
-  reserve: number
-  /** Calls made in the current rolling window. */
+  /** Calls it made in the current window. */
   used: number
-  /** Calls still possible in the window for ordinary (non-create) purposes. */
-  remainingGeneral: number
-  /** Calls still possible in the window for `create`. */
+  /** `limit − used`, at least 0. */
   remaining: number
+}
+
+export interface QuotaState {
+  /** The configured daily quota (during a Redis outage: this instance's share of it). */
+  limit: number
+  /** The `create` partition's cap. */
+  reserve: number
+  /** Calls made in the current rolling window, all partitions. */
+  used: number
+  /** Calls still possible in the window, all partitions (`limit − used`). */
+  remaining: number
+  /** What the `rest` partition has left (REST calls other than creations). */
+  remainingGeneral: number
   /** Epoch ms when upstream's own `TOO_MANY_REQUESTS` pause ends (0 when none). */
   pausedUntil: number
   /** Epoch ms when the oldest call leaves the window (0 when none counted). */
@@ -31,15 +50,17 @@ export interface QuotaState {
    * to {@link DAY_MS}.
    */
   windowMs?: number
+  /** Each partition's cap and use. */
+  partitions: Record<QuotaPurpose, QuotaPartition>
 }
 
 export type QuotaDecision =
   | { granted: true }
   | { granted: false, /** Epoch ms from which a retry can succeed. */ retryAt: number }
 
-/** A quota store. The in-process one is below; a shared one can live in Redis. */
+/** A quota store. The in-process one is `memory.ts`; a shared one lives in Redis. */
 export interface QuotaBudget {
-  /** Takes one slot for `purpose` if the window allows it. */
+  /** Takes one slot of `purpose`'s partition if the window allows it. */
   tryAcquire (purpose: QuotaPurpose): Promise<QuotaDecision>
   /** Upstream said TOO_MANY_REQUESTS: treat the quota as spent until `untilMs`. */
   pause (untilMs: number): Promise<void>
@@ -47,3 +68,25 @@ export interface QuotaBudget {
 }
 
 export const DAY_MS = 24 * 60 * 60 * 1000
+
+/** `QUOTA_POLL_SHARE`'s default: half the quota is the pollers'. */
+export const DEFAULT_POLL_SHARE = 0.5
+
+/**
+ * The cap of each partition of a quota of `limit` with `reserve` kept for creations
+ * and `pollShare` of it for the pollers. Throws a RangeError when they leave `rest`
+ * below 0.
+ */
+export function partitionLimits (limit: number, reserve: number, pollShare: number): Record<QuotaPurpose, number> {
+  if (!(pollShare >= 0 && pollShare <= 1)) throw new RangeError('the poll share must be a fraction from 0 to 1')
+  const poll = Math.floor(limit * pollShare)
+  const rest = limit - reserve - poll
+  if (reserve < 0 || rest < 0) throw new RangeError(`the quota's partitions do not fit in its limit: ${limit} − reserve ${reserve} − poll share ${poll} < 0`)
+  return { poll, create: reserve, rest }
+}
+
+/** The partitions of a state: caps and use per purpose. */
+export function partitionsOf (limits: Record<QuotaPurpose, number>, used: Record<QuotaPurpose, number>): Record<QuotaPurpose, QuotaPartition> {
+  const part = (p: QuotaPurpose): QuotaPartition => ({ limit: limits[p], used: used[p], remaining: Math.max(0, limits[p] - used[p]) })
+  return { poll: part('poll'), create: part('create'), rest: part('rest') }
+}

@@ -1,34 +1,23 @@
-/** The in-process quota of one gateway. */
-import { DAY_MS, type QuotaBudget, type QuotaDecision, type QuotaPurpose, type QuotaState } from './index.js'
+/** The in-process quota of one gateway: one rolling window per partition. */
+import { DAY_MS, DEFAULT_POLL_SHARE, QUOTA_PURPOSES, partitionLimits, partitionsOf, type QuotaBudget, type QuotaDecision, type QuotaPurpose, type QuotaState } from './index.js'
 
 export interface QuotaOptions {
   limit: number
+  /** The `create` partition. */
   reserve: number
+  /** Fraction of `limit` that is the `poll` partition. Default {@link DEFAULT_POLL_SHARE}. */
+  pollShare?: number
   windowMs?: number
   now?: () => number
 }
 
-/** In-process rolling-window quota. Memory is bounded by `limit` timestamps. */
-export class MemoryQuota implements QuotaBudget {
-  readonly #limit: number
-  readonly #reserve: number
-  readonly #windowMs: number
-  readonly #now: () => number
-  /** Call times in ascending order; a ring would save shifts but `limit` is small. */
+/** Call times of one partition, ascending; memory bounded by the partition's cap. */
+class Window {
   readonly #calls: number[] = []
   #head = 0
-  #pausedUntil = 0
 
-  constructor (opts: QuotaOptions) {
-    if (opts.reserve >= opts.limit) throw new RangeError('quota reserve must be below the limit')
-    this.#limit = opts.limit
-    this.#reserve = opts.reserve
-    this.#windowMs = opts.windowMs ?? DAY_MS
-    this.#now = opts.now ?? Date.now
-  }
-
-  #prune (now: number): number {
-    const from = now - this.#windowMs
+  /** Forgets calls at or before `from`; returns how many are left. */
+  prune (from: number): number {
     while (this.#head < this.#calls.length && (this.#calls[this.#head] as number) <= from) this.#head++
     if (this.#head > 1024 && this.#head * 2 > this.#calls.length) {
       this.#calls.splice(0, this.#head)
@@ -37,22 +26,47 @@ export class MemoryQuota implements QuotaBudget {
     return this.#calls.length - this.#head
   }
 
-  /** When the call `k` places from the oldest leaves the window. */
-  #freeAt (k: number): number {
-    const t = this.#calls[this.#head + k]
-    return t === undefined ? this.#now() : t + this.#windowMs
+  push (at: number): void {
+    this.#calls.push(at)
+  }
+
+  /** The time of the call `k` places from the oldest, if any. */
+  at (k: number): number | undefined {
+    return this.#calls[this.#head + k]
+  }
+}
+
+/** In-process rolling-window quota with strict partitions (see `index.ts`). */
+export class MemoryQuota implements QuotaBudget {
+  readonly #limit: number
+  readonly #reserve: number
+  readonly #caps: Record<QuotaPurpose, number>
+  readonly #windowMs: number
+  readonly #now: () => number
+  readonly #windows: Record<QuotaPurpose, Window> = { poll: new Window(), create: new Window(), rest: new Window() }
+  #pausedUntil = 0
+
+  constructor (opts: QuotaOptions) {
+    if (opts.reserve >= opts.limit) throw new RangeError('quota reserve must be below the limit')
+    this.#caps = partitionLimits(opts.limit, opts.reserve, opts.pollShare ?? DEFAULT_POLL_SHARE)
+    this.#limit = opts.limit
+    this.#reserve = opts.reserve
+    this.#windowMs = opts.windowMs ?? DAY_MS
+    this.#now = opts.now ?? Date.now
   }
 
   async tryAcquire (purpose: QuotaPurpose): Promise<QuotaDecision> {
     const now = this.#now()
-    const used = this.#prune(now)
+    const window = this.#windows[purpose]
+    const used = window.prune(now - this.#windowMs)
     if (now < this.#pausedUntil) return { granted: false, retryAt: this.#pausedUntil }
-    const cap = purpose === 'create' ? this.#limit : this.#limit - this.#reserve
+    const cap = this.#caps[purpose]
     if (used < cap) {
-      this.#calls.push(now)
+      window.push(now)
       return { granted: true }
     }
-    return { granted: false, retryAt: this.#freeAt(used - cap) }
+    const leaving = window.at(used - cap)
+    return { granted: false, retryAt: leaving === undefined ? now + this.#windowMs : leaving + this.#windowMs }
   }
 
   async pause (untilMs: number): Promise<void> {
@@ -61,16 +75,24 @@ export class MemoryQuota implements QuotaBudget {
 
   async state (): Promise<QuotaState> {
     const now = this.#now()
-    const used = this.#prune(now)
+    const from = now - this.#windowMs
+    const used = { poll: 0, create: 0, rest: 0 }
+    let oldest = Infinity
+    for (const p of QUOTA_PURPOSES) {
+      used[p] = this.#windows[p].prune(from)
+      oldest = Math.min(oldest, this.#windows[p].at(0) ?? Infinity)
+    }
+    const total = used.poll + used.create + used.rest
     return {
       limit: this.#limit,
       reserve: this.#reserve,
-      used,
-      remaining: Math.max(0, this.#limit - used),
-      remainingGeneral: Math.max(0, this.#limit - this.#reserve - used),
+      used: total,
+      remaining: Math.max(0, this.#limit - total),
+      remainingGeneral: Math.max(0, this.#caps.rest - used.rest),
       pausedUntil: this.#pausedUntil > now ? this.#pausedUntil : 0,
-      nextFreeAt: used > 0 ? this.#freeAt(0) : 0,
-      windowMs: this.#windowMs
+      nextFreeAt: oldest === Infinity ? 0 : oldest + this.#windowMs,
+      windowMs: this.#windowMs,
+      partitions: partitionsOf(this.#caps, used)
     }
   }
 }

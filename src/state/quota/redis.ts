@@ -1,20 +1,20 @@
 /**
  * The daily quota counted once for the whole cluster, in Redis.
  *
- * Each call takes a slot with one Lua script (atomic, so instances racing for the
- * last slot cannot both get it): drop the calls older than the window
- * (`ZREMRANGEBYSCORE`), count the rest (`ZCARD`), and when below the purpose's cap add
- * this call (`ZADD`, a member unique to the call) and push the key's expiry one window
- * out. The reserve works as in {@link MemoryQuota}: ordinary calls may use
- * `limit − reserve`, creates the whole limit. Upstream's own `TOO_MANY_REQUESTS` pause is
- * a key holding its end, expiring then (`PEXPIREAT`).
+ * One sorted set of calls per partition (`<callsKey>:poll`, `:create`, `:rest`: see
+ * `index.ts`). Each call takes a slot with one Lua script (atomic, so instances racing
+ * for the last slot cannot both get it): drop the partition's calls older than the
+ * window (`ZREMRANGEBYSCORE`), count the rest (`ZCARD`), and when below the
+ * partition's cap add this call (`ZADD`, a member unique to the call) and push the
+ * key's expiry one window out. Upstream's own `TOO_MANY_REQUESTS` pause is a key
+ * holding its end, expiring then (`PEXPIREAT`).
  *
  * **During a Redis outage** each instance cannot see the others' calls, so it falls
- * back to a conservative share: at most `floor(limit / N)` calls per rolling window,
- * `N` = `CLUSTER_MAX_INSTANCES`, out of which `1/N` of the calls the cluster had
- * already made in the window when Redis was last seen (counted as still in the
- * window for one window length) — so N instances together stay within the limit.
- * The reserve is shared the same way (`ceil(reserve / N)` each).
+ * back to a conservative share **per partition**: at most `floor(cap / N)` calls of
+ * each partition per rolling window, `N` = `CLUSTER_MAX_INSTANCES`, out of which `1/N`
+ * (rounded up) of the calls the cluster had already made in that partition when Redis
+ * was last seen (counted as still in the window for one window length) — so N
+ * instances together stay within every partition, hence within the limit.
  *
  * **On rejoin** every call this instance made in the window (before and during the
  * outage) is added again with its original time and member: `ZADD` of an existing
@@ -25,11 +25,11 @@
  * against a 24 h window).
  */
 import { randomUUID } from 'node:crypto'
-import { DAY_MS, type QuotaBudget, type QuotaDecision, type QuotaPurpose, type QuotaState } from './index.js'
+import { DAY_MS, DEFAULT_POLL_SHARE, QUOTA_PURPOSES, partitionLimits, partitionsOf, type QuotaBudget, type QuotaDecision, type QuotaPurpose, type QuotaState } from './index.js'
 import type { RedisLink } from '../redis/link.js'
 import { defineScript } from '../redis/script.js'
 
-/** KEYS: calls, pause. ARGV: now, window, cap, member. → [granted 0|1, used, retryAt]. */
+/** KEYS: the partition's calls, pause. ARGV: now, window, cap, member. → [granted 0|1, used, retryAt]. */
 const acquire = defineScript<[number, number, number]>('trackgateQuotaAcquire', `
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
@@ -43,18 +43,29 @@ if used < cap then
   redis.call('PEXPIRE', KEYS[1], window)
   return {1, used + 1, 0}
 end
+if cap <= 0 then return {0, used, now + window} end
 local oldest = redis.call('ZRANGE', KEYS[1], used - cap, used - cap, 'WITHSCORES')
 return {0, used, tonumber(oldest[2]) + window}
 `)
 
-/** KEYS: calls, pause. ARGV: now, window. → [used, pausedUntil, oldest call time (0: none)]. */
-const read = defineScript<[number, number, number]>('trackgateQuotaState', `
+/**
+ * KEYS: poll, create and rest calls, pause. ARGV: now, window.
+ * → [poll used, create used, rest used, pausedUntil, oldest call time (0: none)].
+ */
+const read = defineScript<[number, number, number, number, number]>('trackgateQuotaPartitions', `
 local now = tonumber(ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
-local used = redis.call('ZCARD', KEYS[1])
-local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {used, paused, tonumber(oldest[2] or '0')}
+local result = {}
+local oldest = 0
+for i = 1, 3 do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - tonumber(ARGV[2]))
+  result[i] = redis.call('ZCARD', KEYS[i])
+  local first = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+  local at = tonumber(first[2] or '0')
+  if at > 0 and (oldest == 0 or at < oldest) then oldest = at end
+end
+result[4] = tonumber(redis.call('GET', KEYS[4]) or '0')
+result[5] = oldest
+return result
 `)
 
 /** KEYS: pause. ARGV: until (epoch ms). Only ever extends the pause. */
@@ -70,13 +81,16 @@ return 1
 /** Options of {@link RedisQuota}. */
 export interface RedisQuotaOptions {
   link: RedisLink
-  /** Key of the sorted set of calls (relative to the key prefix). */
+  /** Prefix of the sorted sets of calls, one per partition: `<callsKey>:<purpose>` (relative to the key prefix). */
   callsKey: string
   /** Key of upstream's pause. */
   pauseKey: string
   limit: number
+  /** The `create` partition. */
   reserve: number
-  /** `CLUSTER_MAX_INSTANCES`: the outage share is 1/`instances`. */
+  /** Fraction of `limit` that is the `poll` partition. Default {@link DEFAULT_POLL_SHARE}. */
+  pollShare?: number
+  /** `CLUSTER_MAX_INSTANCES`: the outage share is 1/`instances` of each partition. */
   instances: number
   windowMs?: number
   now?: () => number
@@ -85,26 +99,36 @@ export interface RedisQuotaOptions {
 interface OwnCall {
   at: number
   member: string
+  purpose: QuotaPurpose
 }
 
 /** The outage in progress, as the fallback counts it. */
 interface Outage {
   startedAt: number
-  /** Calls the whole cluster had made in the window when Redis was last seen. */
-  inherited: number
+  /** Calls the whole cluster had made in each partition when Redis was last seen. */
+  inherited: Record<QuotaPurpose, number>
+}
+
+/** One partition's outage share at one moment. */
+interface Share {
+  cap: number
+  used: number
+  /** When each counted call leaves the window, ascending. */
+  freeAt: number[]
 }
 
 /** See the module comment. */
 export class RedisQuota implements QuotaBudget {
-  readonly #opts: Required<Omit<RedisQuotaOptions, 'link'>>
+  readonly #opts: Required<Omit<RedisQuotaOptions, 'link' | 'pollShare'>>
+  readonly #caps: Record<QuotaPurpose, number>
   readonly #link: RedisLink
   readonly #id = randomUUID()
   #seq = 0
-  /** This instance's calls of the window, oldest first (at most `limit`). */
+  /** This instance's calls of the window, oldest first. */
   readonly #own: OwnCall[] = []
   #head = 0
-  /** Cluster-wide count of the window at the last answer from Redis. */
-  #lastUsed = 0
+  /** Cluster-wide count of each partition at the last answer from Redis. */
+  readonly #lastUsed: Record<QuotaPurpose, number> = { poll: 0, create: 0, rest: 0 }
   #outage: Outage | null = null
   /** Calls or a pause were decided in-process since Redis last had them all. */
   #unsynced = false
@@ -114,6 +138,7 @@ export class RedisQuota implements QuotaBudget {
   constructor (opts: RedisQuotaOptions) {
     if (opts.reserve >= opts.limit) throw new RangeError('quota reserve must be below the limit')
     if (!Number.isInteger(opts.instances) || opts.instances < 1) throw new RangeError('instances must be a positive integer')
+    this.#caps = partitionLimits(opts.limit, opts.reserve, opts.pollShare ?? DEFAULT_POLL_SHARE)
     this.#link = opts.link
     this.#opts = {
       callsKey: opts.callsKey,
@@ -127,23 +152,30 @@ export class RedisQuota implements QuotaBudget {
     this.#link.onRejoin(async () => { await this.#rejoin() })
   }
 
-  /** The most calls one instance makes per window while Redis is unreachable. */
-  get outageShare (): number {
-    return Math.floor(this.#opts.limit / this.#opts.instances)
+  /** The most calls of `purpose` one instance makes per window while Redis is unreachable. */
+  outageShare (purpose: QuotaPurpose): number {
+    return Math.floor(this.#caps[purpose] / this.#opts.instances)
+  }
+
+  #key (purpose: QuotaPurpose): string {
+    return `${this.#opts.callsKey}:${purpose}`
+  }
+
+  #keys (): string[] {
+    return [...QUOTA_PURPOSES.map((p) => this.#key(p)), this.#opts.pauseKey]
   }
 
   async tryAcquire (purpose: QuotaPurpose): Promise<QuotaDecision> {
-    const { limit, reserve, windowMs, callsKey, pauseKey } = this.#opts
+    const { windowMs, pauseKey } = this.#opts
     const now = this.#opts.now()
     const member = `${this.#id}:${++this.#seq}`
     return await this.#link.run('quota', async (redis) => {
       if (this.#unsynced) await this.#sync(now)
-      const cap = purpose === 'create' ? limit : limit - reserve
-      const [granted, used, retryAt] = await acquire(redis, [callsKey, pauseKey], [now, windowMs, cap, member])
-      this.#lastUsed = used
+      const [granted, used, retryAt] = await acquire(redis, [this.#key(purpose), pauseKey], [now, windowMs, this.#caps[purpose], member])
+      this.#lastUsed[purpose] = used
       this.#outage = null
       if (granted === 1) {
-        this.#record(now, member)
+        this.#record(now, member, purpose)
         return { granted: true }
       }
       return { granted: false, retryAt }
@@ -158,30 +190,33 @@ export class RedisQuota implements QuotaBudget {
   }
 
   async state (): Promise<QuotaState> {
-    const { limit, reserve, windowMs, callsKey, pauseKey } = this.#opts
+    const { limit, reserve, windowMs } = this.#opts
     const now = this.#opts.now()
     return await this.#link.run('quota', async (redis) => {
       if (this.#unsynced) await this.#sync(now)
-      const [used, paused, oldest] = await read(redis, [callsKey, pauseKey], [now, windowMs])
-      this.#lastUsed = used
+      const [poll, create, rest, paused, oldest] = await read(redis, this.#keys(), [now, windowMs])
+      const used = { poll, create, rest }
+      Object.assign(this.#lastUsed, used)
       this.#outage = null
+      const total = poll + create + rest
       return {
         limit,
         reserve,
-        used,
-        remaining: Math.max(0, limit - used),
-        remainingGeneral: Math.max(0, limit - reserve - used),
+        used: total,
+        remaining: Math.max(0, limit - total),
+        remainingGeneral: Math.max(0, this.#caps.rest - rest),
         pausedUntil: paused > now ? paused : 0,
-        nextFreeAt: used > 0 ? oldest + windowMs : 0,
-        windowMs
+        nextFreeAt: total > 0 ? oldest + windowMs : 0,
+        windowMs,
+        partitions: partitionsOf(this.#caps, used)
       }
     }, () => this.#localState(now))
   }
 
   // --- the outage share -----------------------------------------------------
 
-  #record (at: number, member: string): void {
-    this.#own.push({ at, member })
+  #record (at: number, member: string, purpose: QuotaPurpose): void {
+    this.#own.push({ at, member, purpose })
     this.#prune(at)
   }
 
@@ -202,48 +237,52 @@ export class RedisQuota implements QuotaBudget {
   }
 
   #outageAt (now: number): Outage {
-    this.#outage ??= { startedAt: now, inherited: this.#lastUsed }
+    this.#outage ??= { startedAt: now, inherited: { ...this.#lastUsed } }
     return this.#outage
   }
 
-  /** Caps and usage of the outage share at `now`. */
-  #share (now: number): { limit: number, reserve: number, used: number, freeAt: number[] } {
-    const { instances, reserve, windowMs } = this.#opts
+  /** The outage share of `purpose`'s partition at `now`. */
+  #share (purpose: QuotaPurpose, now: number): Share {
+    const { instances, windowMs } = this.#opts
     const outage = this.#outageAt(now)
     const inheritedUntil = outage.startedAt + windowMs
-    const inherited = now < inheritedUntil ? Math.ceil(outage.inherited / instances) : 0
-    const during = this.#ownCalls(now).filter((c) => c.at >= outage.startedAt)
+    const inherited = now < inheritedUntil ? Math.ceil(outage.inherited[purpose] / instances) : 0
+    const during = this.#ownCalls(now).filter((c) => c.purpose === purpose && c.at >= outage.startedAt)
     // When each counted call leaves the window (the inherited ones all at once).
     const freeAt = during.map((c) => c.at + windowMs)
     for (let i = 0; i < inherited; i++) freeAt.push(inheritedUntil)
     freeAt.sort((a, b) => a - b)
-    const limit = this.outageShare
-    return { limit, reserve: Math.min(limit, Math.ceil(reserve / instances)), used: during.length + inherited, freeAt }
+    return { cap: this.outageShare(purpose), used: during.length + inherited, freeAt }
   }
 
   #acquireLocally (purpose: QuotaPurpose, now: number, member: string): QuotaDecision {
     this.#unsynced = true
-    const share = this.#share(now)
+    const share = this.#share(purpose, now)
     if (now < this.#pausedUntil) return { granted: false, retryAt: this.#pausedUntil }
-    const cap = purpose === 'create' ? share.limit : share.limit - share.reserve
-    if (share.used < cap) {
-      this.#record(now, member)
+    if (share.used < share.cap) {
+      this.#record(now, member, purpose)
       return { granted: true }
     }
-    return { granted: false, retryAt: share.freeAt[Math.max(0, share.used - cap)] ?? now + this.#opts.windowMs }
+    return { granted: false, retryAt: share.freeAt[Math.max(0, share.used - share.cap)] ?? now + this.#opts.windowMs }
   }
 
   #localState (now: number): QuotaState {
-    const share = this.#share(now)
+    const shares = { poll: this.#share('poll', now), create: this.#share('create', now), rest: this.#share('rest', now) }
+    const caps = { poll: shares.poll.cap, create: shares.create.cap, rest: shares.rest.cap }
+    const used = { poll: shares.poll.used, create: shares.create.used, rest: shares.rest.used }
+    const limit = caps.poll + caps.create + caps.rest
+    const total = used.poll + used.create + used.rest
+    const nextFreeAt = Math.min(...QUOTA_PURPOSES.map((p) => shares[p].freeAt[0] ?? Infinity))
     return {
-      limit: share.limit,
-      reserve: share.reserve,
-      used: share.used,
-      remaining: Math.max(0, share.limit - share.used),
-      remainingGeneral: Math.max(0, share.limit - share.reserve - share.used),
+      limit,
+      reserve: caps.create,
+      used: total,
+      remaining: Math.max(0, limit - total),
+      remainingGeneral: Math.max(0, caps.rest - used.rest),
       pausedUntil: this.#pausedUntil > now ? this.#pausedUntil : 0,
-      nextFreeAt: share.freeAt[0] ?? 0,
-      windowMs: this.#opts.windowMs
+      nextFreeAt: nextFreeAt === Infinity ? 0 : nextFreeAt,
+      windowMs: this.#opts.windowMs,
+      partitions: partitionsOf(caps, used)
     }
   }
 
@@ -253,14 +292,18 @@ export class RedisQuota implements QuotaBudget {
    * call was still decided in-process meanwhile (between this hook and the link's return).
    */
   async #sync (now: number): Promise<void> {
-    const { callsKey, pauseKey, windowMs } = this.#opts
+    const { pauseKey, windowMs } = this.#opts
     this.#unsynced = false
     const calls = this.#ownCalls(now)
     const redis = this.#link.client
     try {
       for (let i = 0; i < calls.length; i += 500) {
-        const chunk = calls.slice(i, i + 500).flatMap((c) => [c.at, c.member])
-        const replies = await redis.multi().zadd(callsKey, ...chunk).pexpire(callsKey, windowMs).exec()
+        const multi = redis.multi()
+        for (const purpose of QUOTA_PURPOSES) {
+          const chunk = calls.slice(i, i + 500).filter((c) => c.purpose === purpose).flatMap((c) => [c.at, c.member])
+          if (chunk.length > 0) multi.zadd(this.#key(purpose), ...chunk).pexpire(this.#key(purpose), windowMs)
+        }
+        const replies = await multi.exec()
         const failed = replies?.find(([err]) => err !== null)
         if (replies === null || failed !== undefined) throw failed?.[0] ?? new Error('quota re-count was aborted')
       }
@@ -272,12 +315,12 @@ export class RedisQuota implements QuotaBudget {
   }
 
   async #rejoin (): Promise<void> {
-    const { callsKey, pauseKey, windowMs } = this.#opts
+    const { windowMs } = this.#opts
     const now = this.#opts.now()
     await this.#sync(now)
     // The count the next outage starts from must include this one's calls.
-    const [used] = await read(this.#link.client, [callsKey, pauseKey], [now, windowMs])
-    this.#lastUsed = used
+    const [poll, create, rest] = await read(this.#link.client, this.#keys(), [now, windowMs])
+    Object.assign(this.#lastUsed, { poll, create, rest })
     this.#outage = null
   }
 }

@@ -11,6 +11,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../../config.js'
 import type { UpstreamResult } from '../../upstream/client.js'
 import type { StateStores } from '../index.js'
+import { RedisAllowances } from '../allowances/redis.js'
 import { RedisBus } from '../bus/redis.js'
 import { upstreamResultCodec } from '../cache/codec.js'
 import { RedisCacheStore } from '../cache/redis.js'
@@ -35,6 +36,7 @@ export interface RedisCluster extends StateStores {
   bus: RedisBus
   leases: RedisLeaseStore
   orders: RedisOrderRegistry
+  allowances: RedisAllowances
   health (): RedisHealth
 }
 
@@ -80,6 +82,7 @@ export function createRedisCluster (config: Config, opts: RedisClusterOptions): 
       pauseKey: redisKeys.quotaPause(keyId),
       limit: config.dailyQuota,
       reserve: config.quotaReserve,
+      pollShare: config.quotaPollShare,
       instances: config.clusterMaxInstances
     }),
     cache: new RedisCacheStore({ link, codec: upstreamResultCodec }),
@@ -88,6 +91,7 @@ export function createRedisCluster (config: Config, opts: RedisClusterOptions): 
     bus,
     leases,
     orders: new RedisOrderRegistry({ link, now }),
+    allowances: new RedisAllowances({ link }),
     health: () => link.health()
   }
 }

@@ -7,7 +7,8 @@
  *
  * | key                          | type       | expires                               |
  * |------------------------------|------------|---------------------------------------|
- * | `quota:<key id>:calls`       | sorted set | one window after the last call        |
+ * | `quota:<key id>:calls:<partition>` | sorted set | one window after the last call  |
+ * | `allow:<caller id>`          | sorted set | one window after the caller's last call |
  * | `quota:<key id>:pause`       | string     | when upstream's pause ends (PEXPIREAT) |
  * | `lease:<trackcode>`          | string     | lease TTL, renewed by its holder      |
  * | `snap:<trackcode>`           | hash       | `FINAL_CACHE_MS` after the last write |
@@ -31,6 +32,7 @@ export function apiKeyId (apiKey: string): string {
 export const redisKeys = {
   quotaCalls: (keyId: string): string => `quota:${keyId}:calls`,
   quotaPause: (keyId: string): string => `quota:${keyId}:pause`,
+  allowance: (callerId: string): string => `allow:${callerId}`,
   lease: (trackcode: string): string => `lease:${trackcode}`,
   snapshot: (trackcode: string): string => `snap:${trackcode}`,
   notFound: (trackcode: string): string => `nf:${trackcode}`,

@@ -10,6 +10,7 @@
 import type { Config } from '../../config.js'
 import type { UpstreamResult } from '../../upstream/client.js'
 import type { StateStores } from '../index.js'
+import { MemoryAllowances } from '../allowances/memory.js'
 import { MemoryBus } from '../bus/memory.js'
 import { upstreamResultCodec } from '../cache/codec.js'
 import { SqliteCacheStore } from '../cache/sqlite.js'
@@ -36,13 +37,14 @@ export function sqliteStores (config: Config, db: StateDatabase, now: () => numb
   const snapshots = new SqliteSnapshotStore({ db, now })
   const orders = new SqliteOrderRegistry({ db, now })
   return {
-    quota: new MemoryQuota({ limit: config.dailyQuota, reserve: config.quotaReserve }),
+    quota: new MemoryQuota({ limit: config.dailyQuota, reserve: config.quotaReserve, pollShare: config.quotaPollShare }),
     cache,
     idempotency,
     snapshots,
     bus: new MemoryBus(),
     leases: new MemoryLeaseStore(now),
     orders,
+    allowances: new MemoryAllowances(),
     sweep: () => cache.sweep() + idempotency.sweep() + snapshots.sweep() + orders.sweep()
   }
 }

@@ -8,6 +8,7 @@ import { upstreamResultCodec } from '../../../src/state/cache/codec.js'
 import { RedisCacheStore } from '../../../src/state/cache/redis.js'
 import { RedisIdempotencyStore } from '../../../src/state/idempotency/redis.js'
 import { RedisLeaseStore } from '../../../src/state/leases/redis.js'
+import { RedisAllowances } from '../../../src/state/allowances/redis.js'
 import { RedisQuota } from '../../../src/state/quota/redis.js'
 import { RedisSnapshotStore } from '../../../src/state/snapshots/redis.js'
 import type { UpstreamResult } from '../../../src/upstream/client.js'
@@ -26,12 +27,15 @@ t.test('keys: namespaced, and every one of them expires', async (t) => {
   await new RedisIdempotencyStore({ link }).begin('k', 'f', 60_000)
   const quota = new RedisQuota({ link, callsKey: 'quota:x:calls', pauseKey: 'quota:x:pause', limit: 10, reserve: 1, instances: 2 })
   await quota.tryAcquire('poll')
+  await quota.tryAcquire('rest')
   await quota.pause(Date.now() + 60_000)
+  await new RedisAllowances({ link }).take('ip:203.0.113.7', 5)
   const bus = new RedisBus({ link, channel: `${prefix}bus`, log: log.logger })
   await bus.publish(snapshotMessage(1))
   const raw = redis.client()
   const keys = await raw.keys('*')
-  t.equal(keys.length, 7, keys.join(', '))
+  // lease, snap, nf, cache, idem, quota poll + rest, pause, allow
+  t.equal(keys.length, 9, keys.join(', '))
   for (const key of keys) {
     t.ok(key.startsWith(prefix), `${key} is namespaced`)
     t.ok(await raw.pttl(key) > 0, `${key} expires`)

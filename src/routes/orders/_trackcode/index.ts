@@ -11,6 +11,7 @@ import { schemaErrorFormatter } from '../../../lib/schema-errors.js'
 import { Type } from 'typebox'
 import { componentRef, TrackcodeParams } from '../../../tracking/schemas.js'
 import { POLL_HEADERS } from '../../../openapi/response-headers.js'
+import { payerOf } from '../../../access/payer.js'
 
 const schema = {
   operationId: 'getTrackedOrder',
@@ -31,7 +32,7 @@ const schema = {
 const orderRoute: FastifyPluginAsyncTypebox = async (app) => {
   const hub = app.tracking
   app.get('/orders/:trackcode', { schema, schemaErrorFormatter: schemaErrorFormatter(schema) }, async (request, reply) => {
-    const { snapshot, pollAfterMs } = await hub.poll(request.params.trackcode)
+    const { snapshot, pollAfterMs } = await hub.poll(request.params.trackcode, payerOf(request.caller, app.config))
     const seconds = Math.max(1, Math.ceil(pollAfterMs / 1000))
     const etag = `"${snapshot.order.version}"`
     reply

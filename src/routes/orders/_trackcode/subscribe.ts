@@ -20,6 +20,7 @@ import { errorResponses } from '../../../upstream/schemas/common.js'
 import { schemaErrorFormatter } from '../../../lib/schema-errors.js'
 import { EventStream, TrackcodeParams } from '../../../tracking/schemas.js'
 import { SseStream } from '../../../tracking/sse-stream.js'
+import { payerOf } from '../../../access/payer.js'
 
 /** Longest `Last-Event-ID` looked at; versions are short decimal numbers. */
 const MAX_LAST_EVENT_ID = 32
@@ -70,7 +71,7 @@ const subscribeRoute: FastifyPluginAsyncTypebox = async (app) => {
         onClose: (stream) => { hub.detach(trackcode, stream) },
         onStall: (stream) => { hub.stalled(trackcode, stream) }
       })
-    }, { ip: request.ip })
+    }, { ip: request.ip, payer: payerOf(request.caller, app.config) })
   })
 }
 

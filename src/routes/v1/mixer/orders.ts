@@ -22,11 +22,13 @@ import { forward, isSuccess } from '../../../upstream/forward.js'
 import { MIXER_META_PATH } from '../meta.js'
 import { withPartner } from '../../../upstream/partner.js'
 import { ORDER_TOKEN } from '../../../openapi/response-headers.js'
+import { payerOf } from '../../../access/payer.js'
+import type { Payer } from '../../../upstream/client.js'
 
 /** The coin/network limits from the cached mixer meta, or `undefined` when they cannot be had. */
-async function mixerLimits (app: FastifyInstance, crypto: string, network: string): Promise<MixerLimits | undefined> {
+async function mixerLimits (app: FastifyInstance, crypto: string, network: string, payer: Payer): Promise<MixerLimits | undefined> {
   try {
-    const meta = await cachedGet(app, { path: MIXER_META_PATH, auth: true, ttlMs: app.config.metaCacheTtlMs })
+    const meta = await cachedGet(app, { path: MIXER_META_PATH, auth: true, ttlMs: app.config.metaCacheTtlMs, payer })
     if (!isSuccess(meta)) return undefined
     return findMixerLimits(meta.body, crypto, network)
   } catch (err) {
@@ -35,8 +37,8 @@ async function mixerLimits (app: FastifyInstance, crypto: string, network: strin
   }
 }
 
-async function checkAmountLimits (app: FastifyInstance, body: MixerOrderRequest, amount: Fixed): Promise<void> {
-  const limits = await mixerLimits(app, body.crypto, body.network)
+async function checkAmountLimits (app: FastifyInstance, body: MixerOrderRequest, amount: Fixed, payer: Payer): Promise<void> {
+  const limits = await mixerLimits(app, body.crypto, body.network, payer)
   if (limits !== undefined) checkMixerAmount(limits, amount, body.crypto, body.network)
 }
 
@@ -76,7 +78,7 @@ const mixerOrderRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const body = request.body
     const checked = checkMixerOrder(body)
-    await checkAmountLimits(app, body, checked.amount)
+    await checkAmountLimits(app, body, checked.amount, payerOf(request.caller, app.config))
     const result = await createOrder(app, request, { path: '/mixer/orders', body: withPartner(body, app.config.partnerKey) })
     return forward(reply, result)
   })

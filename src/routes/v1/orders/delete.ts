@@ -1,11 +1,13 @@
 /**
  * `POST /v1/orders/delete`, forwarded unchanged. Never retried (a repeated delete of a
- * deleted order reads NOT_FOUND) and, like a create, may use the quota's reserve.
+ * deleted order reads NOT_FOUND); uses the quota's `rest` partition (the reserve is for
+ * creations) and the caller's allowance.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses } from '../../../upstream/schemas/common.js'
 import { OrderDeleteRequest, OrderDeleteResponse } from '../../../upstream/schemas/order-delete.js'
 import { forward } from '../../../upstream/forward.js'
+import { payerOf } from '../../../access/payer.js'
 import { ORDER_ERRORS } from './errors.js'
 
 const deleteRoute: FastifyPluginAsyncTypebox = async (app) => {
@@ -19,7 +21,7 @@ const deleteRoute: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: OrderDeleteResponse, ...errorResponses(ORDER_ERRORS) }
     }
   }, async (request, reply) => {
-    const result = await app.upstream.request({ method: 'POST', path: '/orders/delete', body: request.body, auth: true, purpose: 'create', retry: false })
+    const result = await app.upstream.request({ method: 'POST', path: '/orders/delete', body: request.body, auth: true, purpose: 'rest', retry: false, payer: payerOf(request.caller, app.config) })
     return forward(reply, result)
   })
 }
