@@ -4,8 +4,20 @@
  */
 import t from 'tap'
 import { build } from '../../helpers/build.js'
-import { TOKEN_AUTH, createOrder } from '../../helpers/fixtures.js'
+import { TOKEN_AUTH, createOrder, mixerOrder } from '../../helpers/fixtures.js'
 import { request } from '../../helpers/http.js'
+
+t.test('an order created through the gateway is known until its token deletes it', async (t) => {
+  const { gw, app } = await build(t)
+  const created = await request(`${gw.url}/v1/mixer/orders`, { body: mixerOrder() })
+  t.equal(created.status, 200, created.text)
+  const trackcode: string = created.json.trackcode
+  t.match(await app.state.orders.get(trackcode), { source: 'created' }, 'known once created')
+  const orderToken = created.headers.get('trackgate-order-token') ?? ''
+  const deleted = await request(`${gw.url}/v1/orders/delete`, { body: { trackcode }, headers: { 'trackgate-order-token': orderToken } })
+  t.equal(deleted.status, 200, deleted.text)
+  t.equal(await app.state.orders.get(trackcode), undefined, 'forgotten once deleted')
+})
 
 t.test('the order token of an order created directly upstream deletes it', async (t) => {
   const { sim, gw, calls } = await build(t)

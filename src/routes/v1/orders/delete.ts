@@ -1,7 +1,8 @@
 /**
  * `POST /v1/orders/delete`, forwarded unchanged. Never retried (a repeated delete of a
  * deleted order reads NOT_FOUND); uses the quota's `rest` partition (the reserve is for
- * creations) and the caller's allowance.
+ * creations) and the caller's allowance. A deleted order is no longer known to the
+ * gateway (`app.state.orders`): nothing tracks it in the background any more.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses } from '../../../upstream/schemas/common.js'
@@ -22,6 +23,7 @@ const deleteRoute: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const result = await app.upstream.request({ method: 'POST', path: '/orders/delete', body: request.body, auth: true, purpose: 'rest', retry: false, payer: payerOf(request.caller, app.config) })
+    if (result.statusCode >= 200 && result.statusCode < 300) await app.state.orders.forget(request.body.trackcode)
     return forward(reply, result)
   })
 }
