@@ -74,8 +74,8 @@ async function state (app: FastifyInstance, opts: StatePluginOptions): Promise<v
 
 /** The ports of `stores` alone (a Redis cluster carries its link too, the SQLite stores their sweep). */
 function pick (stores: StateStores): StateStores {
-  const { quota, cache, idempotency, snapshots, bus, leases, orders } = stores
-  return { quota, cache, idempotency, snapshots, bus, leases, orders }
+  const { quota, cache, idempotency, snapshots, bus, leases, orders, webhooks } = stores
+  return { quota, cache, idempotency, snapshots, bus, leases, orders, webhooks }
 }
 
 export default fp(state, { name: 'state', dependencies: ['config'] })

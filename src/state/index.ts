@@ -17,6 +17,7 @@
  * | `bus`         | fan-out of new snapshots to the instances with subscribers | in process               | Redis   |
  * | `leases`      | which instance polls each trackcode                         | in process               | Redis   |
  * | `orders`      | known orders: created through the gateway or registered    | SQLite                   | Redis   |
+ * | `webhooks`    | webhook endpoints, the outbox of events, deliveries        | SQLite                   | Redis   |
  *
  * `bus` and `leases` have no SQLite backend on purpose: on one machine there is no
  * other instance to fan out to or to take a poller from, and neither a message in
@@ -40,6 +41,8 @@ import type { QuotaBudget } from './quota/index.js'
 import { MemoryQuota } from './quota/memory.js'
 import type { SnapshotStore } from './snapshots/index.js'
 import { MemorySnapshotStore } from './snapshots/memory.js'
+import type { WebhookStore } from './webhooks/index.js'
+import { MemoryWebhookStore } from './webhooks/memory.js'
 
 /** One store per port. */
 export interface StateStores {
@@ -50,17 +53,20 @@ export interface StateStores {
   bus: TrackingBus
   leases: LeaseStore
   orders: OrderRegistry
+  webhooks: WebhookStore
 }
 
 /** The in-process stores of one gateway (lost on restart: tests); `now` is the tracking clock's time. */
 export function memoryStores (config: Config, now: () => number = Date.now): StateStores {
+  const webhooks = new MemoryWebhookStore()
   return {
     quota: new MemoryQuota({ limit: config.dailyQuota, reserve: config.quotaReserve }),
     cache: new MemoryCacheStore<UpstreamResult>(),
     idempotency: new MemoryIdempotencyStore(),
-    snapshots: new MemorySnapshotStore({ now }),
+    snapshots: new MemorySnapshotStore({ now, outbox: webhooks }),
     bus: new MemoryBus(),
     leases: new MemoryLeaseStore(now),
-    orders: new MemoryOrderRegistry({ now })
+    orders: new MemoryOrderRegistry({ now }),
+    webhooks
   }
 }

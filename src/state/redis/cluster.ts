@@ -21,6 +21,7 @@ import { RedisLeaseStore } from '../leases/redis.js'
 import { RedisOrderRegistry } from '../orders/redis.js'
 import { RedisQuota } from '../quota/redis.js'
 import { RedisSnapshotStore } from '../snapshots/redis.js'
+import { RedisWebhookStore } from '../webhooks/redis.js'
 
 /** Shortest poller lease: renewals every third of it stay cheap even with tiny poll intervals. */
 export const MIN_LEASE_TTL_MS = 1000
@@ -35,6 +36,7 @@ export interface RedisCluster extends StateStores {
   bus: RedisBus
   leases: RedisLeaseStore
   orders: RedisOrderRegistry
+  webhooks: RedisWebhookStore
   health (): RedisHealth
 }
 
@@ -88,6 +90,7 @@ export function createRedisCluster (config: Config, opts: RedisClusterOptions): 
     bus,
     leases,
     orders: new RedisOrderRegistry({ link, now }),
+    webhooks: new RedisWebhookStore({ link }),
     health: () => link.health()
   }
 }
