@@ -111,7 +111,7 @@ t.test('every transition is delivered once, in order, signed', async (t) => {
 
   // Replay: the same event again, same webhook-id.
   const first = listed.json.deliveries.at(-1) as { id: string, event_id: string }
-  const replay = await request(`${s.url}/webhooks/${id}/deliveries/${first.id}/replay`, { headers: BEARER, method: 'POST' })
+  const replay = await request(`${s.url}/webhooks/${id}/deliveries/${first.id}/replay`, { headers: BEARER, body: {} })
   t.equal(replay.status, 202)
   await waitFor(() => rx.got.length === EXPECTED.length + 1, 'the replay')
   t.equal(rx.got.at(-1)?.headers['webhook-id'], first.event_id)

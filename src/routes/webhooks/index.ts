@@ -26,7 +26,7 @@ const createSchema = {
   description: 'Registers an endpoint that receives the chosen events of every order the gateway tracks, signed by the Standard Webhooks specification (docs/webhooks.md). The answer carries the signing secret: it is shown this once. Needs a gateway token.',
   tags: TAGS,
   body: CreateEndpointBody,
-  response: { 201: EndpointWithSecret, ...errorResponses([400, 401, 403]) }
+  response: { 201: EndpointWithSecret, ...errorResponses([400, 401, 403, 413, 415, 429]) }
 }
 
 const listSchema = {
@@ -34,7 +34,7 @@ const listSchema = {
   summary: 'List webhook endpoints',
   description: 'Every registered endpoint (never their secrets). Needs a gateway token.',
   tags: TAGS,
-  response: { 200: EndpointList, ...errorResponses([401, 403]) }
+  response: { 200: EndpointList, ...errorResponses([401, 403, 429]) }
 }
 
 const webhooksRoute: FastifyPluginAsyncTypebox = async (app) => {

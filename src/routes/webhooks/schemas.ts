@@ -12,12 +12,37 @@ export const DeliveryParams = Type.Object({
   deliveryId: Type.String({ pattern: '^dlv_[0-9]{1,18}$', description: 'The delivery id.' })
 })
 
-export const CreateEndpointBody = Type.Object({ url: Url, events: Events }, { additionalProperties: false })
+const EXAMPLE_ENDPOINT = {
+  id: 'ep_Qm9vZ2xlLWV4YW1wbGUx',
+  url: 'https://shop.example/hooks/trackgate',
+  events: ['order.payment_seen', 'order.confirmed', 'order.output_sent', 'order.completed', 'order.gone'],
+  enabled: true,
+  disabled_reason: null,
+  failures: 0,
+  failing_since: null,
+  created_at: 1755441793,
+  updated_at: 1755441793
+}
+const EXAMPLE_DELIVERY = {
+  id: 'dlv_42',
+  event_id: 'evt_3q2-7wEXAMPLEv8Hx1aQ',
+  type: 'order.confirmed',
+  trackcode: '6A5FB3BA8A150EC9',
+  state: 'delivered',
+  attempts: 1,
+  next_attempt_at: null,
+  last_status: 200,
+  last_error: null,
+  delivered_at: 1755441794,
+  created_at: 1755441793
+}
+
+export const CreateEndpointBody = Type.Object({ url: Url, events: Events }, { additionalProperties: false, examples: [{ url: EXAMPLE_ENDPOINT.url, events: EXAMPLE_ENDPOINT.events }] })
 export const PatchEndpointBody = Type.Object({
   url: Type.Optional(Url),
   events: Type.Optional(Events),
   enabled: Type.Optional(Type.Boolean({ description: '`false` disables the endpoint (its deliveries wait); `true` enables it again and resumes them.' }))
-}, { additionalProperties: false, minProperties: 1 })
+}, { additionalProperties: false, minProperties: 1, examples: [{ enabled: true }, { events: ['order.completed'] }] })
 export type PatchEndpointBody = Static<typeof PatchEndpointBody>
 
 export const Endpoint = Type.Object({
@@ -30,14 +55,17 @@ export const Endpoint = Type.Object({
   failing_since: Type.Union([Type.Integer(), Type.Null()], { description: 'Unix epoch seconds of the first of those failures.' }),
   created_at: Type.Integer({ description: 'Unix epoch seconds.' }),
   updated_at: Type.Integer({ description: 'Unix epoch seconds.' })
-}, { description: 'A webhook endpoint (its secret is shown only when created or rotated).' })
+}, { description: 'A webhook endpoint (its secret is shown only when created or rotated).', examples: [EXAMPLE_ENDPOINT] })
 
 export const EndpointWithSecret = Type.Object({
   ...Endpoint.properties,
   secret: Type.String({ description: 'The signing secret, `whsec_<base64>`: shown this once, store it now.' })
-}, { description: 'A webhook endpoint with its signing secret, shown this once.' })
+}, { description: 'A webhook endpoint with its signing secret, shown this once.', examples: [{ ...EXAMPLE_ENDPOINT, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }] })
 
-export const EndpointList = Type.Object({ endpoints: Type.Array(Endpoint) })
+/** The body of the POST routes that need none: nothing, or `{}`. */
+export const EmptyBody = Type.Object({}, { additionalProperties: false, description: 'No fields: send `{}`.', examples: [{}] })
+
+export const EndpointList = Type.Object({ endpoints: Type.Array(Endpoint) }, { examples: [{ endpoints: [EXAMPLE_ENDPOINT] }] })
 
 export const Delivery = Type.Object({
   id: Type.String(),
@@ -51,9 +79,9 @@ export const Delivery = Type.Object({
   last_error: Type.Union([Type.String(), Type.Null()]),
   delivered_at: Type.Union([Type.Integer(), Type.Null()], { description: 'Unix epoch seconds.' }),
   created_at: Type.Integer({ description: 'Unix epoch seconds.' })
-}, { description: 'One event for one endpoint.' })
+}, { description: 'One event for one endpoint.', examples: [EXAMPLE_DELIVERY] })
 
-export const DeliveryList = Type.Object({ deliveries: Type.Array(Delivery) })
+export const DeliveryList = Type.Object({ deliveries: Type.Array(Delivery) }, { examples: [{ deliveries: [EXAMPLE_DELIVERY] }] })
 export const DeliveriesQuery = Type.Object({ limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: 'At most this many, newest first (default 50, at most 500).' })) })
 
 const seconds = (ms: number | null): number | null => ms === null ? null : Math.floor(ms / 1000)

@@ -120,17 +120,15 @@ export class MemoryWebhookStore implements WebhookStore {
   async complete (id: string, outcome: AttemptOutcome): Promise<StoredEndpoint | undefined> {
     const d = this.#deliveries.get(id)
     if (d === undefined || d.state !== 'pending') return d === undefined ? undefined : await this.getEndpoint(d.endpointId)
-    {
-      d.attempts++
-      d.claimedUntil = 0
-      d.lastStatus = outcome.status
-      if (outcome.ok) {
-        Object.assign(d, { state: 'delivered', deliveredAt: outcome.at, nextAttemptAt: null, lastError: null })
-      } else {
-        d.lastError = outcome.error
-        d.nextAttemptAt = outcome.retryAt
-        if (outcome.retryAt === null) d.state = 'failed'
-      }
+    d.attempts++
+    d.claimedUntil = 0
+    d.lastStatus = outcome.status
+    if (outcome.ok) {
+      Object.assign(d, { state: 'delivered', deliveredAt: outcome.at, nextAttemptAt: null, lastError: null })
+    } else {
+      d.lastError = outcome.error
+      d.nextAttemptAt = outcome.retryAt
+      if (outcome.retryAt === null) d.state = 'failed'
     }
     const endpoint = this.#endpoints.get(d.endpointId)
     if (endpoint === undefined) return undefined

@@ -1,6 +1,5 @@
 /** `GET`, `PATCH` and `DELETE /webhooks/:id`: one endpoint. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
 import { GatewayError } from '../../../errors.js'
 import { schemaErrorFormatter } from '../../../lib/schema-errors.js'
 import { errorResponses } from '../../../upstream/schemas/common.js'
@@ -19,7 +18,7 @@ const getSchema = {
   description: 'The endpoint (never its secret). Needs a gateway token.',
   tags: TAGS,
   params: EndpointParams,
-  response: { 200: Endpoint, ...errorResponses([400, 401, 403, 404]) }
+  response: { 200: Endpoint, ...errorResponses([400, 401, 403, 404, 429]) }
 }
 
 const patchSchema = {
@@ -29,7 +28,7 @@ const patchSchema = {
   tags: TAGS,
   params: EndpointParams,
   body: PatchEndpointBody,
-  response: { 200: Endpoint, ...errorResponses([400, 401, 403, 404]) }
+  response: { 200: Endpoint, ...errorResponses([400, 401, 403, 404, 413, 415, 429]) }
 }
 
 const deleteSchema = {
@@ -38,7 +37,7 @@ const deleteSchema = {
   description: 'Deletes the endpoint and its deliveries (pending ones are not sent). Needs a gateway token.',
   tags: TAGS,
   params: EndpointParams,
-  response: { 204: Type.Null({ description: 'Deleted.' }), ...errorResponses([400, 401, 403, 404]) }
+  response: { 200: { ...Endpoint, description: 'The endpoint as it was, now deleted.' }, ...errorResponses([400, 401, 403, 404, 429]) }
 }
 
 const endpointRoute: FastifyPluginAsyncTypebox = async (app) => {
@@ -64,8 +63,9 @@ const endpointRoute: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/webhooks/:id', { schema: deleteSchema, schemaErrorFormatter: schemaErrorFormatter(deleteSchema), preHandler: requireToken }, async (request, reply) => {
-    if (!await store.deleteEndpoint(request.params.id)) throw notFound()
-    return await reply.code(204).send(null)
+    const endpoint = await store.getEndpoint(request.params.id)
+    if (endpoint === undefined || !await store.deleteEndpoint(endpoint.id)) throw notFound()
+    return await reply.send(endpointView(endpoint))
   })
 }
 

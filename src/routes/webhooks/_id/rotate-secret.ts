@@ -8,7 +8,7 @@ import { schemaErrorFormatter } from '../../../lib/schema-errors.js'
 import { errorResponses } from '../../../upstream/schemas/common.js'
 import { newSecret } from '../../../webhooks/signature.js'
 import { requireToken, TAGS } from '../guard.js'
-import { EndpointParams, EndpointWithSecret, endpointView } from '../schemas.js'
+import { EmptyBody, EndpointParams, EndpointWithSecret, endpointView } from '../schemas.js'
 import { notFound } from './index.js'
 
 /** How long the previous secret keeps signing after a rotation. */
@@ -20,7 +20,8 @@ const schema = {
   description: 'A new signing secret, shown this once. For 24 h the previous secret signs too (two signatures in `webhook-signature`), then only the new one. Needs a gateway token.',
   tags: TAGS,
   params: EndpointParams,
-  response: { 200: EndpointWithSecret, ...errorResponses([400, 401, 403, 404]) }
+  body: EmptyBody,
+  response: { 200: EndpointWithSecret, ...errorResponses([400, 401, 403, 404, 413, 415, 429]) }
 }
 
 const rotateRoute: FastifyPluginAsyncTypebox = async (app) => {

@@ -13,7 +13,7 @@ const schema = {
   tags: TAGS,
   params: EndpointParams,
   querystring: DeliveriesQuery,
-  response: { 200: DeliveryList, ...errorResponses([400, 401, 403, 404]) }
+  response: { 200: DeliveryList, ...errorResponses([400, 401, 403, 404, 429]) }
 }
 
 const deliveriesRoute: FastifyPluginAsyncTypebox = async (app) => {

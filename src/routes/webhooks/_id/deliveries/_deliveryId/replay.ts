@@ -8,7 +8,7 @@ import { GatewayError } from '../../../../../errors.js'
 import { schemaErrorFormatter } from '../../../../../lib/schema-errors.js'
 import { errorResponses } from '../../../../../upstream/schemas/common.js'
 import { requireToken, TAGS } from '../../../guard.js'
-import { Delivery, DeliveryParams, deliveryView } from '../../../schemas.js'
+import { Delivery, DeliveryParams, deliveryView, EmptyBody } from '../../../schemas.js'
 
 const schema = {
   operationId: 'replayWebhookDelivery',
@@ -16,7 +16,8 @@ const schema = {
   description: 'Queues the delivery\'s event again for its endpoint (a new delivery, same `webhook-id`). Needs a gateway token.',
   tags: TAGS,
   params: DeliveryParams,
-  response: { 202: Delivery, ...errorResponses([400, 401, 403, 404]) }
+  body: EmptyBody,
+  response: { 202: Delivery, ...errorResponses([400, 401, 403, 404, 413, 415, 429]) }
 }
 
 const replayRoute: FastifyPluginAsyncTypebox = async (app) => {
