@@ -22,6 +22,7 @@ import { logDestination } from './lib/log-destination.js'
 import openapi from './plugins/openapi.js'
 import routes from './routes/index.js'
 import tracking, { type TrackingOptions } from './tracking/index.js'
+import webhooks, { type WebhooksOptions } from './webhooks/index.js'
 import type { StateStores } from './state/index.js'
 import type { SimulatorOptions } from './simulator/index.js'
 
@@ -34,6 +35,8 @@ export interface BuildOptions {
   tracking?: TrackingOptions
   /** Options of the embedded simulator (used only when no API key is configured), e.g. fast timings in tests. */
   simulator?: Omit<SimulatorOptions, 'apiKeys'>
+  /** Options of the webhooks (tests: a resolver, fast rounds). */
+  webhooks?: WebhooksOptions
 }
 
 /** Log paths that may carry secrets; pino replaces their values (see src/lib/log-privacy.ts). */
@@ -102,6 +105,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   })
   // The spec collects routes as they are added: register it before any route.
   await app.register(openapi)
+  // Before tracking: it wraps the snapshot store the refresher writes (src/webhooks/index.ts).
+  await app.register(webhooks, opts.webhooks ?? {})
   await app.register(tracking, opts.tracking ?? {})
   await app.register(routes)
   return app

@@ -100,6 +100,16 @@ export interface Config {
   requestTimeoutMs: number
   /** Concurrent connections per client IP. */
   maxConnectionsPerIp: number
+  /** Webhook hosts (names) or CIDRs that may be internal, and may use http. */
+  webhookAllowHosts: readonly string[]
+  /** Longest webhook attempt: connection, request and answer. */
+  webhookTimeoutMs: number
+  /** First retry delay of a failed delivery; doubles per attempt (jittered), capped at 6 h. */
+  webhookRetryBaseMs: number
+  /** How long a delivery is retried before it is given up. */
+  webhookRetryForMs: number
+  /** An endpoint failing without a success for this long is disabled. */
+  webhookDisableAfterMs: number
 }
 
 class SettingError extends Error {}
@@ -187,6 +197,20 @@ function redisUrl (raw: string): string {
 function keyPrefix (raw: string): string {
   if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(raw)) throw new SettingError(`expected 1 to 64 letters, digits or ":_.-", got "${raw}"`)
   return raw
+}
+
+/** A comma-separated list of host names or CIDRs (`hooks.internal`, `10.0.0.0/8`, `::1/128`). */
+function hostList (raw: string): readonly string[] {
+  return raw.split(',').map((e) => e.trim().toLowerCase()).filter((e) => e !== '').map((e) => {
+    const [address, bits, extra] = e.split('/')
+    if (bits !== undefined) {
+      const max = isIP(address ?? '') === 4 ? 32 : isIP(address ?? '') === 6 ? 128 : -1
+      if (max < 0 || extra !== undefined || !/^\d+$/.test(bits) || Number(bits) > max) throw new SettingError(`not a CIDR: "${e}"`)
+    } else if (!/^[a-z0-9.:_-]+$/.test(e)) {
+      throw new SettingError(`not a host name or CIDR: "${e}"`)
+    }
+    return e
+  })
 }
 
 /** A comma-separated list of browser origins (`https://app.example.com`), or `*`. */
@@ -290,6 +314,11 @@ export const SETTINGS = [
   setting({ env: 'QUOTA_POLL_SHARE', key: 'quotaPollShare', parse: fraction, fallback: 0.5, doc: 'Fraction of `UPSTREAM_DAILY_QUOTA` kept for the live-tracking pollers (the `poll` partition, rounded down); no REST traffic can take it. With `QUOTA_RESERVE` it must leave the rest of the quota at 0 or more.' }),
   setting({ env: 'REQUEST_TIMEOUT_MS', key: 'requestTimeoutMs', parse: integer(1000, 600_000), fallback: 15_000, doc: 'Longest time to receive a whole request (headers and body); a slower client gets 408. Event streams are not cut by it.' }),
   setting({ env: 'MAX_CONNECTIONS_PER_IP', key: 'maxConnectionsPerIp', parse: integer(1, 1_000_000), fallback: 64, doc: 'Concurrent connections per client IP (connections from `TRUST_PROXY` proxies excepted); more are refused.' }),
+  setting({ env: 'WEBHOOK_ALLOW_HOSTS', key: 'webhookAllowHosts', parse: hostList, fallback: [], doc: 'Comma-separated host names or CIDRs whose webhook URLs may resolve to internal addresses (loopback, private, link-local…) and may use `http:`; every other webhook URL must be `https:` and public. See docs/webhooks.md.' }),
+  setting({ env: 'WEBHOOK_TIMEOUT_MS', key: 'webhookTimeoutMs', parse: integer(100, 60_000), fallback: 10_000, doc: 'Longest webhook attempt (connecting, sending, the answer\'s status and up to 64 KiB of body); slower is a failed attempt.' }),
+  setting({ env: 'WEBHOOK_RETRY_BASE_MS', key: 'webhookRetryBaseMs', parse: integer(10, 3_600_000), fallback: 30_000, doc: 'Delay before the first retry of a failed webhook delivery; each retry doubles it (±20 % jitter), up to 6 h.' }),
+  setting({ env: 'WEBHOOK_RETRY_FOR_MS', key: 'webhookRetryForMs', parse: integer(100, 7 * 86_400_000), fallback: 26 * 3_600_000, doc: 'How long a webhook delivery is retried before it is given up (default 26 h).' }),
+  setting({ env: 'WEBHOOK_DISABLE_AFTER_MS', key: 'webhookDisableAfterMs', parse: integer(100, 30 * 86_400_000), fallback: 24 * 3_600_000, doc: 'A webhook endpoint whose attempts all failed for this long (at least 5 in a row) is disabled until re-enabled (default 24 h).' }),
   setting({ env: 'LOG_LEVEL', key: 'logLevel', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), fallback: 'info', doc: 'Log level (pino).' })
 ] as const
 

@@ -10,7 +10,7 @@
  *   four characters and an HMAC under a per-process random key — stable within one
  *   process so one order's lines can be followed, meaningless outside it;
  * - addresses are masked like upstream masks them (`35iM…EL`); keys, partner keys,
- *   signatures and credentials are replaced by `[redacted]`.
+ *   signatures, webhook secrets and credentials are replaced by `[redacted]`.
  */
 import { createHmac, randomBytes } from 'node:crypto'
 import { isIPv4, isIPv6 } from 'node:net'
@@ -36,13 +36,16 @@ export function maskAddress (address: string): string {
 /** 16 hex characters standing alone: the shape of a trackcode. */
 const TRACKCODE_IN_TEXT = /(?<![0-9A-Za-z])[0-9A-Fa-f]{16}(?![0-9A-Za-z])/g
 
-/** Shortens every trackcode-shaped token in free text. */
+/** A webhook signing secret in free text. */
+const WEBHOOK_SECRET_IN_TEXT = /whsec_[A-Za-z0-9+/=]+/g
+
+/** Shortens every trackcode-shaped token in free text and hides webhook secrets. */
 export function scrubText (text: string): string {
-  return text.replace(TRACKCODE_IN_TEXT, (code) => shortTrackcode(code))
+  return text.replace(TRACKCODE_IN_TEXT, (code) => shortTrackcode(code)).replace(WEBHOOK_SECRET_IN_TEXT, 'whsec_[redacted]')
 }
 
 /** Query parameters never logged as they are. */
-const SECRET_QUERY = /key|token|secret|signature|partner|address|trackcode|auth/i
+const SECRET_QUERY = /key|token|secret|signature|partner|address|trackcode|auth|whsec/i
 /** `/orders/<segment>` and `/tracked-orders/<segment>` are trackcodes, whatever their shape, except these upstream operations. */
 const ORDER_OPERATIONS = new Set(['check', 'delete'])
 
@@ -126,7 +129,15 @@ export const REDACTED_PATHS: readonly string[] = [
   'addresses',
   '*.addresses',
   'body',
-  '*.body'
+  '*.body',
+  // Webhook signing secrets and signatures.
+  'secret',
+  '*.secret',
+  'secrets',
+  'previousSecret',
+  '*.previousSecret',
+  'headers["webhook-signature"]',
+  '*.headers["webhook-signature"]'
 ]
 
 /** What replaces a redacted value: trackcodes shortened, addresses masked, anything else hidden. */

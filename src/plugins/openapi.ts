@@ -30,6 +30,7 @@ export const OPENAPI_TAGS = [
   { name: 'Signatures', description: 'Guarantee letters (`signature_text`): the customer\'s proof of an order.' },
   { name: 'Tracking', description: 'Live order status for browsers: one server-side poller per order, fanned out over Server-Sent Events, within the daily quota.' },
   { name: 'Access', description: 'Order tokens and known orders: what makes a client an order\'s owner, and which orders the gateway tracks without charging their subscribers.' },
+  { name: 'Webhooks', description: 'Signed webhooks to the operator\'s backend on every status change of every tracked order (Standard Webhooks signatures); for gateway-token clients. See docs/webhooks.md.' },
   { name: 'Health', description: 'The gateway\'s own liveness and readiness.' }
 ]
 

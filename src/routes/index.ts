@@ -15,6 +15,11 @@
  * | `GET /`, `/web/*`, `/client/*`       | `web.ts` (static files)               |
  * | `GET /demo/config`                   | `demo/config.ts`                      |
  * | `POST /demo/orders/:trackcode/pay`   | `demo/orders/_trackcode/pay.ts`       |
+ * | `POST`, `GET /webhooks`              | `webhooks/index.ts`                   |
+ * | `GET`, `PATCH`, `DELETE /webhooks/:id` | `webhooks/_id/index.ts`             |
+ * | `POST /webhooks/:id/rotate-secret`   | `webhooks/_id/rotate-secret.ts`       |
+ * | `GET /webhooks/:id/deliveries`       | `webhooks/_id/deliveries/index.ts`    |
+ * | `POST /webhooks/:id/deliveries/:deliveryId/replay` | `webhooks/_id/deliveries/_deliveryId/replay.ts` |
  */
 import type { FastifyInstance } from 'fastify'
 import docsRoutes from './docs.js'
@@ -29,6 +34,11 @@ import orderTokenRoute from './orders/_trackcode/token.js'
 import trackedOrdersRoutes from './tracked-orders/_trackcode/index.js'
 import v1Routes from './v1/index.js'
 import webRoutes from './web.js'
+import webhooksRoute from './webhooks/index.js'
+import webhookRoute from './webhooks/_id/index.js'
+import rotateSecretRoute from './webhooks/_id/rotate-secret.js'
+import deliveriesRoute from './webhooks/_id/deliveries/index.js'
+import replayRoute from './webhooks/_id/deliveries/_deliveryId/replay.js'
 
 export default async function routes (app: FastifyInstance): Promise<void> {
   await app.register(v1Routes, { prefix: '/v1' })
@@ -43,4 +53,9 @@ export default async function routes (app: FastifyInstance): Promise<void> {
   await app.register(webRoutes)
   await app.register(demoConfigRoute)
   await app.register(demoPayRoute)
+  await app.register(webhooksRoute)
+  await app.register(webhookRoute)
+  await app.register(rotateSecretRoute)
+  await app.register(deliveriesRoute)
+  await app.register(replayRoute)
 }

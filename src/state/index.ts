@@ -18,6 +18,7 @@
  * | `leases`      | which instance polls each trackcode                         | in process               | Redis   |
  * | `orders`      | known orders: created through the gateway or registered    | SQLite                   | Redis   |
  * | `allowances`  | upstream calls each caller caused in the rolling 24 h      | in process (for now)     | Redis   |
+ * | `webhooks`    | webhook endpoints, the outbox of events, deliveries        | SQLite                   | Redis   |
  *
  * `bus` and `leases` have no SQLite backend on purpose: on one machine there is no
  * other instance to fan out to or to take a poller from, and neither a message in
@@ -43,6 +44,8 @@ import type { QuotaBudget } from './quota/index.js'
 import { MemoryQuota } from './quota/memory.js'
 import type { SnapshotStore } from './snapshots/index.js'
 import { MemorySnapshotStore } from './snapshots/memory.js'
+import type { WebhookStore } from './webhooks/index.js'
+import { MemoryWebhookStore } from './webhooks/memory.js'
 
 /** One store per port. */
 export interface StateStores {
@@ -54,18 +57,21 @@ export interface StateStores {
   leases: LeaseStore
   orders: OrderRegistry
   allowances: AllowanceStore
+  webhooks: WebhookStore
 }
 
 /** The in-process stores of one gateway (lost on restart: tests); `now` is the tracking clock's time. */
 export function memoryStores (config: Config, now: () => number = Date.now): StateStores {
+  const webhooks = new MemoryWebhookStore()
   return {
     quota: new MemoryQuota({ limit: config.dailyQuota, reserve: config.quotaReserve, pollShare: config.quotaPollShare }),
     cache: new MemoryCacheStore<UpstreamResult>(),
     idempotency: new MemoryIdempotencyStore(),
-    snapshots: new MemorySnapshotStore({ now }),
+    snapshots: new MemorySnapshotStore({ now, outbox: webhooks }),
     bus: new MemoryBus(),
     leases: new MemoryLeaseStore(now),
     orders: new MemoryOrderRegistry({ now }),
-    allowances: new MemoryAllowances()
+    allowances: new MemoryAllowances(),
+    webhooks
   }
 }

@@ -1,6 +1,7 @@
 /**
  * One check of one order: ask upstream, turn the answer into a snapshot, store it,
- * and publish it when it is a real change. Pollers and the polling fallback both
+ * and publish it when it is a real change. A real change's webhook events
+ * (`src/webhooks/events.ts`) are stored in the same step as its version. Pollers and the polling fallback both
  * refresh through here, and concurrent refreshes of one trackcode share one check.
  *
  * Outcomes:
@@ -21,6 +22,7 @@ import type { PollScheduler } from './scheduler.js'
 import type { SnapshotStore, StoredSnapshot } from '../state/snapshots/index.js'
 import { CheckShapeError, goneSnapshot, isFinalStatus, sameContent, snapshotFromCheck } from './status.js'
 import { type TrackedOrder } from './schemas.js'
+import { webhookEvents } from '../webhooks/events.js'
 
 /**
  * Sends one `/orders/check` for `trackcode`. `retry` (default true) lets the upstream
@@ -192,7 +194,9 @@ export class Refresher {
     }
     const next = order.version === expected ? { ...order, version: expected + 1, updated_at: Math.floor(now / 1000) } : order
     const snapshot = storedSnapshot(next, now)
-    if (!await store.put(trackcode, snapshot, snapshotTtlMs, expected)) return await this.#lostRace(trackcode, snapshot)
+    // The change's webhook events are stored with the version (the outbox), atomically.
+    const events = webhookEvents(previous?.order, next, snapshot.json, now)
+    if (!await store.put(trackcode, snapshot, snapshotTtlMs, expected, events)) return await this.#lostRace(trackcode, snapshot)
     this.#stats.changes++
     await bus.publish({
       kind: 'snapshot',

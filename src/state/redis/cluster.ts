@@ -22,6 +22,7 @@ import { RedisLeaseStore } from '../leases/redis.js'
 import { RedisOrderRegistry } from '../orders/redis.js'
 import { RedisQuota } from '../quota/redis.js'
 import { RedisSnapshotStore } from '../snapshots/redis.js'
+import { RedisWebhookStore } from '../webhooks/redis.js'
 
 /** Shortest poller lease: renewals every third of it stay cheap even with tiny poll intervals. */
 export const MIN_LEASE_TTL_MS = 1000
@@ -37,6 +38,7 @@ export interface RedisCluster extends StateStores {
   leases: RedisLeaseStore
   orders: RedisOrderRegistry
   allowances: RedisAllowances
+  webhooks: RedisWebhookStore
   health (): RedisHealth
 }
 
@@ -92,6 +94,7 @@ export function createRedisCluster (config: Config, opts: RedisClusterOptions): 
     leases,
     orders: new RedisOrderRegistry({ link, now }),
     allowances: new RedisAllowances({ link }),
+    webhooks: new RedisWebhookStore({ link }),
     health: () => link.health()
   }
 }

@@ -3,7 +3,7 @@
  *
  * Every key is written through a client created with `keyPrefix` (`REDIS_KEY_PREFIX`,
  * default `trackgate:`), so the names below are relative to it; the pub/sub channel is
- * not a key and carries the prefix explicitly. Every key expires:
+ * not a key and carries the prefix explicitly. Every key expires, except the webhooks':
  *
  * | key                          | type       | expires                               |
  * |------------------------------|------------|---------------------------------------|
@@ -16,6 +16,7 @@
  * | `order:<trackcode>`          | string     | 49 h after it became known            |
  * | `idem:<sha256 of the key>`   | hash       | lock time, then `IDEMPOTENCY_TTL_MS`  |
  * | `cache:<method path?query>`  | string     | the cache TTL of the route            |
+ * | `wh:*` (webhooks)            | see `src/state/webhooks/redis.ts` | never: the operator's endpoints and their deliveries |
  *
  * `<key id>` is a short hash of the upstream API key: upstream counts its quota per
  * key, so two clusters with different keys never share a count, and a rotated key

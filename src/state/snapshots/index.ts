@@ -7,6 +7,7 @@
  * is a compare-and-set on the version so two writers cannot both claim version n+1).
  */
 import type { TrackedOrder } from '../../tracking/schemas.js'
+import type { OutboxEvent } from '../webhooks/index.js'
 
 /** A snapshot as stored. */
 export interface StoredSnapshot {
@@ -24,8 +25,10 @@ export interface SnapshotStore {
    * Stores `snapshot` for `ttlMs` if the stored version is still `expectedVersion`, or
    * nothing is stored (expired or evicted: no writer to conflict with). Returns false,
    * storing nothing, when another writer stored a different version first.
+   * `events` (the webhook events of this change) are appended to the webhook outbox in
+   * the same atomic step: both are stored, or neither.
    */
-  put (trackcode: string, snapshot: StoredSnapshot, ttlMs: number, expectedVersion: number): Promise<boolean>
+  put (trackcode: string, snapshot: StoredSnapshot, ttlMs: number, expectedVersion: number, events?: readonly OutboxEvent[]): Promise<boolean>
   /** Remembers for `ttlMs` that upstream does not know `trackcode`. */
   markNotFound (trackcode: string, ttlMs: number): Promise<void>
   /** True while a not-found answer for `trackcode` is remembered. */

@@ -13,7 +13,9 @@
  * version subscribers saw rather than from an old one. On rejoin, every mirrored
  * snapshot is merged into Redis when its version is *higher* than Redis' (a Redis that
  * restarted empty gets them back; an instance that kept counting during a partition
- * never moves the shared version backwards).
+ * never moves the shared version backwards). The webhook events of versions stored
+ * during the outage are appended to the outbox then too (the put script appends them
+ * with the version otherwise).
  */
 import type { SnapshotMessage } from '../bus/index.js'
 import { type SnapshotStore, type StoredSnapshot } from './index.js'
@@ -22,17 +24,34 @@ import type { TrackedOrder } from '../../tracking/schemas.js'
 import type { RedisLink } from '../redis/link.js'
 import { redisKeys } from '../redis/keys.js'
 import { defineScript } from '../redis/script.js'
+import type { OutboxEvent } from '../webhooks/index.js'
+import { encodeEvent, OUTBOX_KEYS } from '../webhooks/redis.js'
 
-/** KEYS: snapshot. ARGV: expected version, version, json, checkedAt, ttl. → 1 stored, 0 conflict. */
+/**
+ * KEYS: snapshot, webhook events, webhook outbox. ARGV: expected version, version, json,
+ * checkedAt, ttl, then event id and event JSON pairs. → 1 stored (with its events), 0 conflict.
+ */
 const putScript = defineScript<number>('trackgateSnapshotPut', `
 local current = redis.call('HGET', KEYS[1], 'version')
 if current and tonumber(current) ~= tonumber(ARGV[1]) then return 0 end
 if tonumber(ARGV[5]) <= 0 then
   redis.call('DEL', KEYS[1])
-  return 1
+else
+  redis.call('HSET', KEYS[1], 'version', ARGV[2], 'json', ARGV[3], 'checkedAt', ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
 end
-redis.call('HSET', KEYS[1], 'version', ARGV[2], 'json', ARGV[3], 'checkedAt', ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
+for i = 6, #ARGV, 2 do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+  redis.call('RPUSH', KEYS[3], ARGV[i])
+end
+return 1
+`)
+
+/** KEYS: webhook events, webhook outbox. ARGV: event id and JSON pairs. Appends events kept through an outage. */
+const appendScript = defineScript<number>('trackgateOutboxAppend', `
+for i = 1, #ARGV, 2 do
+  if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[i]) end
+end
 return 1
 `)
 
@@ -80,6 +99,8 @@ export class RedisSnapshotStore implements SnapshotStore {
   readonly #now: () => number
   /** Trackcodes mirrored, oldest first (what a rejoin merges). */
   readonly #mirrored = new Map<string, true>()
+  /** Webhook events of versions stored in the mirror during an outage. */
+  #pendingEvents: OutboxEvent[] = []
 
   constructor (opts: RedisSnapshotStoreOptions) {
     this.#link = opts.link
@@ -98,14 +119,18 @@ export class RedisSnapshotStore implements SnapshotStore {
     return snapshot
   }
 
-  async put (trackcode: string, snapshot: StoredSnapshot, ttlMs: number, expectedVersion: number): Promise<boolean> {
+  async put (trackcode: string, snapshot: StoredSnapshot, ttlMs: number, expectedVersion: number, events: readonly OutboxEvent[] = []): Promise<boolean> {
     const stored = await this.#link.run('snapshots', async (redis) => {
-      const args = [expectedVersion, snapshot.order.version, snapshot.json, snapshot.checkedAt, Math.round(ttlMs)]
-      return await putScript(redis, [redisKeys.snapshot(trackcode)], args) === 1
+      const args = [expectedVersion, snapshot.order.version, snapshot.json, snapshot.checkedAt, Math.round(ttlMs), ...events.flatMap((e) => [e.id, encodeEvent(e)])]
+      return await putScript(redis, [redisKeys.snapshot(trackcode), ...OUTBOX_KEYS], args) === 1
     }, async () => null)
     if (stored === null) {
       const ok = await this.#mirror.put(trackcode, snapshot, ttlMs, expectedVersion)
-      if (ok) this.#track(trackcode)
+      if (ok) {
+        this.#track(trackcode)
+        // Kept until Redis is back, then appended to the outbox (see #merge).
+        this.#pendingEvents.push(...events)
+      }
       return ok
     }
     if (stored) await this.#mirrorSnapshot(trackcode, snapshot)
@@ -150,6 +175,11 @@ export class RedisSnapshotStore implements SnapshotStore {
   /** Writes every mirrored snapshot whose version Redis does not have yet. */
   async #merge (): Promise<void> {
     const redis = this.#link.client
+    const events = this.#pendingEvents
+    if (events.length > 0) {
+      await appendScript(redis, [...OUTBOX_KEYS], events.flatMap((e) => [e.id, encodeEvent(e)]))
+      this.#pendingEvents = this.#pendingEvents.slice(events.length)
+    }
     const trackcodes = [...this.#mirrored.keys()]
     for (let i = 0; i < trackcodes.length; i += MERGE_BATCH) {
       // Sent together, answered together: one round trip per batch.

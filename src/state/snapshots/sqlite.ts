@@ -1,13 +1,16 @@
 /**
  * Snapshots and not-found marks in the state database (tables `snapshots` and
  * `not_found`), so a final snapshot is still served without a check after a restart.
- * `put` is the compare-and-set of the port in one immediate transaction. Rows at or
+ * `put` is the compare-and-set of the port in one immediate transaction, which also
+ * appends the change's webhook events to the outbox. Rows at or
  * past their `expires_at` are ignored on read, replaced on write and deleted by
  * {@link SqliteSnapshotStore.sweep}.
  */
 import type { TrackedOrder } from '../../tracking/schemas.js'
 import type { SnapshotStore, StoredSnapshot } from './index.js'
 import type { StateDatabase } from '../sqlite/database.js'
+import type { OutboxEvent } from '../webhooks/index.js'
+import type { SqliteWebhookStore } from '../webhooks/sqlite.js'
 
 interface Row {
   version: number
@@ -18,14 +21,18 @@ interface Row {
 export interface SqliteSnapshotStoreOptions {
   db: StateDatabase
   now?: () => number
+  /** The webhook store on the same database, where `put` appends events in its transaction. */
+  outbox?: SqliteWebhookStore
 }
 
 export class SqliteSnapshotStore implements SnapshotStore {
   readonly #db: StateDatabase
   readonly #now: () => number
+  readonly #outbox: SqliteWebhookStore | undefined
 
   constructor (opts: SqliteSnapshotStoreOptions) {
     this.#db = opts.db
+    this.#outbox = opts.outbox
     this.#now = opts.now ?? Date.now
   }
 
@@ -41,7 +48,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
     }
   }
 
-  async put (trackcode: string, snapshot: StoredSnapshot, ttlMs: number, expectedVersion: number): Promise<boolean> {
+  async put (trackcode: string, snapshot: StoredSnapshot, ttlMs: number, expectedVersion: number, events: readonly OutboxEvent[] = []): Promise<boolean> {
     const now = this.#now()
     return this.#db.transaction(() => {
       const current = this.#db.statement('SELECT version FROM snapshots WHERE trackcode = ? AND expires_at > ?').get(trackcode, now) as { version: number } | undefined
@@ -52,6 +59,8 @@ export class SqliteSnapshotStore implements SnapshotStore {
         this.#db.statement('INSERT OR REPLACE INTO snapshots (trackcode, version, json, checked_at, expires_at) VALUES (?, ?, ?, ?, ?)')
           .run(trackcode, snapshot.order.version, snapshot.json, snapshot.checkedAt, now + ttlMs)
       }
+      // Same transaction: the events commit with the version, or neither does.
+      if (events.length > 0) this.#outbox?.append(events)
       return true
     })
   }

@@ -74,5 +74,49 @@ export const MIGRATIONS: readonly Migration[] = [
         expires_at INTEGER NOT NULL
       ) WITHOUT ROWID;
       CREATE INDEX known_orders_expires_at ON known_orders (expires_at);`
+  },
+  {
+    name: 'webhooks: endpoints, the outbox of events, deliveries',
+    sql: `
+      CREATE TABLE webhook_endpoints (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        events TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        disabled_reason TEXT,
+        failures INTEGER NOT NULL,
+        failing_since INTEGER,
+        secret TEXT NOT NULL,
+        previous_secret TEXT,
+        previous_secret_until INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE webhook_events (
+        id TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL,
+        trackcode TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        fanned_out INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX webhook_events_outbox ON webhook_events (fanned_out) WHERE fanned_out = 0;
+      CREATE TABLE webhook_deliveries (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id TEXT NOT NULL,
+        endpoint_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        trackcode TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+        attempts INTEGER NOT NULL,
+        next_attempt_at INTEGER,
+        last_status INTEGER,
+        last_error TEXT,
+        delivered_at INTEGER,
+        created_at INTEGER NOT NULL,
+        claimed_until INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX webhook_deliveries_queue ON webhook_deliveries (endpoint_id, trackcode, state, seq);
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);`
   }
 ]

@@ -1,7 +1,8 @@
 /**
  * The stores of a single gateway on its state database (`STATE_BACKEND=sqlite`, the
  * default without `REDIS_URL`): idempotency records, snapshots and not-found marks,
- * known orders and the meta/prices cache are SQLite tables and survive a restart or a
+ * known orders, the meta/prices cache and the webhooks (endpoints, outbox, deliveries)
+ * are SQLite tables and survive a restart or a
  * `kill -9`. The tracking bus and the poller leases stay in process: with one instance
  * there is no one else to fan out to or to share a poller with, and neither means
  * anything after a restart. The quota keeps its in-process backend until the quota
@@ -19,6 +20,7 @@ import { MemoryLeaseStore } from '../leases/memory.js'
 import { SqliteOrderRegistry } from '../orders/sqlite.js'
 import { MemoryQuota } from '../quota/memory.js'
 import { SqliteSnapshotStore } from '../snapshots/sqlite.js'
+import { SqliteWebhookStore } from '../webhooks/sqlite.js'
 import type { StateDatabase } from './database.js'
 
 /** How often expired rows are deleted (reads ignore them in between). */
@@ -34,7 +36,8 @@ export interface SqliteStores extends StateStores {
 export function sqliteStores (config: Config, db: StateDatabase, now: () => number = Date.now): SqliteStores {
   const cache = new SqliteCacheStore<UpstreamResult>({ db, codec: upstreamResultCodec })
   const idempotency = new SqliteIdempotencyStore({ db })
-  const snapshots = new SqliteSnapshotStore({ db, now })
+  const webhooks = new SqliteWebhookStore({ db })
+  const snapshots = new SqliteSnapshotStore({ db, now, outbox: webhooks })
   const orders = new SqliteOrderRegistry({ db, now })
   return {
     quota: new MemoryQuota({ limit: config.dailyQuota, reserve: config.quotaReserve, pollShare: config.quotaPollShare }),
@@ -45,6 +48,7 @@ export function sqliteStores (config: Config, db: StateDatabase, now: () => numb
     leases: new MemoryLeaseStore(now),
     orders,
     allowances: new MemoryAllowances(),
+    webhooks,
     sweep: () => cache.sweep() + idempotency.sweep() + snapshots.sweep() + orders.sweep()
   }
 }
