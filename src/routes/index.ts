@@ -13,8 +13,10 @@
  * | `GET /`, `/web/*`, `/client/*`       | `web.ts` (static files)               |
  * | `GET /demo/config`                   | `demo/config.ts`                      |
  * | `POST /demo/orders/:trackcode/pay`   | `demo/orders/_trackcode/pay.ts`       |
+ * | `GET /admin/allocator`               | `admin/allocator.ts`                  |
  */
 import type { FastifyInstance } from 'fastify'
+import allocatorRoute from './admin/allocator.js'
 import docsRoutes from './docs.js'
 import demoConfigRoute from './demo/config.js'
 import demoPayRoute from './demo/orders/_trackcode/pay.js'
@@ -37,4 +39,5 @@ export default async function routes (app: FastifyInstance): Promise<void> {
   await app.register(webRoutes)
   await app.register(demoConfigRoute)
   await app.register(demoPayRoute)
+  await app.register(allocatorRoute)
 }
