@@ -192,6 +192,9 @@ export class Allocator {
   #nextWatchAt = 0
   /** Watch rounds so far: one just after each upstream refresh. */
   #round = 0
+  #roundAt = 0
+  /** The time the last timer was armed for: time as the allocator sees it never lags it. */
+  #firedAt = 0
   #nextSyncAt = 0
   #lastView: BudgetView | null = null
 
@@ -202,9 +205,18 @@ export class Allocator {
     this.#budget = new Budget(this.settings)
   }
 
+  /**
+   * The allocator's time: the clock's, but never before the moment the last timer was
+   * armed for (a clock that stands still while its timers run, as in tests, still
+   * moves the allocator on).
+   */
+  #now (): number {
+    return Math.max(this.#opts.clock.now(), this.#firedAt)
+  }
+
   /** Starts the allocator: the first look at the registry of known orders (e.g. after a restart). */
   start (): void {
-    this.#arm(this.#opts.clock.now())
+    this.#arm(this.#now())
   }
 
   /** Orders tracked. */
@@ -232,7 +244,7 @@ export class Allocator {
         this.#opts.log.warn({ err, trackcode }, 'could not read the orders registry')
       })
     }
-    this.#arm(this.#opts.clock.now())
+    this.#arm(this.#now())
     return handle
   }
 
@@ -249,7 +261,7 @@ export class Allocator {
     }
     if (initial !== undefined && isFinalStatus(initial.order.status)) return
     this.#track(trackcode, initial, true, since)
-    this.#arm(this.#opts.clock.now())
+    this.#arm(this.#now())
   }
 
   /** Reads the known orders from the registry and tracks those not tracked yet. */
@@ -278,7 +290,7 @@ export class Allocator {
     if (entry === undefined) return
     observeCheck(entry.progress, order, sentAt, this)
     entry.changes = predictedChanges(order, entry.progress, this.lags, this.settings.periodMs)
-    if (!entry.checking) this.#replan(entry, this.#opts.clock.now())
+    if (!entry.checking) this.#replan(entry, this.#now())
   }
 
   /**
@@ -293,7 +305,7 @@ export class Allocator {
       entry.nudged = true
       return true
     }
-    const now = this.#opts.clock.now()
+    const now = this.#now()
     const state = await this.#opts.partition.state()
     if (!(state.used < state.limit && state.pausedUntil <= now)) return false
     if (entry.checking) {
@@ -309,7 +321,7 @@ export class Allocator {
   nextCheckAt (trackcode: string): number {
     const entry = this.#entries.get(trackcode)
     if (entry === undefined) return 0
-    return entry.plan?.at ?? Math.max(this.#nextWatchAt, this.#opts.clock.now())
+    return entry.plan?.at ?? Math.max(this.#nextWatchAt, this.#now())
   }
 
   /**
@@ -317,7 +329,7 @@ export class Allocator {
    * be served without a new check: until upstream's next refresh, at least one period.
    */
   freshForMs (checkedAt: number): number {
-    const now = this.#opts.clock.now()
+    const now = this.#now()
     return Math.max(0, Math.max(this.phase.nextTick(checkedAt), checkedAt + this.settings.periodMs) - now)
   }
 
@@ -339,7 +351,7 @@ export class Allocator {
     const v = this.#lastView
     let appointments = 0
     let watched = 0
-    const now = this.#opts.clock.now()
+    const now = this.#now()
     for (const e of this.#entries.values()) {
       if (e.plan !== null) appointments++
       if (e.progress.last !== undefined && this.#hazard(e, now).rate > 0) watched++
@@ -370,7 +382,7 @@ export class Allocator {
 
   /** Why and when each tracked order is next checked. */
   explain (): OrderExplanation[] {
-    const now = this.#opts.clock.now()
+    const now = this.#now()
     const out: OrderExplanation[] = []
     for (const e of this.#entries.values()) {
       const hazard = this.#hazard(e, now)
@@ -413,7 +425,7 @@ export class Allocator {
       checkedRound: this.#round
     }
     this.#entries.set(trackcode, entry)
-    this.#replan(entry, this.#opts.clock.now())
+    this.#replan(entry, this.#now())
     return entry
   }
 
@@ -475,6 +487,7 @@ export class Allocator {
     this.#timer = this.#opts.clock.setTimeout(() => {
       this.#timer = null
       this.#timerAt = Infinity
+      this.#firedAt = Math.max(this.#firedAt, at)
       this.#wake()
     }, at - now)
   }
@@ -490,7 +503,7 @@ export class Allocator {
       this.#opts.log.error({ err }, 'the poll allocator failed a round')
     }).finally(() => {
       this.#waking = false
-      const now = this.#opts.clock.now()
+      const now = this.#now()
       if (this.#again) {
         this.#again = false
         this.#wake()
@@ -504,16 +517,15 @@ export class Allocator {
 
   /** One decision: due appointments first, then (once per refresh) the watch. */
   async #decide (): Promise<void> {
-    const { clock } = this.#opts
-    let now = clock.now()
+    let now = this.#now()
     if (this.#opts.known !== undefined && now >= this.#nextSyncAt) {
       this.#nextSyncAt = now + this.settings.syncMs
       await this.syncKnown().catch((err: unknown) => { this.#opts.log.warn({ err }, 'could not list the known orders') })
-      now = clock.now()
+      now = this.#now()
     }
     if (this.#entries.size === 0) return
     const state = await this.#opts.partition.state()
-    now = clock.now()
+    now = this.#now()
     const view = this.#view(state, now)
     let used = view.used
     const spendable = (): boolean => used < view.limit && view.pausedUntil <= now
@@ -530,7 +542,9 @@ export class Allocator {
       this.#round++
       // The next round just after the next refresh (a period later while the phase is unknown).
       this.#nextWatchAt = Math.max(now + this.settings.periodMs / 2, this.phase.surelyVisibleAfter(now)) + this.settings.slackMs
-      const credit = this.#budget.accrue(view, now)
+      // A round is a refresh period, however little the clock moved (a clock frozen in tests).
+      const credit = this.#budget.accrue(view, this.#roundAt === 0 ? 0 : Math.max(this.settings.periodMs, now - this.#roundAt))
+      this.#roundAt = now
       const candidates: Candidate[] = []
       for (const e of this.#entries.values()) {
         // An appointment within the period will look anyway.
@@ -604,11 +618,11 @@ export class Allocator {
       outcome = await entry.executor.execute()
     } catch (err) {
       this.#opts.log.error({ err, trackcode: entry.trackcode }, 'poller failed')
-      outcome = { kind: 'failed', retryAt: this.#opts.clock.now() + 24 * this.settings.periodMs }
+      outcome = { kind: 'failed', retryAt: this.#now() + 24 * this.settings.periodMs }
     }
     entry.checking = false
     if (this.#entries.get(entry.trackcode) !== entry) return
-    const now = this.#opts.clock.now()
+    const now = this.#now()
     switch (outcome.kind) {
       case 'snapshot':
         entry.retryAt = null

@@ -64,7 +64,6 @@ export interface BudgetView {
 export class Budget {
   readonly #settings: BudgetSettings
   #credit = 0
-  #creditAt = 0
 
   constructor (settings: BudgetSettings) {
     this.#settings = settings
@@ -92,10 +91,9 @@ export class Budget {
     return v.used < v.limit && v.pausedUntil <= now
   }
 
-  /** Accrues the watch's credit up to `now` at `v`'s pace; returns it. */
-  accrue (v: BudgetView, now: number): number {
-    if (this.#creditAt > 0 && now > this.#creditAt) this.#credit += v.watchRate * (now - this.#creditAt)
-    this.#creditAt = Math.max(this.#creditAt, now)
+  /** Accrues `elapsedMs` of the watch's credit at `v`'s pace (capped); returns it. */
+  accrue (v: BudgetView, elapsedMs: number): number {
+    this.#credit += v.watchRate * Math.max(0, elapsedMs)
     const cap = Math.max(1, v.watchRate * this.#settings.creditCapMs)
     this.#credit = Math.min(this.#credit, cap)
     return this.#credit
