@@ -20,7 +20,6 @@ import { TrackingHub } from '../../src/tracking/hub.js'
 import { MemoryLeaseStore } from '../../src/state/leases/memory.js'
 import { Refresher, type CheckFn } from '../../src/tracking/refresher.js'
 import { Allocator } from '../../src/tracking/allocator.js'
-import { pollPartition } from '../../src/tracking/index.js'
 import { Poller } from '../../src/tracking/poller.js'
 import { MemorySnapshotStore } from '../../src/state/snapshots/memory.js'
 import { SseStream } from '../../src/tracking/sse-stream.js'
@@ -115,7 +114,13 @@ export function trackgateTracker (ctx: WorldContext, seed: number): Tracker & { 
   const shutdown = new AbortController()
   // The refresher (above) shows the allocator every check made.
   const allocator: Allocator = new Allocator({
-    partition: pollPartition(ctx.quota),
+    // The general part of the world's quota, as the gateway's adapter reads it.
+    partition: {
+      async state () {
+        const q = await ctx.quota.state()
+        return { limit: q.limit - q.reserve, used: q.used, windowMs: q.windowMs ?? 86_400_000, pausedUntil: q.pausedUntil }
+      }
+    },
     clock,
     timings,
     log: silent,
