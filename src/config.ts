@@ -34,11 +34,11 @@ export interface Config {
   /** Largest accepted request body, bytes. */
   bodyLimit: number
   logLevel: string
-  /** Minimum spacing of two checks of one trackcode. */
+  /** Upstream's refresh period for the poll allocator, and the shortest spacing of watch checks. */
   pollIntervalMs: number
-  /** Spacing of checks while an order waits for its payment. */
+  /** Shortest spacing of the checks of an unpaid order past its fresh address. */
   pollWaitingPaymentMs: number
-  /** Longest spacing of two checks of a tracked order (safety net while waiting for a send time). */
+  /** Longest backoff after failures; the safety check of an order nothing can change is 24 × this. */
   pollMaxIntervalMs: number
   /** How long a poller outlives its last subscriber. */
   pollerGraceMs: number
@@ -280,9 +280,9 @@ export const SETTINGS = [
   setting({ env: 'UPSTREAM_DAILY_QUOTA', key: 'dailyQuota', parse: integer(1, 100_000_000), fallback: 1000, doc: 'Upstream requests allowed per rolling 24 h for the key; never exceeded.' }),
   setting({ env: 'QUOTA_RESERVE', key: 'quotaReserve', parse: integer(0, 100_000_000), fallback: 50, doc: 'Part of the daily quota only order creation may use (its own partition: no other call takes from it).' }),
   setting({ env: 'BODY_LIMIT_BYTES', key: 'bodyLimit', parse: integer(1024, 10_485_760), fallback: 65_536, doc: 'Largest accepted request body; larger → 413 PAYLOAD_TOO_LARGE.' }),
-  setting({ env: 'POLL_INTERVAL_MS', key: 'pollIntervalMs', parse: integer(1, 86_400_000), fallback: 60_000, doc: 'Minimum spacing of two upstream checks of one trackcode (upstream refreshes about once a minute).' }),
-  setting({ env: 'POLL_WAITING_PAYMENT_MS', key: 'pollWaitingPaymentMs', parse: integer(1, 86_400_000), fallback: 90_000, doc: 'Spacing of checks while an order waits for its payment.' }),
-  setting({ env: 'POLL_MAX_INTERVAL_MS', key: 'pollMaxIntervalMs', parse: integer(1, 86_400_000), fallback: 900_000, doc: 'Longest spacing of checks of a tracked order, e.g. while waiting for a planned send time.' }),
+  setting({ env: 'POLL_INTERVAL_MS', key: 'pollIntervalMs', parse: integer(1, 86_400_000), fallback: 60_000, doc: 'Upstream\'s refresh period as the poll allocator assumes it (about once a minute; its phase is learned), and the shortest spacing of the watch\'s checks of one order.' }),
+  setting({ env: 'POLL_WAITING_PAYMENT_MS', key: 'pollWaitingPaymentMs', parse: integer(1, 86_400_000), fallback: 90_000, doc: 'Shortest spacing of the checks of an unpaid order once its deposit address is 30 refresh periods old.' }),
+  setting({ env: 'POLL_MAX_INTERVAL_MS', key: 'pollMaxIntervalMs', parse: integer(1, 86_400_000), fallback: 900_000, doc: 'Longest backoff after failed checks; an order nothing can change gets a safety check every 24 × this.' }),
   setting({ env: 'POLLER_GRACE_MS', key: 'pollerGraceMs', parse: integer(0, 3_600_000), fallback: 5_000, doc: 'How long a poller keeps running after its last subscriber left.' }),
   setting({ env: 'SSE_HEARTBEAT_MS', key: 'sseHeartbeatMs', parse: integer(100, 3_600_000), fallback: 15_000, doc: 'Interval of the comment line that keeps idle streams open through proxies.' }),
   setting({ env: 'SSE_RETRY_MS', key: 'sseRetryMs', parse: integer(100, 3_600_000), fallback: 3_000, doc: 'Reconnection delay (`retry:`) suggested to EventSource clients.' }),

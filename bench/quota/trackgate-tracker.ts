@@ -1,6 +1,6 @@
 /**
  * trackgate's side of the day: the real tracking stack — `TrackingHub`, its pollers,
- * `Refresher`, `PollScheduler` (fair share of the quota), snapshot store, bus, leases
+ * `Refresher`, `Allocator` (the poll allocator), snapshot store, bus, leases
  * and `SseStream` — on the virtual clock and the world's `MemoryQuota`. Only two
  * things are stand-ins:
  *
@@ -19,7 +19,8 @@ import { MemoryBus } from '../../src/state/bus/memory.js'
 import { TrackingHub } from '../../src/tracking/hub.js'
 import { MemoryLeaseStore } from '../../src/state/leases/memory.js'
 import { Refresher, type CheckFn } from '../../src/tracking/refresher.js'
-import { PollScheduler } from '../../src/tracking/scheduler.js'
+import { Allocator } from '../../src/tracking/allocator.js'
+import { Poller } from '../../src/tracking/poller.js'
 import { MemorySnapshotStore } from '../../src/state/snapshots/memory.js'
 import { SseStream } from '../../src/tracking/sse-stream.js'
 import { seededRandom } from './prng.js'
@@ -94,28 +95,50 @@ export function trackgateTracker (ctx: WorldContext, seed: number): Tracker & { 
     }
     return { statusCode: attempt.statusCode, raw: attempt.raw, body: attempt.body, ...(attempt.retryAfter === undefined ? {} : { retryAfter: attempt.retryAfter }) }
   }
-  const scheduler = new PollScheduler({
-    timings: { pollIntervalMs: config.pollIntervalMs, pollWaitingPaymentMs: config.pollWaitingPaymentMs, pollMaxIntervalMs: config.pollMaxIntervalMs },
-    quota: ctx.quota,
-    now: () => clock.now(),
-    random
-  })
+  const timings = { pollIntervalMs: config.pollIntervalMs, pollWaitingPaymentMs: config.pollWaitingPaymentMs, pollMaxIntervalMs: config.pollMaxIntervalMs }
   const store = new MemorySnapshotStore({ now: () => clock.now() })
   const bus = new MemoryBus()
-  const refresher = new Refresher({ check, store, bus, clock, scheduler, notFoundCacheMs: config.notFoundCacheMs, snapshotTtlMs: config.finalCacheMs, log: silent })
+  const refresher = new Refresher({
+    check,
+    store,
+    bus,
+    clock,
+    pausedUntil: async () => (await ctx.quota.state()).pausedUntil,
+    retryMs: { refused: config.pollIntervalMs, rateLimited: config.pollMaxIntervalMs },
+    onChecked: (code, order, sentAt) => { allocator.observe(code, order, sentAt) },
+    notFoundCacheMs: config.notFoundCacheMs,
+    snapshotTtlMs: config.finalCacheMs,
+    log: silent
+  })
+  const lease = new MemoryLeaseStore(() => clock.now())
+  const shutdown = new AbortController()
+  // The refresher (above) shows the allocator every check made.
+  const allocator: Allocator = new Allocator({
+    // The general part of the world's quota, as the gateway's adapter reads it.
+    partition: {
+      async state () {
+        const q = await ctx.quota.state()
+        return { limit: q.limit - q.reserve, used: q.used, windowMs: q.windowMs ?? 86_400_000, pausedUntil: q.pausedUntil }
+      }
+    },
+    clock,
+    timings,
+    log: silent,
+    executor: (code, initial) => new Poller({ trackcode: code, refresher, bus, lease, owner: 'bench', clock, timings, signal: shutdown.signal, log: silent, random }, initial)
+  })
   const hub = new TrackingHub({
     settings: { pollerGraceMs: config.pollerGraceMs, sseHeartbeatMs: config.sseHeartbeatMs, sseRetryMs: config.sseRetryMs, finalCacheMs: config.finalCacheMs },
     refresher,
-    scheduler,
+    allocator,
     store,
     bus,
-    lease: new MemoryLeaseStore(() => clock.now()),
     clock,
     log: silent,
     random
   })
   const responses = new Map<string, RecordingResponse>()
-  let maxStretch = 1
+  // The allocator stretches nothing (kept for the report's shape).
+  const maxStretch = 1
 
   return {
     async follow (trackcode) {
@@ -125,7 +148,6 @@ export function trackgateTracker (ctx: WorldContext, seed: number): Tracker & { 
         onClose: (stream) => { hub.detach(trackcode, stream) },
         onStall: (stream) => { hub.stalled(trackcode, stream) }
       }))
-      maxStretch = Math.max(maxStretch, hub.stats().pollStretch)
     },
     leave (trackcode) {
       responses.get(trackcode)?.destroy()
@@ -136,7 +158,9 @@ export function trackgateTracker (ctx: WorldContext, seed: number): Tracker & { 
     },
     close () {
       hub.close()
+      allocator.close()
+      shutdown.abort()
     },
-    maxStretch: () => Math.max(maxStretch, scheduler.lastStretch)
+    maxStretch: () => maxStretch
   }
 }

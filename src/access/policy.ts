@@ -52,6 +52,7 @@ export const ROUTE_POLICY: Readonly<Record<string, Access>> = {
   'GET /healthz': 'public',
   'GET /readyz': 'public',
   'GET /metrics': 'public',
+  'GET /admin/allocator': 'token',
   'GET /openapi.json': 'public',
   'GET /docs*': 'public',
   'GET /': 'public',

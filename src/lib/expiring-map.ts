@@ -47,6 +47,15 @@ export class ExpiringMap<V> {
     this.#entries.delete(key)
   }
 
+  /** The live entries, oldest-written first (expired ones are dropped on the way). */
+  * entries (): Generator<[string, V]> {
+    const now = this.#now()
+    for (const [key, hit] of [...this.#entries]) {
+      if (hit.expiresAt <= now) this.#entries.delete(key)
+      else yield [key, hit.value]
+    }
+  }
+
   /** Entries held (expired ones not yet noticed included). */
   get size (): number {
     return this.#entries.size

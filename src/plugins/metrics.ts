@@ -16,15 +16,18 @@
  *   `trackgate_quota_remaining` 0 or `trackgate_quota_paused` 1 is what `/readyz`
  *   reports as `checks.quota.ok: false`.
  * - `trackgate_tracking_*`: pollers, subscribers, events sent and checks, streams
- *   refused (per IP), shed (global cap), cut for stalling and rotated, and the poll
- *   stretch factor, read at scrape time from a {@link TrackingStatsProvider}: the one
- *   given, else `app.tracking` when the tracking plugin is registered (otherwise they
- *   are not exported).
+ *   refused (per IP), shed (global cap), cut for stalling and rotated, read at scrape
+ *   time from a {@link TrackingStatsProvider}: the one given, else `app.tracking` when
+ *   the tracking plugin is registered (otherwise they are not exported).
+ * - `trackgate_allocator_*`: the poll allocator's state (`app.allocator`, see
+ *   `src/tracking/allocator/explain.ts`): orders by plan, budget, reservations, the
+ *   watch's pace, the refresh phase's uncertainty, checks by reason.
  * - the standard `process_*` / `nodejs_*` metrics of prom-client.
  */
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { AllocatorState } from '../tracking/allocator/explain.js'
 
 /** Counters of the live tracking, as the metrics plugin reads them. */
 export interface TrackingStats {
@@ -44,8 +47,6 @@ export interface TrackingStats {
   streamsStalled?: number
   /** Streams ended since start at their maximum lifetime. */
   streamsRotated?: number
-  /** Factor by which pollers' intervals are stretched to fit the quota (1: not at all). */
-  pollStretch?: number
 }
 
 /** Reads the tracking counters at scrape time; `undefined` when tracking is not running. */
@@ -68,7 +69,7 @@ declare module 'fastify' {
 const number = (v: unknown): number | undefined => typeof v === 'number' && Number.isFinite(v) ? v : undefined
 
 /** The {@link TrackingStats} a provider may leave out. */
-const OPTIONAL_STATS = ['streamsRefused', 'streamsShed', 'streamsStalled', 'streamsRotated', 'pollStretch'] as const
+const OPTIONAL_STATS = ['streamsRefused', 'streamsShed', 'streamsStalled', 'streamsRotated'] as const
 
 /**
  * The default provider: reads `app.tracking.stats()` when the tracking plugin has
@@ -86,14 +87,43 @@ export function trackingStatsFromApp (app: FastifyInstance): TrackingStatsProvid
       eventsSent: number(s.eventsSent) ?? 0,
       checks: number(s.checks) ?? 0
     }
-    // Optional fields only when reported (an infinite stretch — nothing allowed until
-    // the window frees — is not a finite number: left out, exported as 0).
+    // Optional fields only when reported.
     for (const key of OPTIONAL_STATS) {
       const value = number(s[key])
       if (value !== undefined) out[key] = value
     }
     return out
   }
+}
+
+/** The allocator's gauges and its checks by reason, read at scrape time from `state`. */
+function allocatorMetrics (registry: Registry, state: () => AllocatorState): void {
+  const gauges: Array<[string, string, (s: AllocatorState) => number]> = [
+    ['trackgate_allocator_orders', 'Orders the poll allocator tracks.', (s) => s.orders],
+    ['trackgate_allocator_appointments', 'Tracked orders with a check planned (appointment, retry, first look).', (s) => s.appointments],
+    ['trackgate_allocator_watched', 'Tracked orders the watch ranks (a change that cannot be predicted is possible).', (s) => s.watched],
+    ['trackgate_allocator_budget_limit', 'Checks the pollers\' partition allows per window.', (s) => s.budget.limit],
+    ['trackgate_allocator_budget_used', 'Checks counted against the pollers\' partition in the window.', (s) => s.budget.used],
+    ['trackgate_allocator_reserved_hard', 'Appointments planned within the next window.', (s) => s.budget.reserved_hard],
+    ['trackgate_allocator_reserved_soft', 'Expected appointments of unfunded orders, plus the share kept for arrivals.', (s) => s.budget.reserved_soft],
+    ['trackgate_allocator_watch_rate_per_hour', 'The watch\'s pace, checks per hour.', (s) => s.budget.watch_per_hour],
+    ['trackgate_allocator_refresh_uncertainty', 'Part of upstream\'s refresh period where its tick may still be (1: not learned).', (s) => s.refresh.uncertainty]
+  ]
+  for (const [name, help, read] of gauges) {
+    // eslint-disable-next-line no-new
+    new Gauge({ name, help, registers: [registry], collect () { this.set(read(state())) } })
+  }
+  // eslint-disable-next-line no-new
+  new Counter({
+    name: 'trackgate_allocator_checks_total',
+    help: 'Checks the poll allocator started, by reason (first-look, appointment, watch, safety, retry, nudge).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const [reason, n] of Object.entries(state().checks)) this.inc({ reason }, n)
+    }
+  })
 }
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
@@ -206,7 +236,7 @@ async function metrics (app: FastifyInstance, opts: MetricsPluginOptions): Promi
     trackingCounter('trackgate_tracking_streams_shed_total', 'Event streams shed at SSE_MAX_CONNECTIONS (answered with a retry: hint and OVERLOADED).', 'streamsShed')
     trackingCounter('trackgate_tracking_streams_stalled_total', 'Event streams cut because their reader stopped reading.', 'streamsStalled')
     trackingCounter('trackgate_tracking_streams_rotated_total', 'Event streams ended at SSE_MAX_LIFETIME_MS with a retry: hint.', 'streamsRotated')
-    trackingGauge('trackgate_tracking_poll_stretch', 'Factor by which pollers\' desired intervals are stretched to fit the daily quota (1: not at all; 0: nothing allowed until the window frees).', 'pollStretch')
+    if (app.hasDecorator('allocator')) allocatorMetrics(registry, () => (app as unknown as { allocator: { state: () => AllocatorState } }).allocator.state())
   })
 
   app.upstreamObservers.add((event) => {

@@ -20,8 +20,10 @@
  * | `POST /webhooks/:id/rotate-secret`   | `webhooks/_id/rotate-secret.ts`       |
  * | `GET /webhooks/:id/deliveries`       | `webhooks/_id/deliveries/index.ts`    |
  * | `POST /webhooks/:id/deliveries/:deliveryId/replay` | `webhooks/_id/deliveries/_deliveryId/replay.ts` |
+ * | `GET /admin/allocator`               | `admin/allocator.ts`                  |
  */
 import type { FastifyInstance } from 'fastify'
+import allocatorRoute from './admin/allocator.js'
 import docsRoutes from './docs.js'
 import demoConfigRoute from './demo/config.js'
 import demoPayRoute from './demo/orders/_trackcode/pay.js'
@@ -58,4 +60,5 @@ export default async function routes (app: FastifyInstance): Promise<void> {
   await app.register(rotateSecretRoute)
   await app.register(deliveriesRoute)
   await app.register(replayRoute)
+  await app.register(allocatorRoute)
 }

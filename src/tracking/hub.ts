@@ -14,10 +14,8 @@
  *
  * A stream that stays stalled is cut (`stall-guard.ts`, or the `onStall` given).
  */
-import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { BusMessage, TrackingBus } from '../state/bus/index.js'
-import type { LeaseStore } from '../state/leases/index.js'
 import type { OrderRegistry } from '../state/orders/index.js'
 import type { Payer } from '../upstream/client.js'
 import type { SnapshotStore, StoredSnapshot } from '../state/snapshots/index.js'
@@ -30,9 +28,8 @@ import { Freshness, notFound, type PolledSnapshot } from './hub/freshness.js'
 import { Heartbeat } from './hub/heartbeat.js'
 import { Rotation } from './hub/rotation.js'
 import { Topics, learn, type LatestVersion, type Topic } from './hub/topics.js'
-import { Poller } from './poller.js'
+import type { Allocator } from './allocator.js'
 import type { Refresher } from './refresher.js'
-import type { PollScheduler } from './scheduler.js'
 import type { SseStream } from './sse-stream.js'
 import { stallGuard } from './stall-guard.js'
 import type { TrackedOrder } from './schemas.js'
@@ -60,12 +57,12 @@ export interface HubSettings {
 export interface HubOptions {
   settings: HubSettings
   refresher: Refresher
-  scheduler: PollScheduler
+  /** Decides when each tracked order is checked (and has it checked). */
+  allocator: Allocator
   store: SnapshotStore
   /** Known orders (created through the gateway, registered): their first check is a `poll`. Default: none. */
   orders?: OrderRegistry
   bus: TrackingBus
-  lease: LeaseStore
   clock: Clock
   log: FastifyBaseLogger
   /**
@@ -88,7 +85,6 @@ export interface SubscriberInfo {
 /** See the module comment. */
 export class TrackingHub {
   readonly #opts: HubOptions
-  readonly #owner = randomUUID()
   readonly #shutdown = new AbortController()
   readonly #random: () => number
   readonly #counters = new HubCounters()
@@ -104,7 +100,7 @@ export class TrackingHub {
     this.#opts = opts
     this.#random = opts.random ?? Math.random
     this.#topics = new Topics({ bus: opts.bus, clock, graceMs: settings.pollerGraceMs, deliver: (topic, message) => { this.#deliver(topic, message) } })
-    this.#freshness = new Freshness({ store: opts.store, scheduler: opts.scheduler, clock, finalCacheMs: settings.finalCacheMs })
+    this.#freshness = new Freshness({ store: opts.store, allocator: opts.allocator, clock, finalCacheMs: settings.finalCacheMs })
     this.#admission = new Admission({ maxPerIp: settings.sseMaxConnectionsPerIp, maxTotal: settings.sseMaxConnections, clock, random: this.#random, counters: this.#counters })
     this.#rotation = new Rotation(settings.sseMaxLifetimeMs, this.#random)
     this.#heartbeat = new Heartbeat(settings.sseHeartbeatMs, () => {
@@ -127,7 +123,7 @@ export class TrackingHub {
   }
 
   stats (): TrackingStats {
-    return this.#counters.stats(this.#opts.refresher.stats(), this.#topics.size, this.#opts.scheduler.lastStretch)
+    return this.#counters.stats(this.#opts.refresher.stats(), this.#topics.size, this.#opts.allocator.size)
   }
 
   /**
@@ -170,14 +166,13 @@ export class TrackingHub {
   }
 
   /**
-   * Checks `trackcode` as soon as the quota allows instead of at its poller's planned
-   * time (e.g. the demo just paid the order). Only an order with a running poller on
-   * this gateway; false when nothing was started (see `Poller.nudge`).
+   * Checks `trackcode` as soon as the quota allows instead of when the allocator planned
+   * it (e.g. the demo just paid the order). Only an order the allocator tracks; false
+   * when nothing was started (see `Allocator.nudge`).
    */
   async nudge (trackcode: string): Promise<boolean> {
-    const poller = this.#topics.get(trackcode)?.poller
-    if (poller === null || poller === undefined || !poller.running) return false
-    return await poller.nudge()
+    if (this.#closed) return false
+    return await this.#opts.allocator.nudge(trackcode)
   }
 
   /**
@@ -189,7 +184,7 @@ export class TrackingHub {
    */
   async poll (trackcode: string, payer?: Payer): Promise<PolledSnapshot> {
     const topic = this.#topics.get(trackcode)
-    const stored = await this.#freshness.lookup(trackcode, () => this.#topics.get(trackcode)?.poller)
+    const stored = await this.#freshness.lookup(trackcode)
     if (stored.snapshot !== undefined && stored.freshForMs !== undefined) return { snapshot: stored.snapshot, pollAfterMs: stored.freshForMs }
     const snapshot = await this.#check(trackcode, stored.snapshot, await this.#payerOfCheck(trackcode, stored.snapshot, topic, payer))
     return { snapshot, pollAfterMs: await this.#freshness.freshAfterCheck(snapshot) }
@@ -228,7 +223,7 @@ export class TrackingHub {
   }
 
   async #initialSnapshot (trackcode: string, topic: Topic, payer: Payer | undefined): Promise<StoredSnapshot> {
-    const stored = await this.#freshness.lookup(trackcode, () => topic.poller)
+    const stored = await this.#freshness.lookup(trackcode)
     if (stored.snapshot !== undefined && stored.freshForMs !== undefined) return stored.snapshot
     try {
       return await this.#check(trackcode, stored.snapshot, await this.#payerOfCheck(trackcode, stored.snapshot, topic, payer))
@@ -242,12 +237,13 @@ export class TrackingHub {
 
   /**
    * Who pays a check of `trackcode` now: `payer` when the order is unknown (no stored
-   * snapshot, no topic with subscribers or a running poller, not a known order), else
-   * no one (a `poll`).
+   * snapshot, no topic with subscribers or a running poller, not tracked by the
+   * allocator, not a known order), else no one (a `poll`).
    */
   async #payerOfCheck (trackcode: string, stored: StoredSnapshot | undefined, topic: Topic | undefined, payer: Payer | undefined): Promise<Payer | undefined> {
     if (payer === undefined || stored !== undefined) return undefined
     if (topic !== undefined && (topic.subscribers.size > 0 || topic.poller?.running === true)) return undefined
+    if (this.#opts.allocator.tracks(trackcode)) return undefined
     if (await this.#opts.orders?.get(trackcode) !== undefined) return undefined
     return payer
   }
@@ -278,9 +274,7 @@ export class TrackingHub {
     this.#topics.keep(topic)
     if (topic.poller === null || !topic.poller.running) {
       const base = initial.order.version >= latest.version ? initial : this.#fromLatest(latest, initial)
-      topic.poller = this.#newPoller(topic, base)
-      this.#counters.pollers++
-      topic.poller.start()
+      topic.poller = this.#opts.allocator.follow(topic.trackcode, base, () => { this.#release(topic) })
     }
     return true
   }
@@ -319,22 +313,5 @@ export class TrackingHub {
   /** A stored form of a version learned from the bus (rare: it overtook the first snapshot). */
   #fromLatest (latest: LatestVersion, initial: StoredSnapshot): StoredSnapshot {
     return { order: JSON.parse(latest.json) as TrackedOrder, json: latest.json, checkedAt: Math.max(initial.checkedAt, this.#opts.clock.now()) }
-  }
-
-  #newPoller (topic: Topic, initial: StoredSnapshot): Poller {
-    const o = this.#opts
-    return new Poller({
-      trackcode: topic.trackcode,
-      refresher: o.refresher,
-      scheduler: o.scheduler,
-      bus: o.bus,
-      lease: o.lease,
-      owner: this.#owner,
-      clock: o.clock,
-      signal: this.#shutdown.signal,
-      log: o.log,
-      onFinished: () => { this.#release(topic) },
-      onStop: () => { this.#counters.pollers-- }
-    }, initial)
   }
 }

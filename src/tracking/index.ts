@@ -1,24 +1,31 @@
 /**
  * Live order tracking: the hub behind `GET /orders/:trackcode/subscribe` (Server-Sent
  * Events) and its polling fallback `GET /orders/:trackcode` (`src/routes/orders/`),
- * fed by one quota-aware poller per tracked order.
+ * fed by the poll allocator (`allocator.ts`), which decides for every tracked order when
+ * it is checked, within the pollers' partition of the quota, and has its poller check it.
  *
  * Decorates `app.tracking` (the {@link TrackingHub}, used by those routes and by
  * `stats()` for metrics) — hence `fastify-plugin`. The stores behind it (snapshots, fan-out bus, poller leases, the
  * quota) are the state layer's, `app.state` (the quota's `state()`
  * reports the window fair shares are computed over; 24 h when it does not).
  */
+import { randomUUID } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
+import { DAY_MS, type QuotaBudget } from '../state/quota/index.js'
+import { Allocator, type AllocatorSettings } from './allocator.js'
+import type { PollPartition } from './allocator/budget.js'
 import { systemClock, type Clock } from './clock.js'
 import { TrackingHub, type HubOptions } from './hub.js'
+import { Poller } from './poller.js'
 import { Refresher, type CheckFn } from './refresher.js'
-import { PollScheduler } from './scheduler.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The tracking hub: subscribers, pollers, and `stats()`. */
     tracking: TrackingHub
+    /** The poll allocator: which tracked order is checked when (`GET /admin/allocator`, metrics). */
+    allocator: Allocator
   }
 }
 
@@ -39,6 +46,22 @@ export interface TrackingOptions {
   stallTimeoutMs?: number
   /** Default stall policy: bytes a stream may keep waiting in the process, looked at a second into a stall. Default 1 MiB. */
   maxBufferedBytes?: number
+  /** Overrides of the allocator's tunables (tests, benchmarks). */
+  allocator?: Partial<AllocatorSettings>
+}
+
+/**
+ * The pollers' partition of the quota (`QUOTA_POLL_SHARE`), as the allocator reads it:
+ * no other use of the quota can take from it.
+ */
+export function pollPartition (quota: QuotaBudget): PollPartition {
+  return {
+    async state () {
+      const s = await quota.state()
+      const poll = s.partitions.poll
+      return { limit: poll.limit, used: poll.used, windowMs: s.windowMs ?? DAY_MS, pausedUntil: s.pausedUntil }
+    }
+  }
 }
 
 async function tracking (app: FastifyInstance, opts: TrackingOptions): Promise<void> {
@@ -60,23 +83,45 @@ async function tracking (app: FastifyInstance, opts: TrackingOptions): Promise<v
     ...(signal === undefined ? {} : { signal })
   })
 
-  const scheduler = new PollScheduler({
-    timings: { pollIntervalMs: config.pollIntervalMs, pollWaitingPaymentMs: config.pollWaitingPaymentMs, pollMaxIntervalMs: config.pollMaxIntervalMs },
-    quota,
-    now: () => clock.now(),
-    ...(opts.random === undefined ? {} : { random: opts.random })
-  })
+  const timings = { pollIntervalMs: config.pollIntervalMs, pollWaitingPaymentMs: config.pollWaitingPaymentMs, pollMaxIntervalMs: config.pollMaxIntervalMs }
+  const shutdown = new AbortController()
+  const owner = randomUUID()
   const refresher = new Refresher({
     check,
     store,
     bus,
     clock,
-    scheduler,
+    pausedUntil: async () => (await quota.state()).pausedUntil,
+    retryMs: { refused: config.pollIntervalMs, rateLimited: config.pollMaxIntervalMs },
+    onChecked: (trackcode, order, sentAt) => { allocator.observe(trackcode, order, sentAt) },
     notFoundCacheMs: config.notFoundCacheMs,
     // Non-final snapshots are kept as long as final ones: they carry the version a
     // reconnecting browser's Last-Event-ID refers to.
     snapshotTtlMs: config.finalCacheMs,
     log
+  })
+  // The refresher (above) shows the allocator every check made.
+  const allocator: Allocator = new Allocator({
+    partition: pollPartition(quota),
+    clock,
+    timings,
+    known: app.state.orders,
+    stored: async (trackcode) => await store.get(trackcode),
+    log,
+    ...(opts.allocator === undefined ? {} : { settings: opts.allocator }),
+    executor: (trackcode, initial) => new Poller({
+      trackcode,
+      refresher,
+      bus,
+      lease,
+      owner,
+      clock,
+      timings,
+      signal: shutdown.signal,
+      log,
+      nextCheckAt: () => allocator.nextCheckAt(trackcode),
+      ...(opts.random === undefined ? {} : { random: opts.random })
+    }, initial)
   })
   const hub = new TrackingHub({
     settings: {
@@ -91,11 +136,10 @@ async function tracking (app: FastifyInstance, opts: TrackingOptions): Promise<v
       ...(opts.maxBufferedBytes === undefined ? {} : { maxBufferedBytes: opts.maxBufferedBytes })
     },
     refresher,
-    scheduler,
+    allocator,
     store,
     orders,
     bus,
-    lease,
     clock,
     log,
     ...(opts.onStall === undefined ? {} : { onStall: opts.onStall }),
@@ -103,12 +147,20 @@ async function tracking (app: FastifyInstance, opts: TrackingOptions): Promise<v
   })
 
   app.decorate('tracking', hub)
+  app.decorate('allocator', allocator)
+  const stop = (): void => {
+    hub.close()
+    allocator.close()
+    shutdown.abort()
+  }
+  // Known orders resume tracking (e.g. after a restart) once the app is up.
+  app.addHook('onReady', async () => { allocator.start() })
   // End the streams (with a short `retry:` farewell, closing their connections) and
   // stop the pollers as soon as a graceful shutdown starts, so browsers reconnect
   // elsewhere while requests drain; in any case on close. Subscriptions arriving
   // afterwards get the same farewell (200 + retry:, never 503).
-  if (app.hasDecorator('lifecycle')) app.lifecycle.onShutdown(() => { hub.close() })
-  app.addHook('preClose', async () => { hub.close() })
+  if (app.hasDecorator('lifecycle')) app.lifecycle.onShutdown(stop)
+  app.addHook('preClose', async () => { stop() })
 }
 
 export default fp(tracking, { name: 'tracking', dependencies: ['upstream', 'state'] })

@@ -1,51 +1,45 @@
 /**
- * The poller of one trackcode: checks upstream on the schedule of
- * {@link PollScheduler} until the order is finished or the hub stops it, and tells
- * subscribers (through the bus) when tracking degrades and when it is live again.
+ * The poller of one trackcode: carries out the checks the allocator (`allocator.ts`)
+ * decides, and tells subscribers (through the bus) when tracking degrades and when it
+ * is live again. It decides nothing about *when*; it knows *how*:
  *
- * A long sleep is cut into slices of at most `pollMaxIntervalMs`, after each of
- * which the due time is computed again: when pollers come and go the fair share of
- * the quota changes, and a poller planned for a crowded hour must not oversleep once
- * the crowd left. Each check first takes or renews the trackcode's lease, so of
- * several gateways tracking one order only one checks upstream; the others wait an
- * interval and try again (taking over when the holder is gone).
- *
- * While it holds the lease, a poller registers its desired (state-aware) interval with
- * the scheduler, which stretches every poller's interval by the same factor when
- * their demand is more than the quota allows (see `scheduler.ts`).
- *
- * Checks are sent with `retry: false`: each attempt of the upstream client's own
- * retries would cost a quota slot, and the poller already retries a failed check
- * itself, with its backoff and jitter (the first check of a new subscriber, which a
- * browser waits for, keeps the client's quick retries).
+ * - each check first takes or renews the trackcode's lease, so of several gateways
+ *   tracking one order only one checks upstream (the others are told `elsewhere`, and
+ *   relay what the holder publishes on the bus);
+ * - a failed check is reported with when to retry: a quota refusal when the window
+ *   frees, any other failure after an exponential backoff with jitter
+ *   ({@link backoffDelay});
+ * - checks are sent with `retry: false`: each attempt of the upstream client's own
+ *   retries would cost a quota slot, and the allocator retries a failed check itself
+ *   (the first check of a new subscriber, which a browser waits for, keeps the client's
+ *   quick retries).
  */
 import type { FastifyBaseLogger } from 'fastify'
 import type { TrackingBus } from '../state/bus/index.js'
-import type { Clock, TimerHandle } from './clock.js'
-import { epochSeconds, trackingFrame, type DegradedReason, type TrackingState } from './frames.js'
 import type { LeaseStore } from '../state/leases/index.js'
-import type { Refresher } from './refresher.js'
-import type { PollScheduler } from './scheduler.js'
 import type { StoredSnapshot } from '../state/snapshots/index.js'
+import type { Execution, Executor, PollTimings } from './allocator.js'
+import type { Clock } from './clock.js'
+import { epochSeconds, trackingFrame, type DegradedReason, type TrackingState } from './frames.js'
+import type { Refresher } from './refresher.js'
 import { isFinalStatus } from './status.js'
 
 /** Options of {@link Poller}. */
 export interface PollerOptions {
   trackcode: string
   refresher: Refresher
-  scheduler: PollScheduler
   bus: TrackingBus
   lease: LeaseStore
   /** This gateway's lease owner id. */
   owner: string
   clock: Clock
+  timings: PollTimings
   /** Aborts in-flight checks (the gateway is shutting down). */
   signal: AbortSignal
   log: FastifyBaseLogger
-  /** Called once the order is finished and the poller stopped by itself. */
-  onFinished?: () => void
-  /** Called once when the poller stops, whatever the reason. */
-  onStop?: () => void
+  /** When the next check is planned (for the "live again" announcement), epoch ms. */
+  nextCheckAt?: () => number
+  random?: () => number
 }
 
 const MESSAGES: Readonly<Record<DegradedReason, string>> = Object.freeze({
@@ -56,35 +50,34 @@ const MESSAGES: Readonly<Record<DegradedReason, string>> = Object.freeze({
   RATE_LIMITED: 'SecretCryptos asked to slow down; tracking resumes when it allows'
 })
 
-/** Polls one trackcode; see the module comment. */
-export class Poller {
+/**
+ * Delay before retrying after `failures` consecutive failed checks (1 = the first):
+ * uniformly drawn between `pollIntervalMs` and `min(pollMaxIntervalMs,
+ * pollIntervalMs × 2^(failures−1))` — exponential growth, jitter so pollers that failed
+ * together do not retry together.
+ */
+export function backoffDelay (failures: number, t: PollTimings, random: () => number = Math.random): number {
+  const base = t.pollIntervalMs
+  const ceiling = Math.max(base, Math.min(t.pollMaxIntervalMs, base * 2 ** Math.min(Math.max(0, failures - 1), 30)))
+  return Math.round(base + random() * (ceiling - base))
+}
+
+/** Carries out checks of one trackcode; see the module comment. */
+export class Poller implements Executor {
   readonly trackcode: string
   readonly #opts: PollerOptions
-  #last: StoredSnapshot
-  #timer: TimerHandle | null = null
-  #running = false
-  #checking = false
+  readonly #random: () => number
+  #last: StoredSnapshot | undefined
+  #stopped = false
   #failures = 0
-  /** Set after a failure: when the next attempt is due (epoch ms). */
-  #retryAt: number | null = null
   #degraded: DegradedReason | null = null
   #holdsLease = false
-  /** Bumped by every new plan: a plan still being computed when a newer one starts is dropped. */
-  #planSeq = 0
-  /** A nudge arrived during a check: check again once it is done. */
-  #nudged = false
-  /** Epoch ms of the next planned check (0 before the first plan). */
-  nextCheckAt = 0
 
-  constructor (opts: PollerOptions, initial: StoredSnapshot) {
+  constructor (opts: PollerOptions, initial: StoredSnapshot | undefined) {
     this.trackcode = opts.trackcode
     this.#opts = opts
+    this.#random = opts.random ?? Math.random
     this.#last = initial
-  }
-
-  /** True between `start()` and `stop()`. */
-  get running (): boolean {
-    return this.#running
   }
 
   /** The reason tracking is degraded, `null` while it is live. */
@@ -92,179 +85,58 @@ export class Poller {
     return this.#degraded
   }
 
-  /** Plans the first check from the initial snapshot's check time. */
-  start (): void {
-    if (this.#running) return
-    this.#running = true
-    this.#plan()
-  }
-
-  /** Stops polling; an in-flight check completes but its result is not acted upon. */
+  /** Gives the lease back; later checks are not made. */
   stop (): void {
-    if (!this.#running) return
-    this.#running = false
-    this.#planSeq++
-    this.#clearTimer()
-    this.#opts.scheduler.dropDemand(this)
-    this.#opts.onStop?.()
-    if (this.#holdsLease) {
-      this.#holdsLease = false
-      this.#opts.lease.release(this.trackcode, this.#opts.owner).catch((err: unknown) => {
-        this.#opts.log.warn({ err, trackcode: this.trackcode }, 'could not release the poller lease')
-      })
-    }
+    if (this.#stopped) return
+    this.#stopped = true
+    if (this.#holdsLease) this.#release()
   }
 
-  /**
-   * Checks now rather than at the planned time (e.g. the order was just paid in the
-   * demo), still through the quota: not while the poller backs off or waits for
-   * the lease, nor when the window has no check left for pollers. A nudge during a
-   * check makes another check right after it. True when a check was started or queued.
-   */
-  async nudge (): Promise<boolean> {
-    if (!this.#running || this.#retryAt !== null) return false
-    if (this.#checking) {
-      this.#nudged = true
-      return true
-    }
-    if (!await this.#opts.scheduler.hasHeadroom()) return false
-    if (!this.#running || this.#retryAt !== null) return false
-    if (this.#checking) {
-      this.#nudged = true
-      return true
-    }
-    this.#checkNow()
-    return true
-  }
-
-  #clearTimer (): void {
-    if (this.#timer !== null) this.#opts.clock.clearTimeout(this.#timer)
-    this.#timer = null
-  }
-
-  /** Drops the current plan and checks at once. */
-  #checkNow (): void {
-    this.#planSeq++
-    this.#clearTimer()
-    this.#check()
-  }
-
-  #plan (): void {
-    const seq = ++this.#planSeq
-    this.#clearTimer()
-    this.#nextDue().then((due) => {
-      if (!this.#running || seq !== this.#planSeq) return
-      if (due === null) {
-        this.stop()
-        this.#opts.onFinished?.()
-        return
-      }
-      this.nextCheckAt = due
-      const wait = due - this.#opts.clock.now()
-      if (wait <= 0) {
-        this.#check()
-        return
-      }
-      const slice = Math.min(wait, this.#opts.scheduler.timings.pollMaxIntervalMs)
-      this.#timer = this.#opts.clock.setTimeout(() => {
-        this.#timer = null
-        if (slice >= wait) this.#check()
-        else this.#plan()
-      }, slice)
-    }).catch((err: unknown) => {
-      if (seq === this.#planSeq) this.#crashed(err)
-    })
-  }
-
-  /** When the next check is due, or `null` when the order needs none. */
-  async #nextDue (): Promise<number | null> {
-    if (this.#retryAt !== null) return this.#retryAt
-    if (isFinalStatus(this.#last.order.status)) return null
-    // Only a running poller registers its demand (stop() forgets it).
-    const delay = await this.#opts.scheduler.afterSuccess(this.#last.order, this.#last.checkedAt, this.#running ? this : undefined)
-    return delay === null ? null : this.#last.checkedAt + delay
-  }
-
-  #check (): void {
-    if (!this.#running || this.#checking) return
-    this.#checking = true
-    this.#attempt().catch((err: unknown) => { this.#crashed(err) }).finally(() => {
-      this.#checking = false
-      if (!this.#nudged) return
-      this.#nudged = false
-      if (this.#running && this.#retryAt === null) this.#checkNow()
-    })
-  }
-
-  async #attempt (): Promise<void> {
-    const { clock, scheduler, refresher, lease, owner, trackcode } = this.#opts
-    const leaseTtl = 2 * scheduler.timings.pollMaxIntervalMs
-    const acquired = await lease.acquire(trackcode, owner, leaseTtl)
-    if (!this.#running) {
+  /** One check, as the allocator decided. */
+  async execute (): Promise<Execution> {
+    const { clock, refresher, lease, owner, trackcode, timings } = this.#opts
+    if (this.#stopped) return { kind: 'gone' }
+    const acquired = await lease.acquire(trackcode, owner, 2 * Math.max(timings.pollMaxIntervalMs, 24 * timings.pollIntervalMs))
+    if (this.#stopped) {
       // Stopped while acquiring: stop() saw no lease to give back, so give it back here.
-      if (acquired) lease.release(trackcode, owner).catch((err: unknown) => { this.#opts.log.warn({ err, trackcode }, 'could not release the poller lease') })
-      return
+      if (acquired) this.#release()
+      return { kind: 'gone' }
     }
     this.#holdsLease = acquired
-    if (!this.#holdsLease) {
-      // Another gateway polls this order and publishes on the bus (its demand is
-      // counted there): try again later.
-      scheduler.dropDemand(this)
-      this.#retryAt = clock.now() + scheduler.timings.pollIntervalMs
-      this.#plan()
-      return
-    }
-    const outcome = await refresher.refresh(trackcode, { known: this.#last, signal: this.#opts.signal, retry: false })
-    if (!this.#running) return
+    if (!acquired) return { kind: 'elsewhere' }
+    const outcome = await refresher.refresh(trackcode, { ...(this.#last === undefined ? {} : { known: this.#last }), signal: this.#opts.signal, retry: false })
     if (outcome.kind === 'snapshot') {
       this.#last = outcome.snapshot
       this.#failures = 0
-      this.#retryAt = null
-      if (isFinalStatus(outcome.snapshot.order.status)) {
-        this.stop()
-        this.#opts.onFinished?.()
-        return
-      }
-      if (this.#degraded !== null) {
+      if (this.#degraded !== null && !isFinalStatus(outcome.snapshot.order.status)) {
         this.#degraded = null
-        const due = await this.#nextDue()
-        await this.#announce({ state: 'live', reason: null, message: 'Tracking is live again', next_check_at: epochSeconds(due ?? clock.now()) })
+        await this.#announce({ state: 'live', reason: null, message: 'Tracking is live again', next_check_at: epochSeconds(this.#opts.nextCheckAt?.() ?? clock.now() + timings.pollIntervalMs) })
       }
-      this.#plan()
-      return
+      return { kind: 'snapshot', snapshot: outcome.snapshot }
     }
-    if (outcome.kind === 'not_found') {
-      // Only when neither the store nor this poller knew the order: nothing to tell.
-      this.stop()
-      this.#opts.onFinished?.()
-      return
-    }
+    // Only when neither the store nor this poller knew the order: nothing to tell.
+    if (outcome.kind === 'not_found') return { kind: 'gone' }
     this.#failures++
     const now = clock.now()
-    this.#retryAt = outcome.retryAt !== undefined ? now + scheduler.afterRefusal(outcome.retryAt) : now + scheduler.afterFailure(this.#failures)
-    this.#opts.log.warn({ trackcode, reason: outcome.reason, failures: this.#failures, retryInMs: this.#retryAt - now }, 'order check failed')
+    const retryAt = outcome.retryAt !== undefined
+      ? Math.max(outcome.retryAt, now) + Math.round(this.#random() * timings.pollIntervalMs / 2) + 1
+      : now + backoffDelay(this.#failures, timings, this.#random)
+    this.#opts.log.warn({ trackcode, reason: outcome.reason, failures: this.#failures, retryInMs: retryAt - now }, 'order check failed')
     if (this.#degraded !== outcome.reason) {
       this.#degraded = outcome.reason
-      await this.#announce({ state: 'degraded', reason: outcome.reason, message: MESSAGES[outcome.reason], next_check_at: epochSeconds(this.#retryAt) })
+      await this.#announce({ state: 'degraded', reason: outcome.reason, message: MESSAGES[outcome.reason], next_check_at: epochSeconds(retryAt) })
     }
-    this.#plan()
+    return { kind: 'failed', retryAt }
+  }
+
+  #release (): void {
+    this.#holdsLease = false
+    this.#opts.lease.release(this.trackcode, this.#opts.owner).catch((err: unknown) => {
+      this.#opts.log.warn({ err, trackcode: this.trackcode }, 'could not release the poller lease')
+    })
   }
 
   async #announce (state: TrackingState): Promise<void> {
     await this.#opts.bus.publish({ kind: 'tracking', trackcode: this.trackcode, state, frame: trackingFrame(state) })
-  }
-
-  /** A bug or a failing store: log it and keep polling at the slowest pace rather than stop silently. */
-  #crashed (err: unknown): void {
-    this.#opts.log.error({ err, trackcode: this.trackcode }, 'poller failed')
-    if (!this.#running) return
-    this.#failures++
-    this.#retryAt = this.#opts.clock.now() + this.#opts.scheduler.timings.pollMaxIntervalMs
-    this.#planSeq++
-    this.#clearTimer()
-    this.#timer = this.#opts.clock.setTimeout(() => {
-      this.#timer = null
-      this.#plan()
-    }, this.#opts.scheduler.timings.pollMaxIntervalMs)
   }
 }

@@ -18,7 +18,6 @@ import type { Payer, UpstreamResult } from '../upstream/client.js'
 import type { TrackingBus } from '../state/bus/index.js'
 import type { Clock } from './clock.js'
 import { snapshotFrame, stopFrame, type DegradedReason } from './frames.js'
-import type { PollScheduler } from './scheduler.js'
 import type { SnapshotStore, StoredSnapshot } from '../state/snapshots/index.js'
 import { CheckShapeError, goneSnapshot, isFinalStatus, sameContent, snapshotFromCheck } from './status.js'
 import { type TrackedOrder } from './schemas.js'
@@ -52,7 +51,12 @@ export interface RefresherOptions {
   store: SnapshotStore
   bus: TrackingBus
   clock: Clock
-  scheduler: PollScheduler
+  /** When upstream's own TOO_MANY_REQUESTS pause ends (0: none). */
+  pausedUntil: () => Promise<number>
+  /** Retry spacing after a refusal with no known end (`pollIntervalMs`), and after upstream's 429 with none (`pollMaxIntervalMs`), ms. */
+  retryMs: { refused: number, rateLimited: number }
+  /** Told every successful check: the trackcode, the snapshot it gave (unchanged or not) and when it was sent. */
+  onChecked?: (trackcode: string, order: TrackedOrder, sentAt: number) => void
   /** How long a not-found answer is remembered. */
   notFoundCacheMs: number
   /** How long snapshots are kept (final ones: served without asking upstream). */
@@ -100,22 +104,17 @@ export class Refresher {
   }
 
   async #refresh (trackcode: string, known: StoredSnapshot | undefined, signal: AbortSignal | undefined, retry: boolean, payer: Payer | undefined): Promise<RefreshOutcome> {
-    const { clock, scheduler } = this.#opts
+    const { clock } = this.#opts
     const sentAt = clock.now()
-    // Only `poll` checks spend the pollers' partition, which the scheduler plans.
-    const counted = (): void => {
-      this.#stats.checks++
-      if (payer === undefined) scheduler.usage.record(sentAt)
-    }
     let result: UpstreamResult
     try {
       result = await this.#opts.check(trackcode, signal, retry, payer)
     } catch (err) {
       // A local refusal (429 thrown by the client: allowance or quota) made no call and used no slot.
-      if (!(err instanceof GatewayError && err.code === 'TOO_MANY_REQUESTS')) counted()
+      if (!(err instanceof GatewayError && err.code === 'TOO_MANY_REQUESTS')) this.#stats.checks++
       return await this.#failed(trackcode, err)
     }
-    counted()
+    this.#stats.checks++
     const now = clock.now()
     const body = result.body
     if (result.statusCode === 200 && body.ok === true) {
@@ -129,6 +128,7 @@ export class Refresher {
         if (!(err instanceof CheckShapeError)) throw err
         return this.#failure('UPSTREAM_ERROR', new GatewayError(502, 'UPSTREAM_BAD_RESPONSE', `SecretCryptos answered the check with an unexpected shape: ${err.message}`))
       }
+      this.#opts.onChecked?.(trackcode, order, sentAt)
       return await this.#save(trackcode, order, previous, now)
     }
     const code = typeof body.code === 'string' ? body.code : undefined
@@ -144,8 +144,8 @@ export class Refresher {
     }
     if (result.statusCode === 429 || code === 'TOO_MANY_REQUESTS') {
       // The client has paused the quota until upstream's window frees.
-      const pausedUntil = await scheduler.pausedUntil()
-      const retryAt = pausedUntil > now ? pausedUntil : now + scheduler.timings.pollMaxIntervalMs
+      const pausedUntil = await this.#opts.pausedUntil()
+      const retryAt = pausedUntil > now ? pausedUntil : now + this.#opts.retryMs.rateLimited
       return this.#failure('RATE_LIMITED', tooManyRequests(retryAt - now, 'SecretCryptos refused the check: its daily request limit is reached'), retryAt)
     }
     const label = `HTTP ${result.statusCode}${code === undefined ? '' : ` (${code})`}`
@@ -165,8 +165,8 @@ export class Refresher {
         // Refused by the local quota: no call was made.
         const now = this.#opts.clock.now()
         const seconds = Number(err.headers['retry-after'])
-        const retryAt = Number.isFinite(seconds) ? now + seconds * 1000 : now + this.#opts.scheduler.timings.pollIntervalMs
-        const pausedUntil = await this.#opts.scheduler.pausedUntil()
+        const retryAt = Number.isFinite(seconds) ? now + seconds * 1000 : now + this.#opts.retryMs.refused
+        const pausedUntil = await this.#opts.pausedUntil()
         return this.#failure(pausedUntil > now ? 'RATE_LIMITED' : 'QUOTA_EXHAUSTED', err, retryAt)
       }
       case 'UPSTREAM_TIMEOUT':

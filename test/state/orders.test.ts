@@ -79,6 +79,19 @@ async function contract (t: Test, makeStore: MakeStore): Promise<void> {
     if (got !== undefined) got.by = 'ip:198.51.100.1'
     t.same(await b.get(A), created)
   })
+
+  t.test('list gives every known order, to every instance, without the forgotten or expired ones', async (t) => {
+    const { stores: [a, b], time } = await makeStore(t)
+    t.same(await b.list(), [], 'nothing known yet')
+    await a.remember(A, created, LONG)
+    await a.remember(B, registered, SHORT)
+    const sorted = async (): Promise<Array<[string, KnownOrder]>> => (await b.list()).sort(([x], [y]) => x.localeCompare(y))
+    t.same(await sorted(), [[A, created], [B, registered]])
+    await time.lapse(SHORT, async () => (await b.list()).length === 1, 'the short entry to expire')
+    t.same(await sorted(), [[A, created]])
+    await b.forget(A)
+    t.same(await a.list(), [], 'forgotten')
+  })
 }
 
 t.test('memory', async (t) => {

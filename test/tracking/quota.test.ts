@@ -97,7 +97,7 @@ t.test('when the quota is short, pollers are slowed down and none is refused', a
   t.ok(checks() > 8, `polling went on (${checks()} checks)`)
   // The run spans a little more than two windows (the first checks came before it).
   t.ok(checks() <= 60, `within what three windows allow (${checks()} checks), not the 480 the orders wanted`)
-  t.ok(app.tracking.stats().pollStretch > 1, 'intervals are stretched')
+  t.ok(app.allocator.state().budget.used <= 20, 'the allocator saw the partition as it is')
   t.ok(streams.every((st) => !st.events.some(isTracking)), 'nobody was ever degraded')
   for (const st of streams) st.close()
 })

@@ -23,6 +23,11 @@ export interface OrderRegistry {
   get (trackcode: string): Promise<KnownOrder | undefined>
   /** Forgets `trackcode` (unregistered, or gone upstream). */
   forget (trackcode: string): Promise<void>
+  /**
+   * Every known order not expired, in no particular order: the allocator tracks them
+   * without subscribers, and after a restart resumes those not finished.
+   */
+  list (): Promise<Array<[string, KnownOrder]>>
 }
 
 /** How long a known order is remembered: upstream's 48 h retention and an hour more. */

@@ -27,4 +27,8 @@ export class MemoryOrderRegistry implements OrderRegistry {
   async forget (trackcode: string): Promise<void> {
     this.#orders.delete(trackcode)
   }
+
+  async list (): Promise<Array<[string, KnownOrder]>> {
+    return [...this.#orders.entries()].map(([code, order]) => [code, { ...order }])
+  }
 }

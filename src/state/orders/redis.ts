@@ -16,6 +16,17 @@ const StoredOrder = Type.Object({
   since: Type.Number()
 })
 
+/** A stored entry, or undefined when missing or not one. */
+function parse (raw: string | null): KnownOrder | undefined {
+  if (raw === null) return undefined
+  try {
+    const value: unknown = JSON.parse(raw)
+    return Value.Check(StoredOrder, value) ? value : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export interface RedisOrderRegistryOptions {
   link: RedisLink
   now?: () => number
@@ -46,19 +57,36 @@ export class RedisOrderRegistry implements OrderRegistry {
   async get (trackcode: string): Promise<KnownOrder | undefined> {
     const raw = await this.#link.run('orders', async (redis) => await redis.get(redisKeys.order(trackcode)), () => undefined)
     if (raw === undefined) return await this.#local.get(trackcode)
-    if (raw === null) return undefined
-    try {
-      const value: unknown = JSON.parse(raw)
-      return Value.Check(StoredOrder, value) ? value : undefined
-    } catch {
-      return undefined
-    }
+    return parse(raw)
   }
 
   async forget (trackcode: string): Promise<void> {
     this.#pending.delete(trackcode)
     await this.#local.forget(trackcode)
     await this.#link.run('orders', async (redis) => { await redis.del(redisKeys.order(trackcode)) }, () => {})
+  }
+
+  /** Scans `order:*` (the scan pattern carries the key prefix, the keys read do not). */
+  async list (): Promise<Array<[string, KnownOrder]>> {
+    const found = await this.#link.run('orders', async (redis) => {
+      const prefix = this.#link.keyPrefix
+      const stem = redisKeys.order('')
+      const out: Array<[string, KnownOrder]> = []
+      let cursor = '0'
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}${stem}*`, 'COUNT', 500)
+        cursor = next
+        const codes = keys.map((k) => k.slice(prefix.length + stem.length))
+        if (codes.length === 0) continue
+        const values = await redis.mget(codes.map((c) => redisKeys.order(c)))
+        codes.forEach((code, i) => {
+          const order = parse(values[i] ?? null)
+          if (order !== undefined) out.push([code, order])
+        })
+      } while (cursor !== '0')
+      return out
+    }, () => undefined)
+    return found ?? await this.#local.list()
   }
 
   async #rejoin (): Promise<void> {

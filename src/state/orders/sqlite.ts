@@ -44,6 +44,11 @@ export class SqliteOrderRegistry implements OrderRegistry {
     this.#db.statement('DELETE FROM known_orders WHERE trackcode = ?').run(trackcode)
   }
 
+  async list (): Promise<Array<[string, KnownOrder]>> {
+    const rows = this.#db.statement('SELECT trackcode, source, by_caller, since FROM known_orders WHERE expires_at > ?').all(this.#now()) as Array<Row & { trackcode: string }>
+    return rows.map((row) => [row.trackcode, { source: row.source, by: row.by_caller, since: row.since }])
+  }
+
   /** Deletes the expired entries; returns how many. */
   sweep (): number {
     return this.#db.statement('DELETE FROM known_orders WHERE expires_at <= ?').run(this.#now()).changes

@@ -1,5 +1,5 @@
 /**
- * The hub's counters: what is open now (streams, pollers) and what happened since
+ * The hub's counters: what is open now (streams, orders tracked) and what happened since
  * start (events written, streams opened, refused, shed, cut, rotated, farewelled),
  * read by `/metrics` through {@link TrackingStats}.
  */
@@ -7,7 +7,7 @@ import type { RefresherStats } from '../refresher.js'
 
 /** Read-only counters, for metrics. */
 export interface TrackingStats extends RefresherStats {
-  /** Trackcodes with a running poller. */
+  /** Orders the allocator tracks (followed by subscribers, or known). */
   pollers: number
   /** Open event streams. */
   subscribers: number
@@ -27,16 +27,12 @@ export interface TrackingStats extends RefresherStats {
   streamsRotated: number
   /** Streams ended since start with a shutdown farewell, or turned away while shutting down. */
   streamsFarewelled: number
-  /** The factor by which pollers' intervals are stretched to fit the quota (1: not at all). */
-  pollStretch: number
 }
 
 /** The hub's own counts, bumped by the parts that do the counted thing. */
 export class HubCounters {
   /** Open event streams. */
   subscribers = 0
-  /** Running pollers. */
-  pollers = 0
   eventsSent = 0
   streamsOpened = 0
   streamsRefused = 0
@@ -45,11 +41,11 @@ export class HubCounters {
   streamsRotated = 0
   streamsFarewelled = 0
 
-  /** The counters with the refresher's, the number of topics and the poll stretch (`lastStretch` while a poller runs). */
-  stats (refresher: RefresherStats, topics: number, lastStretch: number): TrackingStats {
+  /** The counters with the refresher's, the number of topics and of orders tracked. */
+  stats (refresher: RefresherStats, topics: number, tracked: number): TrackingStats {
     return {
       ...refresher,
-      pollers: this.pollers,
+      pollers: tracked,
       subscribers: this.subscribers,
       topics,
       eventsSent: this.eventsSent,
@@ -58,8 +54,7 @@ export class HubCounters {
       streamsShed: this.streamsShed,
       streamsStalled: this.streamsStalled,
       streamsRotated: this.streamsRotated,
-      streamsFarewelled: this.streamsFarewelled,
-      pollStretch: this.pollers === 0 ? 1 : lastStretch
+      streamsFarewelled: this.streamsFarewelled
     }
   }
 }

@@ -1,16 +1,16 @@
 /**
  * Snapshot freshness: whether the stored snapshot of an order may be served as it is,
  * and for how long. A subscriber's first snapshot and the polling fallback both ask:
- * the stored snapshot is served when it is final, when a poller keeps it fresh, or when
- * it is younger than the order's polling interval; otherwise the caller checks once
+ * the stored snapshot is served when it is final, when the allocator tracks the order
+ * (until its next planned check), or when upstream has not refreshed since it was
+ * checked (at least one refresh period); otherwise the caller checks once
  * (shared with every concurrent caller). Upstream `NOT_FOUND` is a 404, remembered for
  * `notFoundCacheMs`.
  */
 import { GatewayError } from '../../errors.js'
 import type { SnapshotStore, StoredSnapshot } from '../../state/snapshots/index.js'
 import type { Clock } from '../clock.js'
-import type { Poller } from '../poller.js'
-import type { PollScheduler } from '../scheduler.js'
+import type { Allocator } from '../allocator.js'
 import { isFinalStatus } from '../status.js'
 
 /** A snapshot answer for the polling fallback. */
@@ -36,7 +36,7 @@ export function notFound (trackcode: string): GatewayError {
 /** Options of {@link Freshness}. */
 export interface FreshnessOptions {
   store: SnapshotStore
-  scheduler: PollScheduler
+  allocator: Allocator
   clock: Clock
   /** How long a final snapshot is served without asking upstream. */
   finalCacheMs: number
@@ -51,32 +51,27 @@ export class Freshness {
   }
 
   /**
-   * The stored snapshot of `trackcode` and whether it is fresh enough to serve
-   * (`pollerOf`: the trackcode's poller on this gateway, if any, asked once the store
-   * answered). Throws the 404 of an order known not to exist.
+   * The stored snapshot of `trackcode` and whether it is fresh enough to serve (kept
+   * fresh by the allocator, or checked since upstream's last refresh). Throws the 404
+   * of an order known not to exist.
    */
-  async lookup (trackcode: string, pollerOf: () => Poller | null | undefined): Promise<Stored> {
+  async lookup (trackcode: string): Promise<Stored> {
     const { store, clock, finalCacheMs } = this.#opts
     if (await store.isNotFound(trackcode)) throw notFound(trackcode)
     const snapshot = await store.get(trackcode)
     if (snapshot === undefined) return { snapshot }
     if (isFinalStatus(snapshot.order.status)) return { snapshot, freshForMs: finalCacheMs }
     const now = clock.now()
-    const poller = pollerOf()
-    if (poller?.running === true) return { snapshot, freshForMs: Math.max(0, poller.nextCheckAt - now) }
-    const fresh = await this.#interval(snapshot)
-    if (now - snapshot.checkedAt < fresh) return { snapshot, freshForMs: snapshot.checkedAt + fresh - now }
+    const { allocator } = this.#opts
+    if (allocator.tracks(trackcode)) return { snapshot, freshForMs: Math.max(0, allocator.nextCheckAt(trackcode) - now) }
+    const fresh = allocator.freshForMs(snapshot.checkedAt)
+    if (fresh > 0) return { snapshot, freshForMs: fresh }
     return { snapshot }
   }
 
   /** How long a snapshot just checked stays fresh, ms. */
   async freshAfterCheck (snapshot: StoredSnapshot): Promise<number> {
     if (isFinalStatus(snapshot.order.status)) return this.#opts.finalCacheMs
-    return await this.#interval(snapshot)
-  }
-
-  /** How long a non-final snapshot counts as fresh: its polling interval, fairly shared. */
-  async #interval (snapshot: StoredSnapshot): Promise<number> {
-    return await this.#opts.scheduler.afterSuccess(snapshot.order, snapshot.checkedAt) ?? this.#opts.finalCacheMs
+    return this.#opts.allocator.freshForMs(snapshot.checkedAt)
   }
 }

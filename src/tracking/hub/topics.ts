@@ -1,14 +1,15 @@
 /**
  * The topics: one per trackcode with subscribers (or a subscription in progress). A
  * topic listens on the bus, remembers the latest version and tracking state, and owns
- * the trackcode's one poller, started by the first subscriber and stopped
- * `pollerGraceMs` after the last one left (a reconnecting browser finds it running).
+ * the trackcode's follow handle on the allocator, taken by the first subscriber and
+ * given back `pollerGraceMs` after the last one left (a reconnecting browser finds the
+ * order still tracked).
  */
 import type { BusMessage, TrackingBus, TrackingMessage } from '../../state/bus/index.js'
 import type { StoredSnapshot } from '../../state/snapshots/index.js'
 import type { Clock, TimerHandle } from '../clock.js'
 import { snapshotFrame, stopFrame } from '../frames.js'
-import type { Poller } from '../poller.js'
+import type { Follow } from '../allocator.js'
 import type { SseStream } from '../sse-stream.js'
 import { isFinalStatus } from '../status.js'
 
@@ -38,7 +39,8 @@ export interface Topic {
   latest: LatestVersion | null
   /** Latest `tracking` state seen (sent to newcomers while it says degraded). */
   tracking: TrackingMessage | null
-  poller: Poller | null
+  /** The allocator's handle while this topic's order is followed. */
+  poller: Follow | null
   grace: TimerHandle | null
   unsubscribe: () => void
 }

@@ -1,0 +1,654 @@
+/**
+ * The allocator: the one decision point for every order tracked on this instance. It
+ * decides which order is checked when, within the pollers' partition of the quota, and
+ * the pollers (`poller.ts`) carry its decisions out. This file composes the parts in
+ * `allocator/`, one concept each:
+ *
+ * - `appointments.ts`: predictable changes (a planned send, the end of retention, a
+ *   confirmation of learned lag) get one check just after the refresh that follows them;
+ * - `watch.ts`: unpredictable ones (payment, top-up, confirmation of unknown lag, a late
+ *   change) rank orders by the delay they have accumulated undetected, and each refresh
+ *   period the watch's credit goes to the highest;
+ * - `budget.ts`: the hard limit of the partition, the reservations of planned checks and
+ *   the pacing of the watch;
+ * - `refresh-phase.ts`, `lags.ts`, `progress.ts`: upstream's refresh phase and the
+ *   confirmation lags, learned from what checks show;
+ * - `explain.ts`: why and when each order is next checked, and the allocator's state.
+ *
+ * Orders come in two ways: followed by subscribers (the hub, {@link Allocator.follow}),
+ * and known without subscribers (created through the gateway or registered by a token,
+ * read from the orders registry: {@link Allocator.syncKnown}) — those are tracked until
+ * Done or Gone all the same. Every check of an order, whoever makes it, is shown to the
+ * allocator ({@link Allocator.observe}) so that it learns from all of them.
+ *
+ * The allocator never asks the quota for a check while the partition's window is full
+ * (so nothing is refused in the normal course); a check that fails is retried after the
+ * poller's backoff, as an appointment.
+ */
+import type { FastifyBaseLogger } from 'fastify'
+import type { KnownOrder } from '../state/orders/index.js'
+import type { StoredSnapshot } from '../state/snapshots/index.js'
+import type { Clock, TimerHandle } from './clock.js'
+import { appointmentFor, isPending, predictedChanges, type AppointmentSettings, type ChangeKind, type PredictedChange } from './allocator/appointments.js'
+import { Budget, type BudgetSettings, type BudgetView, type PollPartition } from './allocator/budget.js'
+import type { AllocatorState, CheckReason, OrderExplanation } from './allocator/explain.js'
+import { ConfirmationLags } from './allocator/lags.js'
+import { newProgress, observeCheck, type OrderProgress } from './allocator/progress.js'
+import { RefreshPhase } from './allocator/refresh-phase.js'
+import { chooseWatched, hazardOf, watchIndex, weightOf, type Candidate, type WatchSettings } from './allocator/watch.js'
+import type { TrackedOrder } from './schemas.js'
+import { isFinalStatus } from './status.js'
+
+/** What a poller reports of one check it carried out. */
+export type Execution =
+  | { kind: 'snapshot', snapshot: StoredSnapshot }
+  | { kind: 'gone' }
+  | { kind: 'failed', retryAt: number }
+  /** Another instance holds the order's lease and polls it. */
+  | { kind: 'elsewhere' }
+
+/** What carries out the allocator's checks of one order (a {@link Poller}). */
+export interface Executor {
+  execute (): Promise<Execution>
+  stop (): void
+}
+
+/** The poll settings of the configuration. */
+export interface PollTimings {
+  /** Upstream's refresh period, and the shortest spacing of two checks of one order. */
+  pollIntervalMs: number
+  /** Shortest spacing of the watch's checks of an unpaid order once its address is no longer fresh. */
+  pollWaitingPaymentMs: number
+  /** The safety net of an order nothing can change is 24 × this. */
+  pollMaxIntervalMs: number
+}
+
+/** Every tunable of the allocator (defaults from {@link PollTimings}, see {@link defaultSettings}). */
+export interface AllocatorSettings extends AppointmentSettings, WatchSettings, BudgetSettings {
+  periodMs: number
+  /** Shortest spacing of watch checks of an unpaid order past `justShownMs`. */
+  unpaidSpacingMs: number
+  /** How often known orders are looked up in the registry, ms. */
+  syncMs: number
+}
+
+/** The settings derived from the configuration's timings. */
+export function defaultSettings (t: PollTimings): AllocatorSettings {
+  const p = t.pollIntervalMs
+  return {
+    periodMs: p,
+    slackMs: Math.min(1000, p / 20),
+    overdueAfterMs: 5 * p,
+    paymentScaleMs: 15 * p,
+    confirmScaleMs: 10 * p,
+    overdueScaleMs: 5 * p,
+    justShownMs: 30 * p,
+    safetyMs: 24 * t.pollMaxIntervalMs,
+    floorMs: p / 120,
+    unpaidSpacingMs: t.pollWaitingPaymentMs,
+    syncMs: 5 * p,
+    paceFraction: 2 / 3,
+    taperBelow: 0.25,
+    arrivalShare: 0.1,
+    creditCapMs: 10 * p
+  }
+}
+
+/** Where known orders are listed (the orders registry). */
+export interface KnownOrders {
+  list (): Promise<Array<[string, KnownOrder]>>
+  get (trackcode: string): Promise<KnownOrder | undefined>
+}
+
+/** Options of {@link Allocator}. */
+export interface AllocatorOptions {
+  partition: PollPartition
+  clock: Clock
+  timings: PollTimings
+  /** Makes the poller of an order (`initial`: its last snapshot, if any). */
+  executor: (trackcode: string, initial: StoredSnapshot | undefined) => Executor
+  /** Known orders, tracked without subscribers. */
+  known?: KnownOrders
+  /** The stored snapshot of a known order (to start from it). */
+  stored?: (trackcode: string) => Promise<StoredSnapshot | undefined>
+  log: FastifyBaseLogger
+  settings?: Partial<AllocatorSettings>
+}
+
+/** A subscriber-side handle on a tracked order (the hub's topic holds one). */
+export interface Follow {
+  /** True until stopped or the order is finished. */
+  readonly running: boolean
+  /** Epoch ms of the planned check; for the watch, the next refresh. */
+  readonly nextCheckAt: number
+  stop (): void
+  /** Checks now if the partition allows (see {@link Allocator.nudge}). */
+  nudge (): Promise<boolean>
+}
+
+interface Plan {
+  at: number
+  reason: CheckReason
+  change: ChangeKind | null
+}
+
+interface Entry {
+  trackcode: string
+  progress: OrderProgress
+  executor: Executor
+  followers: Set<FollowHandle>
+  known: boolean
+  changes: PredictedChange[]
+  plan: Plan | null
+  retryAt: number | null
+  retryReason: CheckReason
+  checking: boolean
+  nudged: boolean
+  /** The watch round during which it was last checked. */
+  checkedRound: number
+}
+
+class FollowHandle implements Follow {
+  running = true
+  readonly #allocator: Allocator
+  readonly #entry: Entry
+  readonly onFinished: () => void
+
+  constructor (allocator: Allocator, entry: Entry, onFinished: () => void) {
+    this.#allocator = allocator
+    this.#entry = entry
+    this.onFinished = onFinished
+  }
+
+  get nextCheckAt (): number {
+    return this.#allocator.nextCheckAt(this.#entry.trackcode)
+  }
+
+  stop (): void {
+    if (!this.running) return
+    this.running = false
+    this.#allocator.unfollow(this.#entry, this)
+  }
+
+  async nudge (): Promise<boolean> {
+    return this.running && await this.#allocator.nudge(this.#entry.trackcode)
+  }
+}
+
+/** See the module comment. */
+export class Allocator {
+  readonly settings: AllocatorSettings
+  readonly phase: RefreshPhase
+  readonly lags = new ConfirmationLags()
+  readonly #opts: AllocatorOptions
+  readonly #budget: Budget
+  readonly #entries = new Map<string, Entry>()
+  readonly #checks: Record<string, number> = {}
+  #timer: TimerHandle | null = null
+  #timerAt = Infinity
+  #waking = false
+  #again = false
+  #closed = false
+  #nextWatchAt = 0
+  /** Watch rounds so far: one just after each upstream refresh. */
+  #round = 0
+  #roundAt = 0
+  /** The time the last timer was armed for: time as the allocator sees it never lags it. */
+  #firedAt = 0
+  #nextSyncAt = 0
+  #lastView: BudgetView | null = null
+
+  constructor (opts: AllocatorOptions) {
+    this.#opts = opts
+    this.settings = { ...defaultSettings(opts.timings), ...opts.settings }
+    this.phase = new RefreshPhase({ periodMs: this.settings.periodMs })
+    this.#budget = new Budget(this.settings)
+  }
+
+  /**
+   * The allocator's time: the clock's, but never before the moment the last timer was
+   * armed for (a clock that stands still while its timers run, as in tests, still
+   * moves the allocator on).
+   */
+  #now (): number {
+    return Math.max(this.#opts.clock.now(), this.#firedAt)
+  }
+
+  /** Starts the allocator: the first look at the registry of known orders (e.g. after a restart). */
+  start (): void {
+    this.#arm(this.#now())
+  }
+
+  /** Orders tracked. */
+  get size (): number {
+    return this.#entries.size
+  }
+
+  /** True when `trackcode` is tracked. */
+  tracks (trackcode: string): boolean {
+    return this.#entries.has(trackcode)
+  }
+
+  /**
+   * A subscriber follows `trackcode` (its first snapshot: `initial`): tracks the order
+   * if it is not yet. `onFinished` is called once the order is Done or Gone.
+   */
+  follow (trackcode: string, initial: StoredSnapshot, onFinished: () => void): Follow {
+    let entry = this.#entries.get(trackcode)
+    if (entry === undefined) entry = this.#track(trackcode, initial, false, initial.checkedAt)
+    else if (initial.checkedAt > entry.progress.lastCheckAt) this.observe(trackcode, initial.order, initial.checkedAt)
+    const handle = new FollowHandle(this, entry, onFinished)
+    entry.followers.add(handle)
+    if (!entry.known && this.#opts.known !== undefined) {
+      this.#opts.known.get(trackcode).then((k) => { if (k !== undefined) entry.known = true }, (err: unknown) => {
+        this.#opts.log.warn({ err, trackcode }, 'could not read the orders registry')
+      })
+    }
+    this.#arm(this.#now())
+    return handle
+  }
+
+  /**
+   * A known order (created through the gateway, or registered): tracked until Done or
+   * Gone, watched or not. `since`: when it became known (its deposit address was shown).
+   */
+  register (trackcode: string, since: number, initial?: StoredSnapshot): void {
+    if (this.#closed) return
+    const entry = this.#entries.get(trackcode)
+    if (entry !== undefined) {
+      entry.known = true
+      return
+    }
+    if (initial !== undefined && isFinalStatus(initial.order.status)) return
+    this.#track(trackcode, initial, true, since)
+    this.#arm(this.#now())
+  }
+
+  /** Reads the known orders from the registry and tracks those not tracked yet. */
+  async syncKnown (): Promise<number> {
+    const known = this.#opts.known
+    if (known === undefined) return 0
+    let added = 0
+    for (const [trackcode, order] of await known.list()) {
+      if (this.#closed) break
+      if (this.#entries.has(trackcode)) continue
+      const stored = await this.#opts.stored?.(trackcode)
+      if (stored !== undefined && isFinalStatus(stored.order.status)) continue
+      if (this.#entries.has(trackcode)) continue
+      this.register(trackcode, order.since, stored)
+      added++
+    }
+    return added
+  }
+
+  /**
+   * Shows the allocator a check of `trackcode` sent at `sentAt` (whoever made it),
+   * whose answer is `snapshot`: it learns from it and plans the order's next check.
+   */
+  observe (trackcode: string, order: TrackedOrder, sentAt: number): void {
+    const entry = this.#entries.get(trackcode)
+    if (entry === undefined) return
+    observeCheck(entry.progress, order, sentAt, this)
+    entry.changes = predictedChanges(order, entry.progress, this.lags, this.settings.periodMs)
+    if (!entry.checking) this.#replan(entry, this.#now())
+  }
+
+  /**
+   * Checks `trackcode` at once rather than when planned (the demo just paid it), if the
+   * partition has a check left; a nudge during a check makes another right after it.
+   * False when nothing was started (not tracked, backing off, or no check left).
+   */
+  async nudge (trackcode: string): Promise<boolean> {
+    const entry = this.#entries.get(trackcode)
+    if (entry === undefined || entry.retryAt !== null) return false
+    if (entry.checking) {
+      entry.nudged = true
+      return true
+    }
+    const now = this.#now()
+    const state = await this.#opts.partition.state()
+    if (!(state.used < state.limit && state.pausedUntil <= now)) return false
+    if (entry.checking) {
+      entry.nudged = true
+      return true
+    }
+    if (this.#entries.get(trackcode) !== entry) return false
+    void this.#execute(entry, 'nudge')
+    return true
+  }
+
+  /** Epoch ms when `trackcode` is next checked: its plan, else the watch's next round (0: not tracked). */
+  nextCheckAt (trackcode: string): number {
+    const entry = this.#entries.get(trackcode)
+    if (entry === undefined) return 0
+    return entry.plan?.at ?? Math.max(this.#nextWatchAt, this.#now())
+  }
+
+  /**
+   * How long a snapshot checked at `checkedAt` and not kept fresh by the allocator may
+   * be served without a new check: until upstream's next refresh, at least one period.
+   */
+  freshForMs (checkedAt: number): number {
+    const now = this.#now()
+    return Math.max(0, Math.max(this.phase.nextTick(checkedAt), checkedAt + this.settings.periodMs) - now)
+  }
+
+  /** Stops every timer and poller. */
+  close (): void {
+    this.#closed = true
+    this.#clearTimer()
+    for (const entry of [...this.#entries.values()]) this.#untrack(entry, false)
+  }
+
+  /** A follower left: the order stays tracked while someone follows it or it is known. */
+  unfollow (entry: Entry, handle: FollowHandle): void {
+    entry.followers.delete(handle)
+    if (entry.followers.size === 0 && !entry.known && this.#entries.get(entry.trackcode) === entry) this.#untrack(entry, false)
+  }
+
+  /** The allocator's state, for metrics and the admin route. */
+  state (): AllocatorState {
+    const v = this.#lastView
+    let appointments = 0
+    let watched = 0
+    const now = this.#now()
+    for (const e of this.#entries.values()) {
+      if (e.plan !== null) appointments++
+      if (e.progress.last !== undefined && this.#hazard(e, now).rate > 0) watched++
+    }
+    const p50 = (kind: 'deposit' | 'output'): number | null => {
+      const q = this.lags.quantile(kind, 0.5)
+      return q === undefined ? null : Math.round(q / 1000)
+    }
+    return {
+      orders: this.#entries.size,
+      appointments,
+      watched,
+      budget: {
+        limit: v?.limit ?? 0,
+        used: v?.used ?? 0,
+        window_ms: v?.windowMs ?? 0,
+        reserved_hard: v?.reservedHard ?? 0,
+        reserved_soft: v?.reservedSoft ?? 0,
+        free: v?.free ?? 0,
+        watch_per_hour: (v?.watchRate ?? 0) * 3_600_000,
+        credit: this.#budget.credit
+      },
+      refresh: { period_ms: this.phase.periodMs, uncertainty: this.phase.uncertainty(), observations: this.phase.observations },
+      lags: { deposit_p50_s: p50('deposit'), output_p50_s: p50('output'), deposit_observations: this.lags.count('deposit'), output_observations: this.lags.count('output') },
+      checks: { ...this.#checks }
+    }
+  }
+
+  /** Why and when each tracked order is next checked. */
+  explain (): OrderExplanation[] {
+    const now = this.#now()
+    const out: OrderExplanation[] = []
+    for (const e of this.#entries.values()) {
+      const hazard = this.#hazard(e, now)
+      const weight = weightOf(e.progress.last, e.progress, e.followers.size, now, this.settings)
+      const last = e.progress.lastCheckAt
+      const index = e.progress.last === undefined ? 0 : watchIndex(hazard, weight, this.#elapsed(e, now), this.settings)
+      const planNear = e.plan !== null && (hazard.rate <= 0 || e.plan.at <= now + this.settings.periodMs)
+      const reason: CheckReason = planNear && e.plan !== null ? e.plan.reason : hazard.rate > 0 ? 'watch' : e.plan?.reason ?? (e.progress.last === undefined ? 'none' : 'safety')
+      out.push({
+        trackcode: e.trackcode,
+        status: e.progress.last?.status ?? null,
+        reason,
+        change: e.plan?.change ?? hazard.kind,
+        next_check_at: e.plan === null ? null : Math.floor(e.plan.at / 1000),
+        last_check_at: last > 0 ? Math.floor(last / 1000) : null,
+        hazard_per_hour: hazard.rate * 3_600_000,
+        index_s: hazard.rate > 0 ? index / 1000 : 0,
+        weight,
+        subscribers: e.followers.size,
+        known: e.known
+      })
+    }
+    return out
+  }
+
+  #track (trackcode: string, initial: StoredSnapshot | undefined, known: boolean, since: number): Entry {
+    const progress = newProgress(since, initial?.order, initial?.checkedAt ?? 0)
+    const entry: Entry = {
+      trackcode,
+      progress,
+      executor: this.#opts.executor(trackcode, initial),
+      followers: new Set(),
+      known,
+      changes: initial === undefined ? [] : predictedChanges(initial.order, progress, this.lags, this.settings.periodMs),
+      plan: null,
+      retryAt: null,
+      retryReason: 'retry',
+      checking: false,
+      nudged: false,
+      checkedRound: this.#round
+    }
+    this.#entries.set(trackcode, entry)
+    this.#replan(entry, this.#now())
+    return entry
+  }
+
+  #untrack (entry: Entry, finished: boolean): void {
+    if (this.#entries.get(entry.trackcode) === entry) this.#entries.delete(entry.trackcode)
+    entry.executor.stop()
+    entry.plan = null
+    for (const f of [...entry.followers]) {
+      f.running = false
+      if (finished) f.onFinished()
+    }
+    entry.followers.clear()
+  }
+
+  #hazard (e: Entry, now: number): ReturnType<typeof hazardOf> {
+    const last = e.progress.last
+    if (last === undefined) return { rate: 0, kind: null }
+    return hazardOf(last, e.progress, e.changes, now, this.lags, this.settings.periodMs, this.settings)
+  }
+
+  /** Plans the entry's next check: a retry, a first look, an appointment, or the watch (no plan). */
+  #replan (entry: Entry, now: number): void {
+    const last = entry.progress.last
+    if (entry.retryAt !== null) {
+      entry.plan = { at: entry.retryAt, reason: entry.retryReason, change: null }
+    } else if (last === undefined) {
+      entry.plan = { at: now, reason: 'first-look', change: null }
+    } else if (isFinalStatus(last.status)) {
+      entry.plan = null
+    } else {
+      const a = appointmentFor(entry.changes, entry.progress.lastCheckAt, now, this.phase, this.settings)
+      entry.plan = a === null ? null : { at: Math.max(a.at, entry.progress.lastCheckAt + 1), reason: 'appointment', change: a.change.kind }
+    }
+    this.#arm(now)
+  }
+
+  #clearTimer (): void {
+    if (this.#timer !== null) this.#opts.clock.clearTimeout(this.#timer)
+    this.#timer = null
+    this.#timerAt = Infinity
+  }
+
+  /** Arms the one timer for the earliest of: a planned check, the watch's next round, the next look at the registry. */
+  #arm (now: number): void {
+    if (this.#closed) return
+    let at = this.#opts.known === undefined ? Infinity : this.#nextSyncAt
+    if (this.#entries.size > 0) {
+      at = Math.min(at, this.#nextWatchAt)
+      for (const e of this.#entries.values()) if (e.plan !== null && !e.checking && e.plan.at < at) at = e.plan.at
+    }
+    if (at === Infinity) {
+      this.#clearTimer()
+      return
+    }
+    at = Math.max(at, now)
+    if (this.#timer !== null && this.#timerAt <= at) return
+    this.#clearTimer()
+    this.#timerAt = at
+    this.#timer = this.#opts.clock.setTimeout(() => {
+      this.#timer = null
+      this.#timerAt = Infinity
+      this.#firedAt = Math.max(this.#firedAt, at)
+      this.#wake()
+    }, at - now)
+  }
+
+  #wake (): void {
+    if (this.#closed) return
+    if (this.#waking) {
+      this.#again = true
+      return
+    }
+    this.#waking = true
+    this.#decide().catch((err: unknown) => {
+      this.#opts.log.error({ err }, 'the poll allocator failed a round')
+    }).finally(() => {
+      this.#waking = false
+      const now = this.#now()
+      if (this.#again) {
+        this.#again = false
+        this.#wake()
+        return
+      }
+      // After a failed round, try again a period later rather than in a loop.
+      if (this.#nextWatchAt <= now) this.#nextWatchAt = now + this.settings.periodMs
+      this.#arm(now)
+    })
+  }
+
+  /** One decision: due appointments first, then (once per refresh) the watch. */
+  async #decide (): Promise<void> {
+    let now = this.#now()
+    if (this.#opts.known !== undefined && now >= this.#nextSyncAt) {
+      this.#nextSyncAt = now + this.settings.syncMs
+      await this.syncKnown().catch((err: unknown) => { this.#opts.log.warn({ err }, 'could not list the known orders') })
+      now = this.#now()
+    }
+    if (this.#entries.size === 0) return
+    const state = await this.#opts.partition.state()
+    now = this.#now()
+    const view = this.#view(state, now)
+    let used = view.used
+    const spendable = (): boolean => used < view.limit && view.pausedUntil <= now
+
+    const due = [...this.#entries.values()].filter((e) => e.plan !== null && !e.checking && e.plan.at <= now)
+    due.sort((a, b) => (a.plan as Plan).at - (b.plan as Plan).at)
+    for (const e of due) {
+      if (!spendable()) break
+      used++
+      void this.#execute(e, (e.plan as Plan).reason)
+    }
+
+    if (now >= this.#nextWatchAt) {
+      this.#round++
+      // The next round just after the next refresh (a period later while the phase is unknown).
+      this.#nextWatchAt = Math.max(now + this.settings.periodMs / 2, this.phase.surelyVisibleAfter(now)) + this.settings.slackMs
+      // A round is a refresh period, however little the clock moved (a clock frozen in tests).
+      const credit = this.#budget.accrue(view, this.#roundAt === 0 ? 0 : Math.max(this.settings.periodMs, now - this.#roundAt))
+      this.#roundAt = now
+      const candidates: Candidate[] = []
+      for (const e of this.#entries.values()) {
+        // An appointment within the period will look anyway.
+        if (e.checking || e.progress.last === undefined || (e.plan !== null && e.plan.at <= now + this.settings.periodMs)) continue
+        const c = this.#candidate(e, now)
+        if (c !== null) candidates.push(c)
+      }
+      for (const c of chooseWatched(candidates, credit, this.settings.floorMs)) {
+        if (!spendable()) break
+        const e = this.#entries.get(c.trackcode)
+        if (e === undefined || e.checking) continue
+        used++
+        this.#budget.spend()
+        void this.#execute(e, c.safety ? 'safety' : 'watch')
+      }
+    }
+  }
+
+  /**
+   * Time a change could have been waiting undetected since the order's last check:
+   * the refresh periods passed since (watch rounds follow refreshes), 0 before the
+   * next refresh; at least the time elapsed when a refresh surely came in between.
+   */
+  #elapsed (e: Entry, now: number): number {
+    const rounds = this.#round - e.checkedRound
+    if (rounds <= 0) return 0
+    // Time moved, but not past any refresh upstream could have made: nothing new to see.
+    if (now > e.progress.lastCheckAt && this.phase.nextTick(e.progress.lastCheckAt) > now) return 0
+    return Math.max(rounds * this.settings.periodMs, now - e.progress.lastCheckAt)
+  }
+
+  #candidate (e: Entry, now: number): Candidate | null {
+    const last = e.progress.last as TrackedOrder
+    const lastAt = e.progress.lastCheckAt
+    const hazard = this.#hazard(e, now)
+    const weight = weightOf(last, e.progress, e.followers.size, now, this.settings)
+    // An unpaid order past its fresh address is not looked at more often than this.
+    if (last.status === 'WaitingForPayment' && now - e.progress.since >= this.settings.justShownMs && now - lastAt < this.settings.unpaidSpacingMs) return null
+    const index = watchIndex(hazard, weight, this.#elapsed(e, now), this.settings)
+    if (index <= 0) return null
+    return { trackcode: e.trackcode, index, safety: hazard.rate <= 0 }
+  }
+
+  /** The budget now: the partition less the checks planned (hard) and expected (soft). */
+  #view (state: Parameters<Budget['view']>[0], now: number): BudgetView {
+    const horizon = now + state.windowMs
+    let hard = 0
+    let soft = 0
+    for (const e of this.#entries.values()) {
+      if (e.plan !== null && e.plan.reason !== 'appointment') hard++
+      for (const c of e.changes) if (c.at < horizon && isPending(c, now, this.settings)) hard++
+      const last = e.progress.last
+      if (last === undefined || last.status === 'WaitingForPayment' || last.status === 'Confirming') {
+        // Once paid: one check per output's send and one for the retention, if it pays (even odds).
+        soft += ((last?.outputs.length ?? 1) + 1) / 2
+      }
+    }
+    const view = this.#budget.view(state, hard, Math.ceil(soft))
+    this.#lastView = view
+    return view
+  }
+
+  async #execute (entry: Entry, reason: CheckReason): Promise<void> {
+    if (entry.checking || this.#closed) return
+    entry.checking = true
+    entry.plan = null
+    entry.checkedRound = this.#round
+    this.#checks[reason] = (this.#checks[reason] ?? 0) + 1
+    let outcome: Execution
+    try {
+      outcome = await entry.executor.execute()
+    } catch (err) {
+      this.#opts.log.error({ err, trackcode: entry.trackcode }, 'poller failed')
+      outcome = { kind: 'failed', retryAt: this.#now() + 24 * this.settings.periodMs }
+    }
+    entry.checking = false
+    if (this.#entries.get(entry.trackcode) !== entry) return
+    const now = this.#now()
+    switch (outcome.kind) {
+      case 'snapshot':
+        entry.retryAt = null
+        if (isFinalStatus(outcome.snapshot.order.status)) {
+          this.#untrack(entry, true)
+          return
+        }
+        break
+      case 'gone':
+        this.#untrack(entry, true)
+        return
+      case 'failed':
+        entry.retryAt = outcome.retryAt
+        entry.retryReason = 'retry'
+        break
+      case 'elsewhere':
+        entry.retryAt = now + this.settings.periodMs
+        entry.retryReason = 'elsewhere'
+        break
+    }
+    if (entry.nudged && entry.retryAt === null) {
+      entry.nudged = false
+      void this.#execute(entry, 'nudge')
+      return
+    }
+    entry.nudged = false
+    this.#replan(entry, now)
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The allocator explained: per order, why and when it is next checked; for the whole
+ * allocator, its budget, reservations, learning and counters. Served by
+ * `GET /admin/allocator` (gateway tokens only) and summed up in `/metrics`.
+ */
+import { Type, type Static } from 'typebox'
+
+/** Why an order is checked when it is. */
+export const CheckReason = Type.Enum(['first-look', 'appointment', 'watch', 'safety', 'retry', 'nudge', 'elsewhere', 'none'], {
+  description: '`first-look`: a known order never checked; `appointment`: a predicted change (see `change`); `watch`: an unpredictable change, by its index; `safety`: nothing can change, checked rarely; `retry`: after a failure; `nudge`: asked for at once; `elsewhere`: another instance polls it; `none`: nothing planned.'
+})
+export type CheckReason = Static<typeof CheckReason>
+
+/** One order as the allocator sees it. */
+export const OrderExplanation = Type.Object({
+  trackcode: Type.String(),
+  status: Type.Union([Type.String(), Type.Null()], { description: 'Status of the last snapshot seen; null before the first check.' }),
+  reason: CheckReason,
+  change: Type.Union([Type.String(), Type.Null()], { description: 'The change the next check looks for (payment, deposit-confirmation, send, output-confirmation, retention).' }),
+  next_check_at: Type.Union([Type.Number(), Type.Null()], { description: 'Epoch seconds of the planned check (appointments, retries); null for the watch, which decides each refresh period.' }),
+  last_check_at: Type.Union([Type.Number(), Type.Null()], { description: 'Epoch seconds of the last check seen.' }),
+  hazard_per_hour: Type.Number({ description: 'Changes per hour the watch expects now.' }),
+  index_s: Type.Number({ description: 'Watch index: expected undetected delay accumulated since the last check, weighted, seconds.' }),
+  weight: Type.Number(),
+  subscribers: Type.Integer({ description: 'Streams following it on this instance.' }),
+  known: Type.Boolean({ description: 'Known order (created through the gateway or registered): tracked without subscribers until Done or Gone.' })
+})
+export type OrderExplanation = Static<typeof OrderExplanation>
+
+/** The allocator's state. */
+export const AllocatorState = Type.Object({
+  orders: Type.Integer({ description: 'Orders tracked.' }),
+  appointments: Type.Integer({ description: 'Orders with an appointment planned.' }),
+  watched: Type.Integer({ description: 'Orders the watch ranks (a hazard above zero).' }),
+  budget: Type.Object({
+    limit: Type.Number(),
+    used: Type.Number(),
+    window_ms: Type.Number(),
+    reserved_hard: Type.Number({ description: 'Appointments planned within the next window.' }),
+    reserved_soft: Type.Number({ description: 'Expected appointments of unfunded orders and the share kept for arrivals.' }),
+    free: Type.Number({ description: 'What the watch may spend over the window.' }),
+    watch_per_hour: Type.Number({ description: 'The watch\'s pace, checks per hour.' }),
+    credit: Type.Number({ description: 'Checks the watch may make now.' })
+  }),
+  refresh: Type.Object({
+    period_ms: Type.Number(),
+    uncertainty: Type.Number({ description: 'Part of the refresh period where upstream\'s tick may still be (1: not learned).' }),
+    observations: Type.Integer()
+  }),
+  lags: Type.Object({
+    deposit_p50_s: Type.Union([Type.Number(), Type.Null()]),
+    output_p50_s: Type.Union([Type.Number(), Type.Null()]),
+    deposit_observations: Type.Integer(),
+    output_observations: Type.Integer()
+  }),
+  checks: Type.Record(Type.String(), Type.Integer(), { description: 'Checks started since start, by reason.' })
+})
+export type AllocatorState = Static<typeof AllocatorState>
+
+/** Body of `GET /admin/allocator`. */
+export const AllocatorReport = Type.Object({
+  ok: Type.Literal(true),
+  allocator: AllocatorState,
+  orders: Type.Array(OrderExplanation)
+})
+export type AllocatorReport = Static<typeof AllocatorReport>
