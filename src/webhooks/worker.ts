@@ -14,6 +14,7 @@
  * deliveries. In a cluster every instance runs a worker; the store's claims make each
  * delivery one instance's at a time.
  */
+import { GatewayError } from '../errors.js'
 import type { FastifyBaseLogger } from 'fastify'
 import type { ClaimedDelivery, WebhookStore } from '../state/webhooks/index.js'
 import { attempt, type AttemptOptions } from './delivery.js'
@@ -71,7 +72,9 @@ export class WebhookWorker {
     if (this.#timer !== null) clearTimeout(this.#timer)
     this.#timer = null
     this.#running = this.#round().catch((err: unknown) => {
-      this.#opts.log.warn({ err }, 'webhook round failed')
+      // Redis down: its link logged the outage once; rounds resume when it is back.
+      if (err instanceof GatewayError && err.statusCode === 503) this.#opts.log.debug({ err }, 'webhook round skipped: state unreachable')
+      else this.#opts.log.warn({ err }, 'webhook round failed')
       return false
     }).then((busy) => {
       this.#running = null

@@ -23,6 +23,7 @@
  * During a Redis outage the store answers nothing from memory: registrations fail
  * (503 from the routes), no delivery is claimed, and deliveries resume when it is back.
  */
+import { GatewayError } from '../../errors.js'
 import type { RedisLink } from '../redis/link.js'
 import { defineScript } from '../redis/script.js'
 import type { AttemptOutcome, ClaimedDelivery, EndpointPatch, OutboxEvent, StoredEndpoint, WebhookDelivery, WebhookStore } from './index.js'
@@ -243,6 +244,11 @@ export function encodeEvent (event: OutboxEvent): string {
   return JSON.stringify(event)
 }
 
+/** What every webhook operation answers while Redis is down. */
+function webhooksUnreachable (): GatewayError {
+  return new GatewayError(503, 'SERVICE_UNAVAILABLE', 'Webhook state is unreachable while Redis is down; try again shortly', { headers: { 'retry-after': '5' } })
+}
+
 export class RedisWebhookStore implements WebhookStore {
   readonly #link: RedisLink
 
@@ -250,9 +256,13 @@ export class RedisWebhookStore implements WebhookStore {
     this.#link = opts.link
   }
 
-  /** Runs `fn` on Redis; throws during an outage (nothing is answered from memory). */
+  /**
+   * Runs `fn` on Redis; during an outage nothing is answered from memory: a 503 (the
+   * REST routes answer it; the delivery worker waits for Redis without logging it again —
+   * the link logs the outage once).
+   */
   async #run<T> (fn: (redis: RedisLink['client'], prefix: string) => Promise<T>): Promise<T> {
-    return await this.#link.run('webhooks', async (redis) => await fn(redis, this.#link.keyPrefix), () => { throw new Error('Redis is unavailable: webhook state is not reachable') })
+    return await this.#link.run('webhooks', async (redis) => await fn(redis, this.#link.keyPrefix), () => { throw webhooksUnreachable() })
   }
 
   async createEndpoint (endpoint: StoredEndpoint): Promise<void> {
