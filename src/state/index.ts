@@ -10,21 +10,20 @@
  *
  * | port          | what it holds                                              | single instance (sqlite) | cluster |
  * |---------------|------------------------------------------------------------|--------------------------|---------|
- * | `quota`       | the upstream calls made in the rolling 24 h window         | in process (for now)     | Redis   |
+ * | `quota`       | the upstream calls made in the rolling 24 h window         | SQLite                   | Redis   |
  * | `cache`       | answers of `/v1/meta*` and `/v1/prices`, for their TTL      | SQLite                   | Redis   |
  * | `idempotency` | `Idempotency-Key` records and the answers they replay      | SQLite                   | Redis   |
  * | `snapshots`   | the last snapshot of each tracked order, the 404 cache     | SQLite                   | Redis   |
  * | `bus`         | fan-out of new snapshots to the instances with subscribers | in process               | Redis   |
  * | `leases`      | which instance polls each trackcode                         | in process               | Redis   |
  * | `orders`      | known orders: created through the gateway or registered    | SQLite                   | Redis   |
- * | `allowances`  | upstream calls each caller caused in the rolling 24 h      | in process (for now)     | Redis   |
+ * | `allowances`  | upstream calls each caller caused in the rolling 24 h      | SQLite                   | Redis   |
  * | `webhooks`    | webhook endpoints, the outbox of events, deliveries        | SQLite                   | Redis   |
  *
  * `bus` and `leases` have no SQLite backend on purpose: on one machine there is no
  * other instance to fan out to or to take a poller from, and neither a message in
  * flight nor a lease means anything once the process is gone (after a restart the
- * pollers start again with their subscribers). The quota's ledger moves to SQLite with
- * the quota port's rework.
+ * pollers start again with their subscribers).
  */
 import type { Config } from '../config.js'
 import type { UpstreamResult } from '../upstream/client.js'

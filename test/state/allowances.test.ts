@@ -2,14 +2,17 @@
  * The allowances port's contract (`src/state/allowances/index.ts`), run against every
  * backend: a caller gets `limit` calls per rolling window and no more, also across
  * instances and under concurrency; callers are independent; a refusal says when a call
- * frees; `used` counts the window. Backend-only behaviour is beside it (`redis/`).
+ * frees; `used` counts the window. Backend-only behaviour is beside it (`redis/`). On
+ * SQLite the two handles are two connections to one file (before and after a restart).
  */
 import t, { type Test } from 'tap'
 import type { AllowanceStore } from '../../src/state/allowances/index.js'
 import { MemoryAllowances } from '../../src/state/allowances/memory.js'
 import { RedisAllowances } from '../../src/state/allowances/redis.js'
+import { SqliteAllowances } from '../../src/state/allowances/sqlite.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { clusterLinks } from './fixtures/redis.js'
+import { sqliteConnections } from './fixtures/sqlite.js'
 import { virtualTime, type StoreTime } from './fixtures/time.js'
 
 const WINDOW = 60_000
@@ -95,5 +98,26 @@ t.test('redis', async (t) => {
     const links = await clusterLinks(t, redis, 2)
     const [a, b] = links.map(({ link }) => new RedisAllowances({ link, windowMs: WINDOW, now: time.now })) as [RedisAllowances, RedisAllowances]
     return { stores: [a, b], time }
+  })
+})
+
+t.test('sqlite', async (t) => {
+  await contract(t, async (t) => {
+    const time = virtualTime()
+    const [a, b] = (await sqliteConnections(t, 2)).map((db) => new SqliteAllowances({ db, windowMs: WINDOW, now: time.now })) as [SqliteAllowances, SqliteAllowances]
+    return { stores: [a, b], time }
+  })
+
+  t.test('the sweep deletes only the calls that left the window', async (t) => {
+    const time = virtualTime()
+    const [db] = await sqliteConnections(t, 1)
+    const store = new SqliteAllowances({ db: db as NonNullable<typeof db>, windowMs: WINDOW, now: time.now })
+    await store.take(ALICE, 5)
+    await time.elapse(WINDOW / 2)
+    await store.take(BOB, 5)
+    await time.elapse(WINDOW / 2)
+    t.equal(store.sweep(), 1)
+    t.equal(await store.used(ALICE), 0)
+    t.equal(await store.used(BOB), 1)
   })
 })

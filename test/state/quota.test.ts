@@ -2,17 +2,20 @@
  * The quota port's contract (`src/state/quota/index.ts`), run against every backend:
  * strict partitions — `poll` its share, `create` the reserve, `rest` the remainder, none
  * taking from another; concurrent callers never overshoot, also across instances; the window rolls; `pause` refuses until its
- * end; `state()` reports all of it. Backend-only behaviour is in `memory/` and `redis/`.
+ * end; `state()` reports all of it. Backend-only behaviour is in `memory/` and `redis/`. On SQLite the two handles are two
+ * connections to one file (the same gateway before and after a restart).
  *
- * Both backends take their time from `now`, so both run on a virtual clock (ahead of
+ * Every backend takes its time from `now`, so all run on a virtual clock (ahead of
  * real time, with a window long enough that Redis' own key expiry never interferes).
  */
 import t, { type Test } from 'tap'
 import type { QuotaBudget, QuotaPurpose, QuotaState } from '../../src/state/quota/index.js'
 import { MemoryQuota } from '../../src/state/quota/memory.js'
 import { RedisQuota } from '../../src/state/quota/redis.js'
+import { SqliteQuota } from '../../src/state/quota/sqlite.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { clusterLinks } from './fixtures/redis.js'
+import { sqliteConnections } from './fixtures/sqlite.js'
 import { virtualTime, type StoreTime } from './fixtures/time.js'
 
 const WINDOW = 60_000
@@ -142,5 +145,31 @@ t.test('redis', async (t) => {
     const links = await clusterLinks(t, redis, 2)
     const [a, b] = links.map(({ link }) => new RedisQuota({ link, callsKey: 'quota:k:calls', pauseKey: 'quota:k:pause', limit, reserve, pollShare, windowMs: WINDOW, instances: 2, now: time.now })) as [RedisQuota, RedisQuota]
     return { stores: [a, b], time }
+  })
+})
+
+t.test('sqlite', async (t) => {
+  await contract(t, async (t, { limit, reserve, pollShare }) => {
+    const time = virtualTime()
+    const dbs = await sqliteConnections(t, 2)
+    const [a, b] = dbs.map((db) => new SqliteQuota({ db, ledger: 'k', limit, reserve, pollShare, windowMs: WINDOW, now: time.now })) as [SqliteQuota, SqliteQuota]
+    return { stores: [a, b], time }
+  })
+
+  t.test('the ledger is per API key, and the sweep deletes only what left the window', async (t) => {
+    const time = virtualTime()
+    const [db] = await sqliteConnections(t, 1)
+    const a = new SqliteQuota({ db: db as NonNullable<typeof db>, ledger: 'a', limit: 4, reserve: 0, pollShare: 0.5, windowMs: WINDOW, now: time.now })
+    const b = new SqliteQuota({ db: db as NonNullable<typeof db>, ledger: 'b', limit: 4, reserve: 0, pollShare: 0.5, windowMs: WINDOW, now: time.now })
+    await a.tryAcquire('poll')
+    await a.pause(time.now() + 100)
+    t.equal((await b.state()).used, 0, 'another key\'s ledger is empty')
+    t.same(await b.tryAcquire('poll'), { granted: true }, 'and not paused')
+    await time.elapse(WINDOW / 2)
+    await a.tryAcquire('rest')
+    t.equal(a.sweep(), 1, 'the ended pause')
+    await time.elapse(WINDOW / 2)
+    t.equal(a.sweep(), 2, 'the two calls of the first half-window')
+    t.same((await a.state()).partitions.rest, { limit: 2, used: 1, remaining: 1 }, 'the later call still counts')
   })
 })

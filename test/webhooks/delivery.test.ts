@@ -5,89 +5,11 @@
  * order; a receiver failing for a while then back gets everything; URLs pointing at
  * internal addresses are refused without the allow-list; redirects are not followed.
  */
-import { createHash } from 'node:crypto'
-import { createServer, type IncomingHttpHeaders } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import t, { type Test } from 'tap'
-import { Webhook } from 'standardwebhooks'
-import { build, type Built } from '../helpers/build.js'
-import { createOrder, MIN } from '../helpers/fixtures.js'
+import t from 'tap'
+import { createOrder } from '../helpers/fixtures.js'
 import { request } from '../helpers/http.js'
 import { waitFor } from '../helpers/wait-for.js'
-
-const TOKEN = `tg_${'a'.repeat(43)}`
-const BEARER = { authorization: `Bearer ${TOKEN}` }
-
-interface Received { headers: IncomingHttpHeaders, body: string }
-
-/** A loopback receiver answering `status()` (200 by default); records every request. */
-async function receiver (t: Test, status: () => number = () => 200): Promise<{ url: string, got: Received[] }> {
-  const got: Received[] = []
-  const server = createServer((req, res) => {
-    let body = ''
-    req.on('data', (c: Buffer) => { body += c.toString('utf8') })
-    req.on('end', () => {
-      got.push({ headers: req.headers, body })
-      const code = status()
-      if (code === 302) res.setHeader('location', 'http://127.0.0.1:1/elsewhere')
-      res.statusCode = code
-      res.end()
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => { server.closeAllConnections(); server.close() })
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, got }
-}
-
-async function start (t: Test, allow: string[] = ['127.0.0.1']): Promise<Built> {
-  return await build(t, {
-    clock: 'manual',
-    fast: true,
-    config: {
-      gatewayTokens: [{ name: 'shop', sha256: createHash('sha256').update(TOKEN).digest('hex') }],
-      webhookAllowHosts: allow,
-      webhookRetryBaseMs: 20,
-      webhookTimeoutMs: 2000,
-      // The clock jumps minutes: snapshots must outlive the jumps (no subscriber keeps them).
-      finalCacheMs: 24 * 60 * MIN
-    },
-    app: { webhooks: { intervalMs: 20, resolve: async (host) => host === 'internal.example' ? [{ address: '10.1.2.3', family: 4 }] : [{ address: '93.184.215.14', family: 4 }] } }
-  })
-}
-
-async function register (s: Built, url: string): Promise<{ id: string, secret: string }> {
-  const res = await request(`${s.url}/webhooks`, { headers: BEARER, body: { url, events: ['order.payment_seen', 'order.confirmed', 'order.output_sent', 'order.completed', 'order.gone'] } })
-  if (res.status !== 201) throw new Error(`registration: ${res.status} ${res.text}`)
-  return res.json as { id: string, secret: string }
-}
-
-/** Drives an order to Done, polling through the gateway so its snapshots change. */
-async function lifecycle (s: Built, code: string): Promise<void> {
-  const poll = async (): Promise<string> => {
-    // Past the polling interval, so the stored snapshot is no longer fresh and a check runs.
-    s.clock.advance(200)
-    return (await request(`${s.url}/orders/${code}`)).json?.status as string
-  }
-  const until = async (status: string): Promise<void> => { await waitFor(async () => await poll() === status, status) }
-  await until('WaitingForPayment')
-  s.sim.control.pay(code)
-  await until('Confirming')
-  s.clock.advance(2 * MIN)
-  await until('WaitingForDelivery')
-  s.clock.advance(MIN)
-  await poll()
-  s.clock.advance(119 * MIN)
-  await poll()
-  s.clock.advance(MIN)
-  await until('Done')
-}
-
-const EXPECTED = ['order.payment_seen', 'order.confirmed', 'order.output_sent', 'order.output_sent', 'order.completed']
-
-function verified (t: Test, secret: string, got: Received[]): Array<{ id: string, type: string, data: { trackcode: string, status: string } }> {
-  const wh = new Webhook(secret)
-  return got.map((r) => wh.verify(r.body, r.headers as Record<string, string>) as { id: string, type: string, data: { trackcode: string, status: string } })
-}
+import { BEARER, EXPECTED, lifecycle, receiver, register, start, verified } from './fixtures.js'
 
 t.test('every transition is delivered once, in order, signed', async (t) => {
   const s = await start(t)
@@ -97,7 +19,7 @@ t.test('every transition is delivered once, in order, signed', async (t) => {
   const code = await createOrder(s.sim)
   await lifecycle(s, code)
   await waitFor(() => rx.got.length >= EXPECTED.length, 'every event')
-  const events = verified(t, secret, rx.got)
+  const events = verified(secret, rx.got)
   t.same(events.map((e) => e.type), EXPECTED)
   t.equal(new Set(events.map((e) => e.id)).size, EXPECTED.length, 'unique ids')
   t.ok(events.every((e) => e.data.trackcode === code))
@@ -131,8 +53,8 @@ t.test('a receiver failing for a while then back gets everything, in order', asy
   up = true
   await waitFor(async () => (await request(`${s.url}/webhooks/${id}/deliveries`, { headers: BEARER })).json.deliveries.every((d: { state: string }) => d.state === 'delivered'), 'all delivered')
   const ok = rx.got.slice(failedSoFar)
-  t.same(verified(t, secret, ok).map((e) => e.type), EXPECTED, 'after recovery: each once, in order')
-  t.ok(verified(t, secret, rx.got.slice(0, failedSoFar)).every((e) => e.type === 'order.payment_seen'), 'while down, only the head of the queue was tried')
+  t.same(verified(secret, ok).map((e) => e.type), EXPECTED, 'after recovery: each once, in order')
+  t.ok(verified(secret, rx.got.slice(0, failedSoFar)).every((e) => e.type === 'order.payment_seen'), 'while down, only the head of the queue was tried')
 })
 
 t.test('SSRF: internal targets are refused at registration; redirects are not followed', async (t) => {

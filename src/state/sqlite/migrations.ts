@@ -118,5 +118,30 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX webhook_deliveries_queue ON webhook_deliveries (endpoint_id, trackcode, state, seq);
       CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);`
+  },
+  {
+    name: 'quota: the upstream calls of the rolling window, by partition, and upstream\'s pause',
+    sql: `
+      CREATE TABLE quota_calls (
+        ledger TEXT NOT NULL,
+        purpose TEXT NOT NULL CHECK (purpose IN ('poll', 'create', 'rest')),
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX quota_calls_window ON quota_calls (ledger, purpose, at);
+      CREATE INDEX quota_calls_at ON quota_calls (at);
+      CREATE TABLE quota_pause (
+        ledger TEXT PRIMARY KEY,
+        until INTEGER NOT NULL
+      ) WITHOUT ROWID;`
+  },
+  {
+    name: 'allowances: the upstream calls each caller caused in the rolling window',
+    sql: `
+      CREATE TABLE allowance_calls (
+        caller TEXT NOT NULL,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX allowance_calls_window ON allowance_calls (caller, at);
+      CREATE INDEX allowance_calls_at ON allowance_calls (at);`
   }
 ]

@@ -1,24 +1,24 @@
 /**
  * The stores of a single gateway on its state database (`STATE_BACKEND=sqlite`, the
- * default without `REDIS_URL`): idempotency records, snapshots and not-found marks,
- * known orders, the meta/prices cache and the webhooks (endpoints, outbox, deliveries)
- * are SQLite tables and survive a restart or a
- * `kill -9`. The tracking bus and the poller leases stay in process: with one instance
- * there is no one else to fan out to or to share a poller with, and neither means
- * anything after a restart. The quota keeps its in-process backend until the quota
- * port's rework lands (then its ledger gets a table here too).
+ * default without `REDIS_URL`): the quota ledger and the per-caller allowances,
+ * idempotency records, snapshots and not-found marks, known orders, the meta/prices
+ * cache and the webhooks (endpoints, outbox, deliveries) are SQLite tables and survive
+ * a restart or a `kill -9`. The tracking bus and the poller leases stay in process:
+ * with one instance there is no one else to fan out to or to share a poller with, and
+ * neither means anything after a restart.
  */
 import type { Config } from '../../config.js'
 import type { UpstreamResult } from '../../upstream/client.js'
 import type { StateStores } from '../index.js'
-import { MemoryAllowances } from '../allowances/memory.js'
+import { SqliteAllowances } from '../allowances/sqlite.js'
 import { MemoryBus } from '../bus/memory.js'
 import { upstreamResultCodec } from '../cache/codec.js'
 import { SqliteCacheStore } from '../cache/sqlite.js'
 import { SqliteIdempotencyStore } from '../idempotency/sqlite.js'
 import { MemoryLeaseStore } from '../leases/memory.js'
 import { SqliteOrderRegistry } from '../orders/sqlite.js'
-import { MemoryQuota } from '../quota/memory.js'
+import { SqliteQuota } from '../quota/sqlite.js'
+import { apiKeyId } from '../redis/keys.js'
 import { SqliteSnapshotStore } from '../snapshots/sqlite.js'
 import { SqliteWebhookStore } from '../webhooks/sqlite.js'
 import type { StateDatabase } from './database.js'
@@ -39,16 +39,19 @@ export function sqliteStores (config: Config, db: StateDatabase, now: () => numb
   const webhooks = new SqliteWebhookStore({ db })
   const snapshots = new SqliteSnapshotStore({ db, now, outbox: webhooks })
   const orders = new SqliteOrderRegistry({ db, now })
+  // Real time (not the tracking clock), like the in-process and Redis quota and allowances.
+  const quota = new SqliteQuota({ db, ledger: apiKeyId(config.apiKey ?? ''), limit: config.dailyQuota, reserve: config.quotaReserve, pollShare: config.quotaPollShare })
+  const allowances = new SqliteAllowances({ db })
   return {
-    quota: new MemoryQuota({ limit: config.dailyQuota, reserve: config.quotaReserve, pollShare: config.quotaPollShare }),
+    quota,
     cache,
     idempotency,
     snapshots,
     bus: new MemoryBus(),
     leases: new MemoryLeaseStore(now),
     orders,
-    allowances: new MemoryAllowances(),
+    allowances,
     webhooks,
-    sweep: () => cache.sweep() + idempotency.sweep() + snapshots.sweep() + orders.sweep()
+    sweep: () => quota.sweep() + allowances.sweep() + cache.sweep() + idempotency.sweep() + snapshots.sweep() + orders.sweep()
   }
 }

@@ -8,8 +8,10 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { MemorySnapshotStore } from '../../../src/state/snapshots/memory.js'
-import { SqliteSnapshotStore } from '../../../src/state/snapshots/sqlite.js'
+import { SqliteAllowances } from '../../../src/state/allowances/sqlite.js'
+import { SqliteOrderRegistry } from '../../../src/state/orders/sqlite.js'
+import { MemoryQuota } from '../../../src/state/quota/memory.js'
+import { SqliteQuota } from '../../../src/state/quota/sqlite.js'
 import { DATABASE_FILE, openStateDatabase } from '../../../src/state/sqlite/database.js'
 import { MIGRATIONS } from '../../../src/state/sqlite/migrations.js'
 import { sqliteStores } from '../../../src/state/sqlite/stores.js'
@@ -44,7 +46,7 @@ t.test('migrations run once each; a new one is applied alone; a newer database i
   t.same(newer.migrated, [EXTRA.name])
   t.equal(newer.pragma('user_version'), MIGRATIONS.length + 1)
   newer.close()
-  t.throws(() => openStateDatabase(dir), /schema version 6, newer than this trackgate knows \(5\)/)
+  t.throws(() => openStateDatabase(dir), new RegExp(`schema version ${MIGRATIONS.length + 1}, newer than this trackgate knows \\(${MIGRATIONS.length}\\)`))
 })
 
 t.test('a failing migration leaves the database at the last whole step', async (t) => {
@@ -81,13 +83,15 @@ t.test('the sweep deletes expired rows of every table, and only those', async (t
 t.test('the state plugin opens the database in DATA_DIR (STATE_BACKEND=sqlite), and closes it with the app', async (t) => {
   const dataDir = join(await tempDataDir(t), 'data')
   const s = await build(t, { config: { stateBackend: 'sqlite', dataDir } })
-  t.ok(s.app.state.snapshots instanceof SqliteSnapshotStore)
+  t.ok(s.app.state.quota instanceof SqliteQuota, 'the quota ledger on the database')
+  t.ok(s.app.state.allowances instanceof SqliteAllowances, 'the allowances too')
+  t.ok(s.app.state.orders instanceof SqliteOrderRegistry)
   t.ok(existsSync(join(dataDir, DATABASE_FILE)), 'created on start')
   t.ok(existsSync(join(dataDir, `${DATABASE_FILE}-wal`)), 'WAL mode')
   await s.gw.close()
   t.notOk(existsSync(join(dataDir, `${DATABASE_FILE}-wal`)), 'closed: the WAL was checkpointed and removed')
 
   const memory = await s.gateway({ config: { stateBackend: 'memory', dataDir: join(dataDir, 'unused') } })
-  t.ok(memory.app.state.snapshots instanceof MemorySnapshotStore)
+  t.ok(memory.app.state.quota instanceof MemoryQuota)
   t.notOk(existsSync(join(dataDir, 'unused')), 'STATE_BACKEND=memory opens no database')
 })

@@ -1,16 +1,14 @@
 /**
  * State on the SQLite backend survives a `kill -9`: a gateway process on a data
- * directory creates an order with an `Idempotency-Key` and tracks it to `Done`, and
- * knows an order; it is killed with `SIGKILL` (no shutdown, no close, no checkpoint);
- * a new gateway on the same directory replays the creation's answer and serves the
- * final snapshot without any upstream call (the simulator's counters), and still knows
- * the order.
+ * directory creates an order with an `Idempotency-Key` (so it knows the order) and
+ * tracks it to `Done`; it is killed with `SIGKILL` (no shutdown, no close, no
+ * checkpoint); a new gateway on the same directory replays the creation's answer and
+ * serves the final snapshot without any upstream call (the simulator's counters),
+ * still knows the order, and still counts every upstream call the first one made
+ * against the quota and against the caller's allowance.
  */
 import t from 'tap'
 import { createManualClock } from '../../../src/simulator/index.js'
-import { KNOWN_ORDER_TTL_MS, type KnownOrder } from '../../../src/state/orders/index.js'
-import { SqliteOrderRegistry } from '../../../src/state/orders/sqlite.js'
-import { openStateDatabase } from '../../../src/state/sqlite/database.js'
 import { build } from '../../helpers/build.js'
 import { BTC_A, MIN, mixerOrder } from '../../helpers/fixtures.js'
 import { request } from '../../helpers/http.js'
@@ -20,7 +18,7 @@ import { tempDataDir } from '../fixtures/sqlite.js'
 
 const CREATE_ROUTE = 'POST /v1/mixer/orders'
 
-t.test('after a kill -9, the idempotent replay, the final snapshot and the known order are still there', async (t) => {
+t.test('after a kill -9, the idempotent replay, the final snapshot, the known order and the calls spent are still there', async (t) => {
   const dataDir = await tempDataDir(t)
   // Real time in the gateways (one runs in its own process); the order moves on the simulator's manual clock.
   const s = await build(t, { clock: createManualClock(Date.now()), fast: true, instances: 0, realTime: true, config: { stateBackend: 'sqlite', dataDir } })
@@ -45,14 +43,11 @@ t.test('after a kill -9, the idempotent replay, the final snapshot and the known
   await stream.next(isStop)
   stream.close()
 
-  // A known order, written on the state database as the creation path records it.
-  const known: KnownOrder = { source: 'created', by: 'ip:127.0.0.1', since: Date.now() }
-  const side = openStateDatabase(dataDir)
-  await new SqliteOrderRegistry({ db: side }).remember(code, known, KNOWN_ORDER_TTL_MS)
-  side.close()
-
   await first.kill()
   const upstreamCalls = s.sim.control.stats().total
+  // The creation, the pollers' checks, and the REST calls the creation made (its meta lookup).
+  const checks = s.checks()
+  const rest = upstreamCalls - checks - s.calls(CREATE_ROUTE)
 
   const second = await s.gateway()
   const replay = await request(`${second.url}/v1/mixer/orders`, { headers, body })
@@ -68,6 +63,11 @@ t.test('after a kill -9, the idempotent replay, the final snapshot and the known
   await resumed.next(isStop)
   resumed.close()
 
-  t.same(await second.app.state.orders.get(code), known, 'the order is still known')
+  t.match(await second.app.state.orders.get(code), { source: 'created', by: 'ip:127.0.0.1' }, 'the order the first process created is still known')
+  const quota = await second.app.state.quota.state()
+  t.ok(checks >= 1, `the first process made ${upstreamCalls} upstream calls, ${checks} of them checks`)
+  t.equal(quota.used, upstreamCalls, 'every call spent before the kill still counts against the quota')
+  t.same({ poll: quota.partitions.poll.used, create: quota.partitions.create.used, rest: quota.partitions.rest.used }, { poll: checks, create: 1, rest }, 'each in its partition')
+  t.equal(await second.app.state.allowances.used('ip:127.0.0.1'), 1 + rest, 'and what the client caused against its allowance')
   t.equal(s.sim.control.stats().total, upstreamCalls, 'not one upstream call since the restart')
 })

@@ -1,0 +1,59 @@
+/**
+ * The allowances of a single gateway in its state database (table `allowance_calls`:
+ * one row per call a caller caused, with its time), so a restart does not hand every
+ * caller a fresh allowance. A call is counted and taken in one immediate transaction.
+ * Unbounded in callers, unlike the in-process store, but bounded in rows: every row is
+ * an upstream call within the window, which the quota bounds; older rows are ignored
+ * by every read and deleted by the sweep.
+ */
+import { DAY_MS } from '../quota/index.js'
+import type { StateDatabase } from '../sqlite/database.js'
+import type { AllowanceDecision, AllowanceStore } from './index.js'
+
+export interface SqliteAllowancesOptions {
+  db: StateDatabase
+  windowMs?: number
+  now?: () => number
+}
+
+export class SqliteAllowances implements AllowanceStore {
+  readonly #db: StateDatabase
+  readonly #windowMs: number
+  readonly #now: () => number
+
+  constructor (opts: SqliteAllowancesOptions) {
+    this.#db = opts.db
+    this.#windowMs = opts.windowMs ?? DAY_MS
+    this.#now = opts.now ?? Date.now
+  }
+
+  async take (callerId: string, limit: number): Promise<AllowanceDecision> {
+    const now = this.#now()
+    const from = now - this.#windowMs
+    return this.#db.transaction((): AllowanceDecision => {
+      const used = this.#count(callerId, from)
+      if (used < limit) {
+        this.#db.statement('INSERT INTO allowance_calls (caller, at) VALUES (?, ?)').run(callerId, now)
+        return { granted: true }
+      }
+      const leaving = limit <= 0
+        ? undefined
+        : this.#db.statement('SELECT at FROM allowance_calls WHERE caller = ? AND at > ? ORDER BY at LIMIT 1 OFFSET ?')
+          .pluck().get(callerId, from, used - limit) as number | undefined
+      return { granted: false, retryAt: leaving === undefined ? now + this.#windowMs : leaving + this.#windowMs }
+    })
+  }
+
+  async used (callerId: string): Promise<number> {
+    return this.#count(callerId, this.#now() - this.#windowMs)
+  }
+
+  /** Deletes the calls that left the window; returns how many. */
+  sweep (): number {
+    return this.#db.statement('DELETE FROM allowance_calls WHERE at <= ?').run(this.#now() - this.#windowMs).changes
+  }
+
+  #count (callerId: string, from: number): number {
+    return this.#db.statement('SELECT count(*) FROM allowance_calls WHERE caller = ? AND at > ?').pluck().get(callerId, from) as number
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The quota ledger of a single gateway in its state database (tables `quota_calls`
+ * and `quota_pause`), so a restart — or a crash loop — cannot forget the calls already
+ * made and take the gateway past upstream's own count. Same strict partitions as the
+ * in-process quota (`index.ts`): one row per granted call, with its partition and time;
+ * a slot is counted and taken in one immediate transaction, so two connections racing
+ * for the last slot cannot both get it.
+ *
+ * Calls are filed under a ledger id (the upstream API key's short hash, as in Redis):
+ * upstream counts per key, so a new key starts an empty ledger. Rows older than the
+ * window are ignored by every read and deleted by the sweep.
+ */
+import { DAY_MS, DEFAULT_POLL_SHARE, QUOTA_PURPOSES, partitionLimits, partitionsOf, type QuotaBudget, type QuotaDecision, type QuotaPurpose, type QuotaState } from './index.js'
+import type { StateDatabase } from '../sqlite/database.js'
+
+export interface SqliteQuotaOptions {
+  db: StateDatabase
+  /** Whose calls these are: the API key's id (`apiKeyId`). */
+  ledger: string
+  limit: number
+  /** The `create` partition. */
+  reserve: number
+  /** Fraction of `limit` that is the `poll` partition. Default {@link DEFAULT_POLL_SHARE}. */
+  pollShare?: number
+  windowMs?: number
+  now?: () => number
+}
+
+export class SqliteQuota implements QuotaBudget {
+  readonly #db: StateDatabase
+  readonly #ledger: string
+  readonly #limit: number
+  readonly #reserve: number
+  readonly #caps: Record<QuotaPurpose, number>
+  readonly #windowMs: number
+  readonly #now: () => number
+
+  constructor (opts: SqliteQuotaOptions) {
+    if (opts.reserve >= opts.limit) throw new RangeError('quota reserve must be below the limit')
+    this.#caps = partitionLimits(opts.limit, opts.reserve, opts.pollShare ?? DEFAULT_POLL_SHARE)
+    this.#db = opts.db
+    this.#ledger = opts.ledger
+    this.#limit = opts.limit
+    this.#reserve = opts.reserve
+    this.#windowMs = opts.windowMs ?? DAY_MS
+    this.#now = opts.now ?? Date.now
+  }
+
+  async tryAcquire (purpose: QuotaPurpose): Promise<QuotaDecision> {
+    const now = this.#now()
+    const from = now - this.#windowMs
+    return this.#db.transaction((): QuotaDecision => {
+      const pausedUntil = this.#pausedUntil()
+      if (now < pausedUntil) return { granted: false, retryAt: pausedUntil }
+      const used = this.#used(purpose, from)
+      const cap = this.#caps[purpose]
+      if (used < cap) {
+        this.#db.statement('INSERT INTO quota_calls (ledger, purpose, at) VALUES (?, ?, ?)').run(this.#ledger, purpose, now)
+        return { granted: true }
+      }
+      const leaving = cap <= 0
+        ? undefined
+        : this.#db.statement('SELECT at FROM quota_calls WHERE ledger = ? AND purpose = ? AND at > ? ORDER BY at LIMIT 1 OFFSET ?')
+          .pluck().get(this.#ledger, purpose, from, used - cap) as number | undefined
+      return { granted: false, retryAt: leaving === undefined ? now + this.#windowMs : leaving + this.#windowMs }
+    })
+  }
+
+  async pause (untilMs: number): Promise<void> {
+    this.#db.statement(`INSERT INTO quota_pause (ledger, until) VALUES (?, ?)
+      ON CONFLICT (ledger) DO UPDATE SET until = max(until, excluded.until)`).run(this.#ledger, untilMs)
+  }
+
+  async state (): Promise<QuotaState> {
+    const now = this.#now()
+    const from = now - this.#windowMs
+    const used = { poll: 0, create: 0, rest: 0 }
+    for (const p of QUOTA_PURPOSES) used[p] = this.#used(p, from)
+    const oldest = this.#db.statement('SELECT min(at) FROM quota_calls WHERE ledger = ? AND at > ?').pluck().get(this.#ledger, from) as number | null
+    const pausedUntil = this.#pausedUntil()
+    const total = used.poll + used.create + used.rest
+    return {
+      limit: this.#limit,
+      reserve: this.#reserve,
+      used: total,
+      remaining: Math.max(0, this.#limit - total),
+      remainingGeneral: Math.max(0, this.#caps.rest - used.rest),
+      pausedUntil: pausedUntil > now ? pausedUntil : 0,
+      nextFreeAt: oldest === null ? 0 : oldest + this.#windowMs,
+      windowMs: this.#windowMs,
+      partitions: partitionsOf(this.#caps, used)
+    }
+  }
+
+  /** Deletes the calls that left the window and the pauses that ended; returns how many rows. */
+  sweep (): number {
+    const now = this.#now()
+    return this.#db.statement('DELETE FROM quota_calls WHERE at <= ?').run(now - this.#windowMs).changes +
+      this.#db.statement('DELETE FROM quota_pause WHERE until <= ?').run(now).changes
+  }
+
+  #used (purpose: QuotaPurpose, from: number): number {
+    return this.#db.statement('SELECT count(*) FROM quota_calls WHERE ledger = ? AND purpose = ? AND at > ?').pluck().get(this.#ledger, purpose, from) as number
+  }
+
+  #pausedUntil (): number {
+    return (this.#db.statement('SELECT until FROM quota_pause WHERE ledger = ?').pluck().get(this.#ledger) as number | undefined) ?? 0
+  }
+}
