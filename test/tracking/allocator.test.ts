@@ -35,7 +35,7 @@ async function world (t: Test, opts: { limit: number, windowMs?: number }) {
   // are created off its ticks.
   const sim = await buildSimulator({ apiKeys: [KEY], dailyQuota: 10_000_000, clock: { now: () => clock.now() - 17_300 }, refreshIntervalMs: MINUTE, timing: { confirmMs: 2 * MINUTE, outputConfirmMs: 3 * MINUTE } })
   t.teardown(async () => { await sim.app.close() })
-  const quota = new MemoryQuota({ limit: opts.limit + 1, reserve: 1, windowMs: opts.windowMs ?? 24 * HOUR, now: () => clock.now() })
+  const quota = new MemoryQuota({ limit: opts.limit, reserve: 0, pollShare: 1, windowMs: opts.windowMs ?? 24 * HOUR, now: () => clock.now() })
   const calls: Call[] = []
   let refusals = 0
   const check: CheckFn = async (code) => {

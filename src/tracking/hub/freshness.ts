@@ -63,7 +63,10 @@ export class Freshness {
     if (isFinalStatus(snapshot.order.status)) return { snapshot, freshForMs: finalCacheMs }
     const now = clock.now()
     const { allocator } = this.#opts
-    if (allocator.tracks(trackcode)) return { snapshot, freshForMs: Math.max(0, allocator.nextCheckAt(trackcode) - now) }
+    // Tracked: served from the store until the allocator's next check, and never said to
+    // be fresh for more than one upstream refresh period — a watched order may be looked
+    // at any round, and asking the gateway again costs upstream nothing.
+    if (allocator.tracks(trackcode)) return { snapshot, freshForMs: Math.min(Math.max(0, allocator.nextCheckAt(trackcode) - now), allocator.settings.periodMs) }
     const fresh = allocator.freshForMs(snapshot.checkedAt)
     if (fresh > 0) return { snapshot, freshForMs: fresh }
     return { snapshot }

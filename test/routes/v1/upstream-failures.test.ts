@@ -7,6 +7,7 @@
 import t, { type Test } from 'tap'
 import { createServer, type AddressInfo } from 'node:net'
 import { build } from '../../helpers/build.js'
+import { TOKEN_AUTH } from '../../helpers/fixtures.js'
 import { request, type HttpReply } from '../../helpers/http.js'
 
 const MIXER = {
@@ -78,7 +79,7 @@ t.test('HTML, broken JSON or a cut body: 502', async (t) => {
   sim.control.fail({ mode: 'badjson', count: 1, route: 'GET /v1/prices' })
   envelope(t, await request(`${gw.url}/v1/prices`), 502, 'UPSTREAM_BAD_RESPONSE')
   sim.control.fail({ mode: 'truncated', count: 1, route: 'POST /v1/orders/delete' })
-  const cut = await request(`${gw.url}/v1/orders/delete`, { body: { trackcode: '6A5FB3BA8A150EC9' } })
+  const cut = await request(`${gw.url}/v1/orders/delete`, { body: { trackcode: '6A5FB3BA8A150EC9' }, headers: TOKEN_AUTH })
   t.equal(cut.status, 502)
   t.match(cut.json.code, /^UPSTREAM_(UNAVAILABLE|BAD_RESPONSE)$/)
 })
@@ -114,7 +115,7 @@ t.test('the daily quota: REST calls stop at their partition, creates have the re
   t.equal((await request(`${gw.url}/v1/meta/mixer`)).status, 200, 'cached answers are still served')
   const created = await request(`${gw.url}/v1/mixer/orders`, { body: MIXER })
   t.equal(created.status, 200, 'a create uses the reserve')
-  envelope(t, await request(`${gw.url}/v1/orders/delete`, { body: { trackcode: created.json.trackcode } }), 429, 'TOO_MANY_REQUESTS')
+  envelope(t, await request(`${gw.url}/v1/orders/delete`, { body: { trackcode: created.json.trackcode }, headers: TOKEN_AUTH }), 429, 'TOO_MANY_REQUESTS')
   envelope(t, await request(`${gw.url}/v1/mixer/orders`, { body: MIXER }), 429, 'TOO_MANY_REQUESTS')
   t.equal(sim.control.stats().total, 1, 'a delete does not take the reserve')
   t.same((await gw.app.state.quota.state()).partitions.poll, { limit: 1, used: 0, remaining: 1 }, 'and nothing took the pollers\' slot')
