@@ -16,6 +16,8 @@ import { MemoryBus } from '../bus/memory.js'
 import { upstreamResultCodec } from '../cache/codec.js'
 import { SqliteCacheStore } from '../cache/sqlite.js'
 import { SqliteIdempotencyStore } from '../idempotency/sqlite.js'
+import { MemoryInterestSet } from '../interest/memory.js'
+import { MemoryLeaderStore } from '../leader/memory.js'
 import { MemoryLeaseStore } from '../leases/memory.js'
 import { SqliteOrderRegistry } from '../orders/sqlite.js'
 import { MemoryQuota } from '../quota/memory.js'
@@ -46,6 +48,8 @@ export function sqliteStores (config: Config, db: StateDatabase, now: () => numb
     snapshots,
     bus: new MemoryBus(),
     leases: new MemoryLeaseStore(now),
+    leader: new MemoryLeaderStore(),
+    interest: new MemoryInterestSet(),
     orders,
     allowances: new MemoryAllowances(),
     webhooks,
