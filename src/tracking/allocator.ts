@@ -680,6 +680,8 @@ export class Allocator {
     const lastAt = e.progress.lastCheckAt
     const hazard = this.#hazard(e, now)
     const weight = weightOf(last, e.progress, e.followers.size, now, this.settings)
+    // Never twice in one refresh period (e.g. by a new leader, just after the previous one looked).
+    if (now - lastAt < this.settings.periodMs - this.settings.slackMs) return null
     // An unpaid order past its fresh address is not looked at more often than this.
     if (last.status === 'WaitingForPayment' && now - e.progress.since >= this.settings.justShownMs && now - lastAt < this.settings.unpaidSpacingMs) return null
     const index = watchIndex(hazard, weight, this.#elapsed(e, now), this.settings)
