@@ -74,8 +74,8 @@ async function state (app: FastifyInstance, opts: StatePluginOptions): Promise<v
 
 /** The ports of `stores` alone (a Redis cluster carries its link too, the SQLite stores their sweep). */
 function pick (stores: StateStores): StateStores {
-  const { quota, cache, idempotency, snapshots, bus, leases, orders, allowances, webhooks } = stores
-  return { quota, cache, idempotency, snapshots, bus, leases, orders, allowances, webhooks }
+  const { quota, cache, idempotency, snapshots, bus, leases, leader, interest, orders, allowances, webhooks } = stores
+  return { quota, cache, idempotency, snapshots, bus, leases, leader, interest, orders, allowances, webhooks }
 }
 
 export default fp(state, { name: 'state', dependencies: ['config'] })

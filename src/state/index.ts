@@ -16,11 +16,13 @@
  * | `snapshots`   | the last snapshot of each tracked order, the 404 cache     | SQLite                   | Redis   |
  * | `bus`         | fan-out of new snapshots to the instances with subscribers | in process               | Redis   |
  * | `leases`      | which instance polls each trackcode                         | in process               | Redis   |
+ * | `leader`      | which instance runs the poll allocator (a term per leader) | in process               | Redis   |
+ * | `interest`    | trackcodes with subscribers on some instance               | in process               | Redis   |
  * | `orders`      | known orders: created through the gateway or registered    | SQLite                   | Redis   |
  * | `allowances`  | upstream calls each caller caused in the rolling 24 h      | SQLite                   | Redis   |
  * | `webhooks`    | webhook endpoints, the outbox of events, deliveries        | SQLite                   | Redis   |
  *
- * `bus` and `leases` have no SQLite backend on purpose: on one machine there is no
+ * `bus`, `leases`, `leader` and `interest` have no SQLite backend on purpose: on one machine there is no
  * other instance to fan out to or to take a poller from, and neither a message in
  * flight nor a lease means anything once the process is gone (after a restart the
  * pollers start again with their subscribers).
@@ -35,6 +37,10 @@ import type { CacheStore } from './cache/index.js'
 import { MemoryCacheStore } from './cache/memory.js'
 import type { IdempotencyStore } from './idempotency/index.js'
 import { MemoryIdempotencyStore } from './idempotency/memory.js'
+import type { InterestSet } from './interest/index.js'
+import { MemoryInterestSet } from './interest/memory.js'
+import type { LeaderStore } from './leader/index.js'
+import { MemoryLeaderStore } from './leader/memory.js'
 import type { LeaseStore } from './leases/index.js'
 import { MemoryLeaseStore } from './leases/memory.js'
 import type { OrderRegistry } from './orders/index.js'
@@ -54,6 +60,8 @@ export interface StateStores {
   snapshots: SnapshotStore
   bus: TrackingBus
   leases: LeaseStore
+  leader: LeaderStore
+  interest: InterestSet
   orders: OrderRegistry
   allowances: AllowanceStore
   webhooks: WebhookStore
@@ -69,6 +77,8 @@ export function memoryStores (config: Config, now: () => number = Date.now): Sta
     snapshots: new MemorySnapshotStore({ now, outbox: webhooks }),
     bus: new MemoryBus(),
     leases: new MemoryLeaseStore(now),
+    leader: new MemoryLeaderStore(),
+    interest: new MemoryInterestSet(),
     orders: new MemoryOrderRegistry({ now }),
     allowances: new MemoryAllowances(),
     webhooks

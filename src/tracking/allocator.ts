@@ -26,6 +26,7 @@
  * poller's backoff, as an appointment.
  */
 import type { FastifyBaseLogger } from 'fastify'
+import type { InterestSet } from '../state/interest/index.js'
 import type { KnownOrder } from '../state/orders/index.js'
 import type { StoredSnapshot } from '../state/snapshots/index.js'
 import type { Clock, TimerHandle } from './clock.js'
@@ -38,6 +39,7 @@ import { RefreshPhase } from './allocator/refresh-phase.js'
 import { chooseWatched, hazardOf, watchIndex, weightOf, type Candidate, type WatchSettings } from './allocator/watch.js'
 import type { TrackedOrder } from './schemas.js'
 import { isFinalStatus } from './status.js'
+import type { Leadership } from './leadership.js'
 
 /** What a poller reports of one check it carried out. */
 export type Execution =
@@ -113,6 +115,15 @@ export interface AllocatorOptions {
   stored?: (trackcode: string) => Promise<StoredSnapshot | undefined>
   log: FastifyBaseLogger
   settings?: Partial<AllocatorSettings>
+  /**
+   * In a cluster: only the leader's allocator checks, each check fenced by its term
+   * (see `leadership.ts`). Without it, this instance always leads.
+   */
+  leadership?: Leadership
+  /** This instance's id (shown in the state). */
+  owner?: string
+  /** Trackcodes with subscribers on any instance: refreshed for this instance's, tracked by the leader. */
+  interest?: InterestSet
 }
 
 /** A subscriber-side handle on a tracked order (the hub's topic holds one). */
@@ -138,6 +149,8 @@ interface Entry {
   executor: Executor
   followers: Set<FollowHandle>
   known: boolean
+  /** Listed in the cluster's interest set (subscribers on some instance). */
+  interested: boolean
   changes: PredictedChange[]
   plan: Plan | null
   retryAt: number | null
@@ -197,6 +210,10 @@ export class Allocator {
   #firedAt = 0
   #nextSyncAt = 0
   #lastView: BudgetView | null = null
+  #nextInterestAt = 0
+  #fenced = 0
+  /** False while a new leader reads what the previous one saw. */
+  #ready = true
 
   constructor (opts: AllocatorOptions) {
     this.#opts = opts
@@ -239,6 +256,7 @@ export class Allocator {
     else if (initial.checkedAt > entry.progress.lastCheckAt) this.observe(trackcode, initial.order, initial.checkedAt)
     const handle = new FollowHandle(this, entry, onFinished)
     entry.followers.add(handle)
+    if (entry.followers.size === 1) this.#touchInterest([trackcode])
     if (!entry.known && this.#opts.known !== undefined) {
       this.#opts.known.get(trackcode).then((k) => { if (k !== undefined) entry.known = true }, (err: unknown) => {
         this.#opts.log.warn({ err, trackcode }, 'could not read the orders registry')
@@ -300,7 +318,7 @@ export class Allocator {
    */
   async nudge (trackcode: string): Promise<boolean> {
     const entry = this.#entries.get(trackcode)
-    if (entry === undefined || entry.retryAt !== null) return false
+    if (entry === undefined || entry.retryAt !== null || !this.#leading()) return false
     if (entry.checking) {
       entry.nudged = true
       return true
@@ -343,7 +361,7 @@ export class Allocator {
   /** A follower left: the order stays tracked while someone follows it or it is known. */
   unfollow (entry: Entry, handle: FollowHandle): void {
     entry.followers.delete(handle)
-    if (entry.followers.size === 0 && !entry.known && this.#entries.get(entry.trackcode) === entry) this.#untrack(entry, false)
+    if (entry.followers.size === 0 && !entry.known && !entry.interested && this.#entries.get(entry.trackcode) === entry) this.#untrack(entry, false)
   }
 
   /** The allocator's state, for metrics and the admin route. */
@@ -376,7 +394,8 @@ export class Allocator {
       },
       refresh: { period_ms: this.phase.periodMs, uncertainty: this.phase.uncertainty(), observations: this.phase.observations },
       lags: { deposit_p50_s: p50('deposit'), output_p50_s: p50('output'), deposit_observations: this.lags.count('deposit'), output_observations: this.lags.count('output') },
-      checks: { ...this.#checks }
+      checks: { ...this.#checks },
+      leader: { leading: this.#leading(), term: this.#opts.leadership?.term ?? null, owner: this.#opts.owner ?? '', fenced: this.#fenced }
     }
   }
 
@@ -408,6 +427,78 @@ export class Allocator {
     return out
   }
 
+  /** True when this allocator decides (it leads the cluster, or there is no cluster). */
+  #leading (): boolean {
+    return this.#ready && (this.#opts.leadership?.leading ?? true)
+  }
+
+  /** How often this instance refreshes its subscriptions in the interest set, and the leader reads it. */
+  #interestMs (): number {
+    return Math.max(500, this.settings.periodMs)
+  }
+
+  #touchInterest (trackcodes: string[]): void {
+    this.#opts.interest?.touch(trackcodes, 3 * this.#interestMs()).catch((err: unknown) => {
+      this.#opts.log.warn({ err }, 'could not refresh the interest set')
+    })
+  }
+
+  /**
+   * Refreshes this instance's subscriptions in the interest set; tracks the trackcodes
+   * subscribed elsewhere (from their stored snapshot) and lets go of those no longer
+   * subscribed anywhere, unless known.
+   */
+  async #syncInterest (): Promise<void> {
+    const interest = this.#opts.interest
+    if (interest === undefined) return
+    const mine = [...this.#entries.values()].filter((e) => e.followers.size > 0).map((e) => e.trackcode)
+    await interest.touch(mine, 3 * this.#interestMs())
+    const listed = new Set(await interest.list())
+    for (const code of listed) {
+      if (this.#closed) return
+      if (this.#entries.has(code)) continue
+      const stored = await this.#opts.stored?.(code)
+      if (this.#entries.has(code) || (stored !== undefined && isFinalStatus(stored.order.status))) continue
+      this.#track(code, stored, false, stored?.checkedAt ?? this.#now()).interested = true
+    }
+    for (const e of [...this.#entries.values()]) {
+      e.interested = listed.has(e.trackcode)
+      if (!e.interested && !e.known && e.followers.size === 0) this.#untrack(e, false)
+    }
+  }
+
+  /**
+   * The leadership changed (`leadership.ts`). A new leader first reads the last
+   * snapshot of every order it tracks (what the previous leader saw) so that it does not
+   * check again what was just checked; a former leader stops its pollers (giving their
+   * leases back) and checks nothing more.
+   */
+  onLeadership (leading: boolean): void {
+    if (this.#closed) return
+    if (!leading) {
+      for (const e of this.#entries.values()) {
+        e.executor.stop()
+        e.executor = this.#opts.executor(e.trackcode, undefined)
+      }
+      this.#clearTimer()
+      this.#arm(this.#now())
+      return
+    }
+    this.#ready = false
+    const catchUp = async (): Promise<void> => {
+      await this.syncKnown()
+      await this.#syncInterest()
+      for (const e of [...this.#entries.values()]) {
+        const stored = await this.#opts.stored?.(e.trackcode)
+        if (stored !== undefined && stored.checkedAt > e.progress.lastCheckAt) this.observe(e.trackcode, stored.order, stored.checkedAt)
+      }
+    }
+    catchUp().catch((err: unknown) => { this.#opts.log.warn({ err }, 'a new leader could not read the previous one\'s snapshots') }).finally(() => {
+      this.#ready = true
+      this.#arm(this.#now())
+    })
+  }
+
   #track (trackcode: string, initial: StoredSnapshot | undefined, known: boolean, since: number): Entry {
     const progress = newProgress(since, initial?.order, initial?.checkedAt ?? 0)
     const entry: Entry = {
@@ -416,6 +507,7 @@ export class Allocator {
       executor: this.#opts.executor(trackcode, initial),
       followers: new Set(),
       known,
+      interested: false,
       changes: initial === undefined ? [] : predictedChanges(initial.order, progress, this.lags, this.settings.periodMs),
       plan: null,
       retryAt: null,
@@ -472,7 +564,9 @@ export class Allocator {
   #arm (now: number): void {
     if (this.#closed) return
     let at = this.#opts.known === undefined ? Infinity : this.#nextSyncAt
-    if (this.#entries.size > 0) {
+    if (this.#opts.interest !== undefined) at = Math.min(at, this.#nextInterestAt)
+    // Only the leader checks: elsewhere the timer serves the registry and the interest set.
+    if (this.#entries.size > 0 && this.#leading()) {
       at = Math.min(at, this.#nextWatchAt)
       for (const e of this.#entries.values()) if (e.plan !== null && !e.checking && e.plan.at < at) at = e.plan.at
     }
@@ -523,7 +617,12 @@ export class Allocator {
       await this.syncKnown().catch((err: unknown) => { this.#opts.log.warn({ err }, 'could not list the known orders') })
       now = this.#now()
     }
-    if (this.#entries.size === 0) return
+    if (this.#opts.interest !== undefined && now >= this.#nextInterestAt) {
+      this.#nextInterestAt = now + this.#interestMs()
+      await this.#syncInterest().catch((err: unknown) => { this.#opts.log.warn({ err }, 'could not sync the interest set') })
+      now = this.#now()
+    }
+    if (this.#entries.size === 0 || !this.#leading()) return
     const state = await this.#opts.partition.state()
     now = this.#now()
     const view = this.#view(state, now)
@@ -581,6 +680,8 @@ export class Allocator {
     const lastAt = e.progress.lastCheckAt
     const hazard = this.#hazard(e, now)
     const weight = weightOf(last, e.progress, e.followers.size, now, this.settings)
+    // Never twice in one refresh period (e.g. by a new leader, just after the previous one looked).
+    if (now - lastAt < this.settings.periodMs - this.settings.slackMs) return null
     // An unpaid order past its fresh address is not looked at more often than this.
     if (last.status === 'WaitingForPayment' && now - e.progress.since >= this.settings.justShownMs && now - lastAt < this.settings.unpaidSpacingMs) return null
     const index = watchIndex(hazard, weight, this.#elapsed(e, now), this.settings)
@@ -610,7 +711,19 @@ export class Allocator {
   async #execute (entry: Entry, reason: CheckReason): Promise<void> {
     if (entry.checking || this.#closed) return
     entry.checking = true
+    const plan = entry.plan
     entry.plan = null
+    // Fencing: a check decided under a term is sent only while that term leads.
+    const leadership = this.#opts.leadership
+    if (leadership !== undefined) {
+      const term = leadership.term
+      if (term === null || !(await leadership.confirm(term))) {
+        this.#fenced++
+        entry.checking = false
+        entry.plan = plan ?? { at: this.#now(), reason, change: null }
+        return
+      }
+    }
     entry.checkedRound = this.#round
     this.#checks[reason] = (this.#checks[reason] ?? 0) + 1
     let outcome: Execution

@@ -17,6 +17,7 @@ import { Allocator, type AllocatorSettings } from './allocator.js'
 import type { PollPartition } from './allocator/budget.js'
 import { systemClock, type Clock } from './clock.js'
 import { TrackingHub, type HubOptions } from './hub.js'
+import { Leadership } from './leadership.js'
 import { Poller } from './poller.js'
 import { Refresher, type CheckFn } from './refresher.js'
 
@@ -48,7 +49,12 @@ export interface TrackingOptions {
   maxBufferedBytes?: number
   /** Overrides of the allocator's tunables (tests, benchmarks). */
   allocator?: Partial<AllocatorSettings>
+  /** In a cluster: the leader lease's TTL, about the hand-over time when a leader dies, ms. Default {@link LEADER_TTL_MS}. */
+  leaderTtlMs?: number
 }
+
+/** The leader lease's default TTL: a dead leader is replaced within about this long. */
+export const LEADER_TTL_MS = 3000
 
 /**
  * The pollers' partition of the quota (`QUOTA_POLL_SHARE`), as the allocator reads it:
@@ -100,8 +106,14 @@ async function tracking (app: FastifyInstance, opts: TrackingOptions): Promise<v
     snapshotTtlMs: config.finalCacheMs,
     log
   })
+  // In a cluster one allocator decides (the leader's); a single instance always leads.
+  const leadership = app.hasDecorator('redis')
+    ? new Leadership({ store: app.state.leader, owner, ttlMs: opts.leaderTtlMs ?? LEADER_TTL_MS, log, onChange: (leading) => { allocator.onLeadership(leading) } })
+    : undefined
   // The refresher (above) shows the allocator every check made.
   const allocator: Allocator = new Allocator({
+    owner,
+    ...(leadership === undefined ? {} : { leadership, interest: app.state.interest }),
     partition: pollPartition(quota),
     clock,
     timings,
@@ -151,16 +163,23 @@ async function tracking (app: FastifyInstance, opts: TrackingOptions): Promise<v
   const stop = (): void => {
     hub.close()
     allocator.close()
+    void leadership?.close()
     shutdown.abort()
   }
   // Known orders resume tracking (e.g. after a restart) once the app is up.
-  app.addHook('onReady', async () => { allocator.start() })
+  app.addHook('onReady', async () => {
+    allocator.start()
+    leadership?.start()
+  })
   // End the streams (with a short `retry:` farewell, closing their connections) and
   // stop the pollers as soon as a graceful shutdown starts, so browsers reconnect
   // elsewhere while requests drain; in any case on close. Subscriptions arriving
   // afterwards get the same farewell (200 + retry:, never 503).
   if (app.hasDecorator('lifecycle')) app.lifecycle.onShutdown(stop)
-  app.addHook('preClose', async () => { stop() })
+  app.addHook('preClose', async () => {
+    stop()
+    await leadership?.close()
+  })
 }
 
 export default fp(tracking, { name: 'tracking', dependencies: ['upstream', 'state'] })

@@ -11,6 +11,8 @@ export interface CountingProxy {
   baseUrl: string
   /** `POST /v1/orders/check` calls of `trackcode` since the last reset. */
   checks: (trackcode: string) => number
+  /** When each of those checks reached the proxy, epoch ms. */
+  checkTimes: (trackcode: string) => number[]
   /** Authenticated calls since the last reset. */
   authenticated: () => number
   reset: () => void
@@ -20,6 +22,7 @@ export interface CountingProxy {
 export async function startCountingProxy (t: Test, target: string): Promise<CountingProxy> {
   const to = new URL(target)
   let checks = new Map<string, number>()
+  let times = new Map<string, number[]>()
   let authenticated = 0
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -31,6 +34,7 @@ export async function startCountingProxy (t: Test, target: string): Promise<Coun
         try {
           const code = String((JSON.parse(body.toString('utf8')) as { trackcode?: unknown }).trackcode)
           checks.set(code, (checks.get(code) ?? 0) + 1)
+          times.set(code, [...(times.get(code) ?? []), Date.now()])
         } catch {}
       }
       const forward = http.request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
@@ -50,9 +54,11 @@ export async function startCountingProxy (t: Test, target: string): Promise<Coun
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     checks: (code) => checks.get(code) ?? 0,
+    checkTimes: (code) => [...(times.get(code) ?? [])],
     authenticated: () => authenticated,
     reset: () => {
       checks = new Map()
+      times = new Map()
       authenticated = 0
     }
   }

@@ -18,6 +18,8 @@ import { RedisCacheStore } from '../cache/redis.js'
 import { RedisLink, type RedisHealth } from './link.js'
 import { RedisIdempotencyStore } from '../idempotency/redis.js'
 import { apiKeyId, redisKeys } from './keys.js'
+import { RedisInterestSet } from '../interest/redis.js'
+import { RedisLeaderStore } from '../leader/redis.js'
 import { RedisLeaseStore } from '../leases/redis.js'
 import { RedisOrderRegistry } from '../orders/redis.js'
 import { RedisQuota } from '../quota/redis.js'
@@ -36,6 +38,8 @@ export interface RedisCluster extends StateStores {
   snapshots: RedisSnapshotStore
   bus: RedisBus
   leases: RedisLeaseStore
+  leader: RedisLeaderStore
+  interest: RedisInterestSet
   orders: RedisOrderRegistry
   allowances: RedisAllowances
   webhooks: RedisWebhookStore
@@ -92,6 +96,9 @@ export function createRedisCluster (config: Config, opts: RedisClusterOptions): 
     snapshots,
     bus,
     leases,
+    // Real time: the leader's TTL runs on Redis' clock, interest expiries on the instances'.
+    leader: new RedisLeaderStore({ link }),
+    interest: new RedisInterestSet({ link }),
     orders: new RedisOrderRegistry({ link, now }),
     allowances: new RedisAllowances({ link }),
     webhooks: new RedisWebhookStore({ link }),

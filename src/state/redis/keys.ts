@@ -3,7 +3,7 @@
  *
  * Every key is written through a client created with `keyPrefix` (`REDIS_KEY_PREFIX`,
  * default `trackgate:`), so the names below are relative to it; the pub/sub channel is
- * not a key and carries the prefix explicitly. Every key expires, except the webhooks':
+ * not a key and carries the prefix explicitly. Every key expires, except the webhooks' and the leader's term counter:
  *
  * | key                          | type       | expires                               |
  * |------------------------------|------------|---------------------------------------|
@@ -11,6 +11,9 @@
  * | `allow:<caller id>`          | sorted set | one window after the caller's last call |
  * | `quota:<key id>:pause`       | string     | when upstream's pause ends (PEXPIREAT) |
  * | `lease:<trackcode>`          | string     | lease TTL, renewed by its holder      |
+ * | `leader`                     | hash       | leader TTL, renewed by the leader     |
+ * | `leader:term`                | string     | never: the last term given (a counter) |
+ * | `interest`                   | sorted set | twice the interest TTL after the last touch |
  * | `snap:<trackcode>`           | hash       | `FINAL_CACHE_MS` after the last write |
  * | `nf:<trackcode>`             | string     | `NOT_FOUND_CACHE_MS`                  |
  * | `order:<trackcode>`          | string     | 49 h after it became known            |
@@ -35,6 +38,9 @@ export const redisKeys = {
   quotaPause: (keyId: string): string => `quota:${keyId}:pause`,
   allowance: (callerId: string): string => `allow:${callerId}`,
   lease: (trackcode: string): string => `lease:${trackcode}`,
+  leader: 'leader',
+  leaderTerm: 'leader:term',
+  interest: 'interest',
   snapshot: (trackcode: string): string => `snap:${trackcode}`,
   notFound: (trackcode: string): string => `nf:${trackcode}`,
   order: (trackcode: string): string => `order:${trackcode}`,

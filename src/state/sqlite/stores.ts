@@ -15,6 +15,8 @@ import { MemoryBus } from '../bus/memory.js'
 import { upstreamResultCodec } from '../cache/codec.js'
 import { SqliteCacheStore } from '../cache/sqlite.js'
 import { SqliteIdempotencyStore } from '../idempotency/sqlite.js'
+import { MemoryInterestSet } from '../interest/memory.js'
+import { MemoryLeaderStore } from '../leader/memory.js'
 import { MemoryLeaseStore } from '../leases/memory.js'
 import { SqliteOrderRegistry } from '../orders/sqlite.js'
 import { SqliteQuota } from '../quota/sqlite.js'
@@ -49,6 +51,8 @@ export function sqliteStores (config: Config, db: StateDatabase, now: () => numb
     snapshots,
     bus: new MemoryBus(),
     leases: new MemoryLeaseStore(now),
+    leader: new MemoryLeaderStore(),
+    interest: new MemoryInterestSet(),
     orders,
     allowances,
     webhooks,

@@ -53,7 +53,13 @@ export const AllocatorState = Type.Object({
     deposit_observations: Type.Integer(),
     output_observations: Type.Integer()
   }),
-  checks: Type.Record(Type.String(), Type.Integer(), { description: 'Checks started since start, by reason.' })
+  checks: Type.Record(Type.String(), Type.Integer(), { description: 'Checks started since start, by reason.' }),
+  leader: Type.Object({
+    leading: Type.Boolean({ description: 'This instance\'s allocator decides for the cluster (always, on a single instance).' }),
+    term: Type.Union([Type.Integer(), Type.Null()], { description: 'The term it leads under (null: single instance, or it does not lead).' }),
+    owner: Type.String({ description: 'This instance\'s id.' }),
+    fenced: Type.Integer({ description: 'Checks refused, not sent, because their term was no longer the leader\'s.' })
+  }, { description: 'Who decides: see docs/scaling.md.' })
 })
 export type AllocatorState = Static<typeof AllocatorState>
 
