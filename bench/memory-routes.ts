@@ -92,7 +92,7 @@ export async function runMemoryRoutes (opts: MemoryRoutesOptions): Promise<Memor
         RATE_LIMIT_MAX: '10000000'
       })
     })
-    bare = await BenchChild.start({ name: 'bare-fastify', entry: opts.build.entry('bench/bare-fastify-process.ts') })
+    bare = await BenchChild.start({ name: 'bare-fastify', entry: opts.build.entry('bench/bare-fastify-process.ts'), execArgv: gatewayExecArgv() })
     const gw = gateway
     const base = bare
     const gatewayUrl = (gw.ready as { url: string }).url

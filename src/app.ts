@@ -19,6 +19,7 @@ import rateLimits from './plugins/rate-limit.js'
 import idempotency from './plugins/idempotency.js'
 import { loggerOptions } from './lib/log-privacy.js'
 import { logDestination } from './lib/log-destination.js'
+import { RequestLogController } from './lib/request-log.js'
 import openapi from './plugins/openapi.js'
 import routes from './routes/index.js'
 import tracking, { type TrackingOptions } from './tracking/index.js'
@@ -40,7 +41,9 @@ export interface BuildOptions {
 export { REDACTED_PATHS } from './lib/log-privacy.js'
 
 export async function buildApp (config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const logController = new RequestLogController()
   const app = Fastify({
+    logController,
     // Redaction and privacy-preserving serializers apply to any logger options given (tests' streams too).
     // Standard output unless the options name a stream; a broken pipe turns logging off
     // instead of hanging the shutdown (src/lib/log-destination.ts).
@@ -69,6 +72,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
       customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false }
     }
   }).withTypeProvider<TypeBoxTypeProvider>()
+  // The per-request lines skip redaction: they hold only serializer output (src/lib/request-log.ts).
+  logController.use(app.log)
 
   await app.register(errorEnvelope)
   // Every body the gateway accepts is JSON: no text/plain parser (Fastify's default), so a
