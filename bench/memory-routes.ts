@@ -52,6 +52,10 @@ export interface MemoryRouteFigures {
   baselinePerSecond: number
   baselineP99Ms: number
   baselineCpuPercent: number
+  /** Gateway CPU time per answer, µs (moves less with the machine's load than the rates). */
+  gatewayCpuUsPerRequest: number
+  /** The same for bare Fastify. */
+  baselineCpuUsPerRequest: number
   /** Gateway req/s ÷ bare Fastify req/s. */
   ratio: number
   /** Upstream calls during the gateway runs. */
@@ -158,10 +162,15 @@ export async function runMemoryRoutes (opts: MemoryRoutesOptions): Promise<Memor
         baselinePerSecond: avg(b, (x) => x.perSecond, 0),
         baselineP99Ms: avg(b, (x) => x.p99, 3),
         baselineCpuPercent: avg(b, (x) => x.cpuPercent, 1),
+        gatewayCpuUsPerRequest: 0,
+        baselineCpuUsPerRequest: 0,
         ratio: 0,
         upstreamCalls
       }
       figures.ratio = round(ratio(figures.gatewayPerSecond, figures.baselinePerSecond), 3)
+      // % of a core ÷ answers per second = µs of CPU per answer × 10⁻⁴.
+      figures.gatewayCpuUsPerRequest = round(10_000 * figures.gatewayCpuPercent / Math.max(1, figures.gatewayPerSecond), 1)
+      figures.baselineCpuUsPerRequest = round(10_000 * figures.baselineCpuPercent / Math.max(1, figures.baselinePerSecond), 1)
       out.push(figures)
       log(`  ${r.route}: gateway ${figures.gatewayPerSecond} req/s, bare Fastify ${figures.baselinePerSecond} req/s (×${figures.ratio}), ${upstreamCalls} upstream calls`)
     }

@@ -125,8 +125,8 @@ export function memoryRoutesTables (r: MemoryRoutesResult): string {
   return [
     `### Memory-served routes vs bare Fastify (${r.options.connections} connections, ${r.options.reps} × ${r.options.durationS} s each, log level info on both)`,
     table(
-      ['route', 'status', 'gateway req/s', 'gateway p99 (ms)', 'gateway CPU (%)', 'bare Fastify req/s', 'bare p99 (ms)', 'gateway ÷ bare', 'upstream calls'],
-      r.routes.map((x) => [x.route, x.status, x.gatewayPerSecond, x.gatewayP99Ms, x.gatewayCpuPercent, x.baselinePerSecond, x.baselineP99Ms, formatRatio(x.ratio), x.upstreamCalls])
+      ['route', 'status', 'gateway req/s', 'gateway p99 (ms)', 'gateway CPU (%)', 'bare Fastify req/s', 'bare p99 (ms)', 'gateway ÷ bare', 'upstream calls', 'CPU per request, gateway / bare (µs)'],
+      r.routes.map((x) => [x.route, x.status, x.gatewayPerSecond, x.gatewayP99Ms, x.gatewayCpuPercent, x.baselinePerSecond, x.baselineP99Ms, formatRatio(x.ratio), x.upstreamCalls, `${formatNumber(x.gatewayCpuUsPerRequest)} / ${formatNumber(x.baselineCpuUsPerRequest)}`])
     ),
     '',
     targetsTable(r.targets)
