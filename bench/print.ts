@@ -3,6 +3,7 @@
  * what BENCHMARKS.md quotes).
  */
 import type { FanoutResult, MemoryFigures } from './fanout.js'
+import type { MemoryRoutesResult } from './memory-routes.js'
 import type { PassthroughResult } from './passthrough.js'
 import type { SubscriberHeapResult } from './subscriber-heap.js'
 import { formatNumber, formatRatio, table, targetsTable } from './lib/report.js'
@@ -116,5 +117,18 @@ export function subscriberHeapTables (r: SubscriberHeapResult): string {
       ['object (constructor / V8 type)', 'count per subscriber', 'bytes per subscriber', 'mostly held by (objects per subscriber)'],
       r.top.map((d) => [d.group, d.perUnitCount, d.perUnitBytes, d.via.map((v) => `\`${v.retainer}\` ×${formatNumber(v.perUnit)}`).join(', ')])
     )
+  ].join('\n')
+}
+
+/** Table of the memory-served routes benchmark. */
+export function memoryRoutesTables (r: MemoryRoutesResult): string {
+  return [
+    `### Memory-served routes vs bare Fastify (${r.options.connections} connections, ${r.options.reps} × ${r.options.durationS} s each, log level info on both)`,
+    table(
+      ['route', 'status', 'gateway req/s', 'gateway p99 (ms)', 'gateway CPU (%)', 'bare Fastify req/s', 'bare p99 (ms)', 'gateway ÷ bare', 'upstream calls', 'CPU per request, gateway / bare (µs)'],
+      r.routes.map((x) => [x.route, x.status, x.gatewayPerSecond, x.gatewayP99Ms, x.gatewayCpuPercent, x.baselinePerSecond, x.baselineP99Ms, formatRatio(x.ratio), x.upstreamCalls, `${formatNumber(x.gatewayCpuUsPerRequest)} / ${formatNumber(x.baselineCpuUsPerRequest)}`])
+    ),
+    '',
+    targetsTable(r.targets)
   ].join('\n')
 }

@@ -2,7 +2,7 @@
  * `npm run bench` — runs the benchmarks and prints their figures with the ratio to each
  * one's same-run baseline; writes `bench/results/<name>.json` and the charts.
  *
- *   node --import @tapjs/typescript/import bench/run.ts [--smoke] [--only passthrough|fanout|subscriber-heap]
+ *   node --import @tapjs/typescript/import bench/run.ts [--smoke] [--only passthrough|memory-routes|fanout|subscriber-heap]
  *        [--sizes 1000,5000,10000] [--clients 2] [--out DIR] [--wait-quiet SECONDS]
  *
  * `--smoke`: tiny sizes (what the test suite runs), results in a temporary directory
@@ -20,7 +20,7 @@ import { loadAverage } from './lib/report.js'
 import { sleep } from './lib/time.js'
 import { BENCHMARK_NAMES, FULL, SMOKE, runSuite, type BenchmarkName } from './suite.js'
 
-const USAGE = 'usage: bench/run.ts [--smoke] [--only passthrough|fanout|subscriber-heap] [--sizes N,N,…] [--clients K] [--out DIR] [--wait-quiet SECONDS]'
+const USAGE = 'usage: bench/run.ts [--smoke] [--only passthrough|memory-routes|fanout|subscriber-heap] [--sizes N,N,…] [--clients K] [--out DIR] [--wait-quiet SECONDS]'
 
 function fail (message: string): never {
   process.stderr.write(`${message}\n${USAGE}\n`)
@@ -76,7 +76,7 @@ if ((loadAverage()[0] as number) >= quietBelow) {
 
 // Watchdog: the sum of the benchmarks' own limits, plus room to start and stop.
 const preset = smoke ? SMOKE : FULL
-const limitMs = preset.fanout.timeLimitMs + preset.passthrough.timeLimitMs + preset.subscriberHeap.timeLimitMs + 60_000
+const limitMs = preset.fanout.timeLimitMs + preset.passthrough.timeLimitMs + preset.memoryRoutes.timeLimitMs + preset.subscriberHeap.timeLimitMs + 60_000
 setTimeout(() => {
   process.stderr.write(`bench: still running after ${limitMs / 1000} s; giving up\n`)
   process.exit(1)

@@ -5,18 +5,19 @@
 import { buildForChildren } from './lib/build.js'
 import { loadAverage, writeResult } from './lib/report.js'
 import { runFanout, type FanoutOptions, type FanoutResult } from './fanout.js'
+import { runMemoryRoutes, type MemoryRoutesOptions, type MemoryRoutesResult } from './memory-routes.js'
 import { runPassthrough, type PassthroughOptions, type PassthroughResult } from './passthrough.js'
-import { fanoutTables, passthroughTables, subscriberHeapTables } from './print.js'
+import { fanoutTables, memoryRoutesTables, passthroughTables, subscriberHeapTables } from './print.js'
 import { runSubscriberHeap, type SubscriberHeapOptions, type SubscriberHeapResult } from './subscriber-heap.js'
 
 /** Names accepted by `--only`. */
-export const BENCHMARK_NAMES = ['passthrough', 'fanout', 'subscriber-heap'] as const
+export const BENCHMARK_NAMES = ['passthrough', 'memory-routes', 'fanout', 'subscriber-heap'] as const
 export type BenchmarkName = typeof BENCHMARK_NAMES[number]
 
 type Sized<T> = Omit<T, 'build' | 'log'>
 
-/** Sizes of a real run (bounded: fan-out about 4 min, pass-through about 1.5 min on 2 cores). */
-export const FULL: { fanout: Sized<FanoutOptions>, passthrough: Sized<PassthroughOptions>, subscriberHeap: Sized<SubscriberHeapOptions> } = {
+/** Sizes of a real run (bounded: fan-out about 4 min, pass-through about 1.5 min, memory-served routes about 2 min on 2 cores). */
+export const FULL: { fanout: Sized<FanoutOptions>, passthrough: Sized<PassthroughOptions>, memoryRoutes: Sized<MemoryRoutesOptions>, subscriberHeap: Sized<SubscriberHeapOptions> } = {
   fanout: {
     sizes: [1000, 5000, 10_000],
     clients: 2,
@@ -31,6 +32,7 @@ export const FULL: { fanout: Sized<FanoutOptions>, passthrough: Sized<Passthroug
     timeLimitMs: 6 * 60_000
   },
   passthrough: { durationS: 5, warmupS: 2, connections: 10, reps: 2, timeLimitMs: 4 * 60_000 },
+  memoryRoutes: { durationS: 4, warmupS: 1, connections: 10, reps: 2, timeLimitMs: 4 * 60_000 },
   subscriberHeap: { warmup: 100, n: 2000, concurrency: 50, top: 25, timeLimitMs: 2 * 60_000 }
 }
 
@@ -50,6 +52,7 @@ export const SMOKE: typeof FULL = {
     timeLimitMs: 60_000
   },
   passthrough: { durationS: 0.6, warmupS: 0, connections: 4, reps: 1, timeLimitMs: 60_000 },
+  memoryRoutes: { durationS: 0.3, warmupS: 0, connections: 4, reps: 1, timeLimitMs: 60_000 },
   subscriberHeap: { warmup: 5, n: 20, concurrency: 10, top: 10, timeLimitMs: 60_000 }
 }
 
@@ -72,6 +75,7 @@ export interface SuiteOptions {
 export interface SuiteResult {
   fanout?: FanoutResult
   passthrough?: PassthroughResult
+  memoryRoutes?: MemoryRoutesResult
   subscriberHeap?: SubscriberHeapResult
   /** Result files written. */
   files: string[]
@@ -99,6 +103,13 @@ export async function runSuite (opts: SuiteOptions): Promise<SuiteResult> {
       out.passthrough = result
       out.files.push(writeResult('passthrough', result, ctx))
       report.push(passthroughTables(result))
+    }
+    if (selected.includes('memory-routes')) {
+      const ctx = context()
+      const result = await runMemoryRoutes({ ...preset.memoryRoutes, build, log: opts.log })
+      out.memoryRoutes = result
+      out.files.push(writeResult('memory-routes', result, ctx))
+      report.push(memoryRoutesTables(result))
     }
     if (selected.includes('fanout')) {
       const fanout = {

@@ -2,6 +2,7 @@
  * buildApp(config) → a ready-to-listen Fastify instance. Tests build it the same way
  * the server does.
  */
+import { readFileSync } from 'node:fs'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
@@ -19,6 +20,7 @@ import rateLimits from './plugins/rate-limit.js'
 import idempotency from './plugins/idempotency.js'
 import { loggerOptions } from './lib/log-privacy.js'
 import { logDestination } from './lib/log-destination.js'
+import { RequestLogController } from './lib/request-log.js'
 import openapi from './plugins/openapi.js'
 import routes from './routes/index.js'
 import tracking, { type TrackingOptions } from './tracking/index.js'
@@ -42,8 +44,41 @@ export interface BuildOptions {
 /** Log paths that may carry secrets; pino replaces their values (see src/lib/log-privacy.ts). */
 export { REDACTED_PATHS } from './lib/log-privacy.js'
 
+/**
+ * With a certificate configured: HTTP/2 over TLS, HTTP/1.1 still accepted (ALPN), so
+ * the many event streams of a browser's tracking tabs share one connection instead of
+ * stalling at the browser's six HTTP/1.1 connections per origin. Without: plain HTTP/1.1.
+ */
+function serverOptions (config: Config): object {
+  if (config.tlsCertFile === undefined || config.tlsKeyFile === undefined) {
+    return {
+      // Receiving a request (headers and body) may take at most REQUEST_TIMEOUT_MS: a
+      // slower client gets 408 (clientErrorHandler) and its socket is closed. Node measures
+      // from the request's first byte until it is fully received, so event streams (a GET,
+      // complete once its headers are in) are never cut by it. `headersTimeout` (Node's
+      // default 60 s) is brought down to the same bound, and the connections are checked
+      // often enough (Node's default: every 30 s) for the bound to mean something.
+      requestTimeout: config.requestTimeoutMs,
+      http: {
+        headersTimeout: config.requestTimeoutMs,
+        connectionsCheckingInterval: Math.max(100, Math.min(5000, Math.floor(config.requestTimeoutMs / 4)))
+      }
+    }
+  }
+  return {
+    http2: true,
+    https: { allowHTTP1: true, cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) }
+  }
+}
+
 export async function buildApp (config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const logController = new RequestLogController()
+  // The HTTP/2 server's instance type differs only in its raw request and reply types,
+  // which the routes reach through `reply.raw` as the HTTP/1 types: both are written
+  // with the same calls (see src/tracking/sse-stream.ts).
   const app = Fastify({
+    ...serverOptions(config),
+    logController,
     // Redaction and privacy-preserving serializers apply to any logger options given (tests' streams too).
     // Standard output unless the options name a stream; a broken pipe turns logging off
     // instead of hanging the shutdown (src/lib/log-destination.ts).
@@ -51,17 +86,6 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
     trustProxy: typeof config.trustProxy === 'boolean' ? config.trustProxy : [...config.trustProxy],
     bodyLimit: config.bodyLimit,
     forceCloseConnections: true,
-    // Receiving a request (headers and body) may take at most REQUEST_TIMEOUT_MS: a
-    // slower client gets 408 (clientErrorHandler) and its socket is closed. Node measures
-    // from the request's first byte until it is fully received, so event streams (a GET,
-    // complete once its headers are in) are never cut by it. `headersTimeout` (Node's
-    // default 60 s) is brought down to the same bound, and the connections are checked
-    // often enough (Node's default: every 30 s) for the bound to mean something.
-    requestTimeout: config.requestTimeoutMs,
-    http: {
-      headersTimeout: config.requestTimeoutMs,
-      connectionsCheckingInterval: Math.max(100, Math.min(5000, Math.floor(config.requestTimeoutMs / 4)))
-    },
     return503OnClosing: true,
     // Errors before any route (bad URL encoding, refused HTTP framing) in the envelope too.
     frameworkErrors,
@@ -72,6 +96,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
       customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false }
     }
   }).withTypeProvider<TypeBoxTypeProvider>()
+  // The per-request lines skip redaction: they hold only serializer output (src/lib/request-log.ts).
+  logController.use(app.log)
 
   await app.register(errorEnvelope)
   // Every body the gateway accepts is JSON: no text/plain parser (Fastify's default), so a

@@ -98,6 +98,10 @@ export interface Config {
   quotaPollShare: number
   /** Longest time to receive a whole request (headers and body); streams' responses are not bounded by it. */
   requestTimeoutMs: number
+  /** PEM certificate (chain) file: with {@link Config.tlsKeyFile}, serve HTTPS with HTTP/2 (HTTP/1.1 still accepted). */
+  tlsCertFile: string | undefined
+  /** PEM private key file of {@link Config.tlsCertFile}. */
+  tlsKeyFile: string | undefined
   /** Concurrent connections per client IP. */
   maxConnectionsPerIp: number
   /** Webhook hosts (names) or CIDRs that may be internal, and may use http. */
@@ -296,6 +300,8 @@ export const SETTINGS = [
   setting({ env: 'RATE_LIMIT_CREATE_MAX', key: 'rateLimitCreateMax', parse: integer(0, 10_000_000), fallback: 10, doc: 'Order creations and deletions per client IP per `RATE_LIMIT_CREATE_WINDOW_MS`, on top of the general limit (they spend the quota reserve and upstream deposit addresses). 0 disables it.' }),
   setting({ env: 'RATE_LIMIT_CREATE_WINDOW_MS', key: 'rateLimitCreateWindowMs', parse: integer(1000, 86_400_000), fallback: 600_000, doc: 'Window of `RATE_LIMIT_CREATE_MAX`.' }),
   setting({ env: 'TRUST_PROXY', key: 'trustProxy', parse: trustProxy, fallback: false, doc: 'Behind a load balancer: the proxies\' IPs/CIDRs, comma-separated (e.g. `10.0.0.0/8`), or `true` to trust any peer (only when nothing can reach the gateway except through the proxy); decides the client IP used by rate limits and logs. Default `false`: the TCP peer is the client.' }),
+  setting({ env: 'TLS_CERT_FILE', key: 'tlsCertFile', parse: optionalText, fallback: undefined, doc: 'PEM certificate (with its chain) to serve HTTPS directly. With `TLS_KEY_FILE`: HTTP/2 over TLS, HTTP/1.1 still accepted (ALPN), so a browser\'s many tracking tabs share one connection. Unset: plain HTTP (put TLS and HTTP/2 on the proxy in front, see docs/operations.md).' }),
+  setting({ env: 'TLS_KEY_FILE', key: 'tlsKeyFile', parse: optionalText, fallback: undefined, doc: 'PEM private key of `TLS_CERT_FILE`.' }),
   setting({ env: 'CORS_ORIGINS', key: 'corsOrigins', parse: origins, fallback: [], doc: 'Browser origins allowed to call the gateway cross-origin, comma-separated (`https://shop.example`), or `*` for any. Unset: same origin only (no CORS headers).' }),
   setting({ env: 'IDEMPOTENCY_TTL_MS', key: 'idempotencyTtlMs', parse: integer(60_000, 7 * 86_400_000), fallback: 86_400_000, doc: 'How long the answer to an order creation sent with an `Idempotency-Key` is kept and replayed for the same key.' }),
   setting({ env: 'SHUTDOWN_TIMEOUT_MS', key: 'shutdownTimeoutMs', parse: integer(1000, 600_000), fallback: 25_000, doc: 'On SIGTERM/SIGINT: time allowed to finish in-flight requests and close streams before the process exits anyway.' }),
@@ -377,6 +383,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (problems.length === 0 && config.orderTokenSecret === undefined && (config.nodeEnv === 'production' || config.redisUrl !== undefined)) {
     problems.push(`ORDER_TOKEN_SECRET: required ${config.redisUrl !== undefined ? 'with REDIS_URL (every instance must verify the order tokens of the others)' : 'with NODE_ENV=production (order tokens must survive a restart)'}; at least 32 random characters, e.g. \`openssl rand -base64 48\``)
+  }
+  if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) {
+    problems.push('TLS_CERT_FILE, TLS_KEY_FILE: set both (HTTPS with HTTP/2) or neither (plain HTTP)')
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config

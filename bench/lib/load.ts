@@ -49,15 +49,17 @@ export interface LoadSpec {
   /** Concurrent connections, each with one request in flight (closed loop). */
   connections: number
   durationS: number
+  /** A status that counts as success besides 2xx (e.g. 304 for conditional requests). */
+  okStatus?: number
 }
 
 /** What a load run measured. */
 export interface LoadFigures {
   /** Responses received (any status). */
   responses: number
-  /** 2xx responses per second of the run. */
+  /** Successful (2xx or `okStatus`) responses per second of the run. */
   perSecond: number
-  /** Response times of 2xx answers, ms. */
+  /** Response times of successful answers, ms. */
   latency: Summary
   /** The response times themselves (for pooling runs; not for result files). */
   samples: number[]
@@ -85,7 +87,7 @@ export async function runLoad (spec: LoadSpec): Promise<LoadFigures> {
   })
   instance.on('response', (_client, statusCode, _bytes, responseTime) => {
     responses++
-    if (statusCode >= 200 && statusCode < 300) times.push(responseTime)
+    if ((statusCode >= 200 && statusCode < 300) || statusCode === spec.okStatus) times.push(responseTime)
   })
   const result = await instance
   const durationMs = monoMs() - t0

@@ -21,11 +21,20 @@ export type LoggerOptions = Exclude<FastifyServerOptions['logger'], boolean | un
 
 const HASH_KEY = randomBytes(32)
 
+/** Trackcodes shortened lately (a request line names its trackcode on every poll): at most {@link SHORTENED_KEPT}. */
+const shortened = new Map<string, string>()
+const SHORTENED_KEPT = 10_000
+
 /** A trackcode as logs show it: its first 4 characters and an 8-hex keyed hash. */
 export function shortTrackcode (trackcode: string): string {
+  const known = shortened.get(trackcode)
+  if (known !== undefined) return known
   const code = trackcode.toUpperCase()
   const digest = createHmac('sha256', HASH_KEY).update(code).digest('hex').slice(0, 8)
-  return `${code.slice(0, 4)}…${digest}`
+  const short = `${code.slice(0, 4)}…${digest}`
+  if (shortened.size >= SHORTENED_KEPT) shortened.clear()
+  shortened.set(trackcode, short)
+  return short
 }
 
 /** An address as logs show it: `35iMHbUZeTssxBodiHwEEkb32jpBfVueEL` → `35iM…EL`. */

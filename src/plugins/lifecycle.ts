@@ -72,7 +72,8 @@ async function lifecycle (app: FastifyInstance): Promise<void> {
   })
 
   app.addHook('onSend', async (request, reply, payload) => {
-    if (shuttingDown) reply.header('connection', 'close')
+    // (HTTP/2 has no `Connection` header: its sessions are closed by the server's close.)
+    if (shuttingDown && request.raw.httpVersionMajor < 2) reply.header('connection', 'close')
     return payload
   })
 

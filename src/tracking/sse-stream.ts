@@ -36,13 +36,18 @@ export interface SseStreamOptions {
   onStall?: (stream: SseStream) => void
 }
 
-/** The response headers of an event stream. */
+/** The response headers of an event stream (over HTTP/2, less `connection`, which it forbids). */
 export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'content-type': 'text/event-stream',
   'cache-control': 'no-cache, no-transform',
   connection: 'keep-alive',
   'x-accel-buffering': 'no'
 })
+
+/** The HTTP/2 stream under a response, when it is an `Http2ServerResponse` (`TLS_CERT_FILE`). */
+function http2Session (res: ServerResponse): { close: () => void } | undefined {
+  return (res as unknown as { stream?: { session?: { close: () => void } } }).stream?.session
+}
 
 /** A subscriber's stream; see the module comment. */
 export class SseStream {
@@ -92,7 +97,10 @@ export class SseStream {
   open (first: string): void {
     if (this.closed) return
     // setHeader (not writeHead's argument) so the headers stay readable with getHeader().
-    for (const [name, value] of Object.entries({ ...this.#opts.headers, ...SSE_HEADERS })) if (value !== undefined) this.#res.setHeader(name, value)
+    const h2 = http2Session(this.#res) !== undefined
+    for (const [name, value] of Object.entries({ ...this.#opts.headers, ...SSE_HEADERS })) {
+      if (value !== undefined && !(h2 && name === 'connection')) this.#res.setHeader(name, value)
+    }
     this.#res.writeHead(200)
     this.#write(first)
   }
@@ -131,9 +139,13 @@ export class SseStream {
    */
   hangUp (...frames: string[]): void {
     if (this.closed) return
+    // Over HTTP/2 the connection is a session shared with the browser's other streams:
+    // it is closed gracefully (GOAWAY: no new stream on it, the others run to their end).
+    const session = http2Session(this.#res)
     const socket = this.#res.socket
     this.finish(...frames)
-    if (socket !== null) this.#res.once('finish', () => { socket.end() })
+    if (session !== undefined) this.#res.once('finish', () => { session.close() })
+    else if (socket !== null) this.#res.once('finish', () => { socket.end() })
   }
 
   /** Ends the stream without a further frame. */

@@ -72,6 +72,21 @@ t.test('every benchmark runs end to end at smoke size', async (t) => {
     t.equal(p.targets.length, 2, 'targets evaluated')
   })
 
+  t.test('memory-served routes', async (t) => {
+    const m = result.memoryRoutes
+    if (m === undefined) throw new Error('no memory-routes result')
+    t.same(m.routes.map((r) => r.route), [
+      'GET /orders/{trackcode}', 'GET /orders/{trackcode} (If-None-Match → 304)', 'GET /v1/meta', 'GET /v1/meta/mixer', 'GET /v1/prices', 'GET /healthz'
+    ], 'every memory-served route measured')
+    for (const r of m.routes) {
+      t.ok(r.gatewayPerSecond > 0 && r.baselinePerSecond > 0, `${r.route}: gateway and bare Fastify both measured`)
+      t.ok(Number.isFinite(r.ratio) && r.ratio > 0, `${r.route}: ratio printed`)
+      t.ok(r.upstreamCalls <= 1, `${r.route}: served from memory (${r.upstreamCalls} upstream calls)`)
+    }
+    t.equal(m.routes[1]?.status, 304, 'the conditional request is answered 304')
+    t.equal(m.targets.length, m.routes.length, 'one target per route')
+  })
+
   t.test('fan-out', async (t) => {
     const f = result.fanout
     if (f === undefined) throw new Error('no fan-out result')
@@ -114,7 +129,7 @@ t.test('every benchmark runs end to end at smoke size', async (t) => {
   })
 
   t.test('result files and charts', async (t) => {
-    t.same(result.files.map((f) => f.replace(dir, '')).sort(), ['/fanout.smoke.json', '/passthrough.smoke.json', '/subscriber-heap.smoke.json'])
+    t.same(result.files.map((f) => f.replace(dir, '')).sort(), ['/fanout.smoke.json', '/memory-routes.smoke.json', '/passthrough.smoke.json', '/subscriber-heap.smoke.json'])
     for (const file of result.files) {
       const parsed = JSON.parse(readFileSync(file, 'utf8')) as ResultFile<unknown>
       t.equal(parsed.smoke, true)
@@ -123,6 +138,7 @@ t.test('every benchmark runs end to end at smoke size', async (t) => {
     }
     t.match(result.report, /### Fan-out/)
     t.match(result.report, /### Pass-through/)
+    t.match(result.report, /### Memory-served routes vs bare Fastify/)
   })
 
   t.test('charts from the results', async (t) => {

@@ -4,7 +4,9 @@
  * `put` is the compare-and-set of the port in one immediate transaction, which also
  * appends the change's webhook events to the outbox. Rows at or
  * past their `expires_at` are ignored on read, replaced on write and deleted by
- * {@link SqliteSnapshotStore.sweep}.
+ * {@link SqliteSnapshotStore.sweep}. The last snapshot parsed for each trackcode is
+ * kept with its JSON (at most {@link PARSED_KEPT}): while the row holds the same JSON,
+ * the polling fallback reuses it instead of parsing it again on every request.
  */
 import type { TrackedOrder } from '../../tracking/schemas.js'
 import type { SnapshotStore, StoredSnapshot } from './index.js'
@@ -18,6 +20,9 @@ interface Row {
   checked_at: number
 }
 
+/** Trackcodes whose parsed snapshot is kept at most. */
+const PARSED_KEPT = 10_000
+
 export interface SqliteSnapshotStoreOptions {
   db: StateDatabase
   now?: () => number
@@ -29,6 +34,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
   readonly #db: StateDatabase
   readonly #now: () => number
   readonly #outbox: SqliteWebhookStore | undefined
+  readonly #parsed = new Map<string, { json: string, order: TrackedOrder }>()
 
   constructor (opts: SqliteSnapshotStoreOptions) {
     this.#db = opts.db
@@ -39,9 +45,17 @@ export class SqliteSnapshotStore implements SnapshotStore {
   async get (trackcode: string): Promise<StoredSnapshot | undefined> {
     const row = this.#db.statement('SELECT version, json, checked_at FROM snapshots WHERE trackcode = ? AND expires_at > ?').get(trackcode, this.#now()) as Row | undefined
     if (row === undefined) return undefined
+    const parsed = this.#parsed.get(trackcode)
+    if (parsed !== undefined && parsed.json === row.json) return { order: parsed.order, json: row.json, checkedAt: row.checked_at }
     try {
       const order = JSON.parse(row.json) as TrackedOrder
       if (typeof order !== 'object' || order === null || order.version !== row.version) return undefined
+      this.#parsed.delete(trackcode)
+      if (this.#parsed.size >= PARSED_KEPT) {
+        const oldest = this.#parsed.keys().next().value
+        if (oldest !== undefined) this.#parsed.delete(oldest)
+      }
+      this.#parsed.set(trackcode, { json: row.json, order })
       return { order, json: row.json, checkedAt: row.checked_at }
     } catch {
       return undefined
