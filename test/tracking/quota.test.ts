@@ -62,14 +62,16 @@ t.test('when the quota is short, pollers are slowed down and none is refused', a
   // the quota and the tracker: two simulated hours pass in about twelve seconds.
   const SCALE = 600
   const clock = createScaledClock(SCALE, T0)
-  const memory = new MemoryQuota({ limit: 21, reserve: 1, windowMs: HOUR, now: () => clock.now() })
+  // The pollers' partition is 20 an hour; the subscribers' first checks (orders the gateway
+  // did not create) come out of the other half.
+  const memory = new MemoryQuota({ limit: 40, reserve: 0, pollShare: 0.5, windowMs: HOUR, now: () => clock.now() })
   let refused = 0
   let maxUsed = 0
   const quota: QuotaBudget = {
     tryAcquire: async (purpose) => {
       const decision = await memory.tryAcquire(purpose)
       if (!decision.granted) refused++
-      maxUsed = Math.max(maxUsed, (await memory.state()).used)
+      maxUsed = Math.max(maxUsed, (await memory.state()).partitions.poll.used)
       return decision
     },
     pause: async (until) => { await memory.pause(until) },
@@ -93,7 +95,7 @@ t.test('when the quota is short, pollers are slowed down and none is refused', a
   const start = clock.now()
   await waitFor(() => clock.now() >= start + 2 * HOUR, 'two simulated hours', 120_000)
   t.equal(refused, 0, 'the spacing alone kept the pollers within the quota: no slot was ever refused')
-  t.ok(maxUsed <= 20, `the rolling window never held more than the general quota (max ${maxUsed})`)
+  t.ok(maxUsed <= 20, `the rolling window never held more than the pollers' partition (max ${maxUsed})`)
   t.ok(checks() > 8, `polling went on (${checks()} checks)`)
   // The run spans a little more than two windows (the first checks came before it).
   t.ok(checks() <= 60, `within what three windows allow (${checks()} checks), not the 480 the orders wanted`)
