@@ -122,7 +122,8 @@ export class SseStream {
     this.#headers = opts.headers
     this.#onClose = opts.onClose
     this.#onStall = opts.onStall
-    res.once('close', () => {
+    // `on`, not `once` (which wraps the listener in a bound function and a state object): 'close' is emitted once.
+    res.on('close', () => {
       if (this.#closed) return
       this.#closed = true
       this.#socket = null
@@ -179,6 +180,7 @@ export class SseStream {
     }
     res.writeHead(200, flat)
     res.write(first)
+    flattenHead(res)
     const chunked = (res as ServerResponse & { chunkedEncoding?: boolean }).chunkedEncoding === true
     if (chunked && res.socket !== null) this.#socket = res.socket
   }
@@ -256,6 +258,16 @@ export class SseStream {
 }
 
 function ignore (): void {}
+
+/**
+ * Node builds a response's head by string concatenation and keeps it (`_header`) for
+ * the life of the response: a rope of some thirty string pieces. Once sent, it is only
+ * looked at for being there, so a flat copy of the same text replaces the rope.
+ */
+function flattenHead (res: ServerResponse): void {
+  const out = res as ServerResponse & { _header?: unknown, _headerSent?: boolean }
+  if (out._headerSent === true && typeof out._header === 'string') out._header = Buffer.from(out._header, 'latin1').toString('latin1')
+}
 
 /**
  * Drops the header table hooks filled on `res` (their values were copied by the
