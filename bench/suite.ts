@@ -27,7 +27,7 @@ export const FULL: { fanout: Sized<FanoutOptions>, passthrough: Sized<Passthroug
     ssePlugin: true,
     slowReaders: 200,
     floodVersions: 20,
-    floodBytes: 16_384,
+    floodBytes: 65_536,
     rounds: 5,
     holdMs: 5000,
     baseline: true,
