@@ -44,19 +44,6 @@ declare module 'fastify' {
   }
 }
 
-/**
- * Keeps `res` in `open` until its connection closes. The listener closes over the raw
- * response and the set only: not over the request and reply, which an event stream
- * would otherwise keep alive for its whole life.
- */
-function track (open: Set<ServerResponse>, res: ServerResponse, changed: () => void): void {
-  open.add(res)
-  res.on('close', () => {
-    open.delete(res)
-    changed()
-  })
-}
-
 async function lifecycle (app: FastifyInstance): Promise<void> {
   /** Responses in flight, event streams excepted. */
   const open = new Set<ServerResponse>()
@@ -66,7 +53,12 @@ async function lifecycle (app: FastifyInstance): Promise<void> {
   let changed: (() => void) | undefined
 
   const inFlight = (): number => open.size
-  const onChange = (): void => { changed?.() }
+  // One listener for every response (`this` is the response): no closure per request,
+  // and nothing that would keep a stream's Fastify request and reply alive.
+  function onClose (this: ServerResponse): void {
+    open.delete(this)
+    changed?.()
+  }
 
   const runHandlers = async (): Promise<void> => {
     handlersRun ??= Promise.allSettled(handlers.map(async (h) => { await h() })).then((results) => {
@@ -76,7 +68,8 @@ async function lifecycle (app: FastifyInstance): Promise<void> {
   }
 
   app.addHook('onRequest', async (request, reply) => {
-    track(open, reply.raw, onChange)
+    open.add(reply.raw)
+    reply.raw.on('close', onClose)
   })
 
   app.addHook('onSend', async (request, reply, payload) => {
