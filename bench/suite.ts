@@ -25,9 +25,10 @@ export const FULL: { fanout: Sized<FanoutOptions>, passthrough: Sized<Passthroug
     pollIntervalMs: 1000,
     heartbeatMs: 2500,
     ssePlugin: true,
-    slowReaders: 200,
-    floodVersions: 20,
-    floodBytes: 65_536,
+    // 10 MiB offered to each slow reader: more than the kernel buffers of a loopback connection (up to 4 MiB sent + the receive window).
+    slowReaders: 50,
+    floodVersions: 40,
+    floodBytes: 262_144,
     rounds: 5,
     holdMs: 5000,
     baseline: true,
