@@ -43,7 +43,7 @@ export function fanoutCharts (r: FanoutResult): Record<string, BarChart> {
         { name: 'proxy excl. young gen.', values: baseline((s) => s.baseline?.memory.rssExclYoungPerSubscriberKb), color: '#f5cba7' }
       ],
       yLabel: 'KiB per subscriber',
-      reference: { value: 20_000 / 1024, label: 'target 20 KB' }
+      reference: { value: 10_000 / 1024, label: 'target 10 KB' }
     },
     'fanout-upstream': {
       title: 'Upstream /orders/check calls per day, one order, polled every 60 s',
@@ -67,7 +67,7 @@ export function fanoutCharts (r: FanoutResult): Record<string, BarChart> {
         { name: 'last subscriber (worst round)', values: r.sizes.map((s) => s.gateway.publishToLastMaxMs), color: '#1b4f72' }
       ],
       yLabel: 'ms',
-      reference: { value: 500, label: 'target p99 500 ms' },
+      reference: { value: 100, label: 'target p99 100 ms' },
       format: ms
     }
   }

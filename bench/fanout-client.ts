@@ -10,9 +10,10 @@
  * `id:` / `data:` / `event:` line heads are looked at.
  *
  * IPC commands:
- * - `open {url, count, concurrency, localAddress?}` → opens `count` more streams, at most
+ * - `open {url, count, concurrency, localAddress?, pause?}` → opens `count` more streams, at most
  *   `concurrency` being set up at a time; resolves when each has its first event or
- *   failed: `{opened, failed, errors, setupMs[]}`.
+ *   failed: `{opened, failed, errors, setupMs[]}`. With `pause`, each stream stops
+ *   reading its socket after its first event (a slow reader).
  * - `watch {version, timeoutMs}` → resolves once every open stream has received a version
  *   ≥ `version` (or the timeout passed): `{version, received, open, arrivals[]}` with the
  *   arrival times of that version.
@@ -38,6 +39,8 @@ interface OpenArgs {
   count: number
   concurrency: number
   localAddress?: string
+  /** Stop reading after the first event. */
+  pause?: boolean
 }
 
 const streams: Stream[] = []
@@ -135,7 +138,10 @@ function openOne (args: OpenArgs): Promise<boolean> {
         const at = monoMs()
         bytes += chunk.length
         onFrames(index, s, chunk, at)
-        if (s.firstEventAt !== 0) settle(true)
+        if (s.firstEventAt !== 0) {
+          if (args.pause === true && !settled) res.socket.pause()
+          settle(true)
+        }
       })
       res.on('end', end)
       res.on('close', end)

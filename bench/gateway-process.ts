@@ -11,17 +11,26 @@
  * `process.nextTick` callbacks (the socket is corked for the tick), all of which have
  * run by then, so every frame has been handed to the kernel.
  *
+ * With `BENCH_SSE_VARIANT=plugin`, the `@fastify/sse` variant of the subscribe route
+ * (`sse-plugin-route.ts`) is served too, at `/bench/sse-plugin/orders/:trackcode/subscribe`.
+ *
  * IPC commands: `stats` (tracking counters, `process.memoryUsage()`, `process.cpuUsage()`),
  * `gc` (a full collection; the process runs with `--expose-gc`), `published` (the
- * notes above), `heapSnapshot {path}` (after a GC). `ready` event: `{ url }`.
+ * notes above), `heapSnapshot {path}` (after a GC), `flood {trackcode, count, bytes}`
+ * (publishes `count` synthetic versions of about `bytes` each on the bus, as if upstream
+ * had changed that often: for the slow-reader measurement), `shutdown` (the graceful
+ * shutdown `src/server.ts` runs on SIGTERM; answers with its duration in ms).
+ * `ready` event: `{ url }`.
  */
 import { writeHeapSnapshot } from 'node:v8'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { type BusMessage } from '../src/state/bus/index.js'
 import { MemoryBus } from '../src/state/bus/memory.js'
+import { snapshotFrame } from '../src/tracking/frames.js'
 import { collectGarbage, emitEvent, serveIpc } from './lib/ipc.js'
 import { monoMs } from './lib/time.js'
+import { registerSsePluginRoute } from './sse-plugin-route.js'
 
 /** When a version of an order was published (monotonic ms). */
 export interface PublishedVersion {
@@ -55,6 +64,8 @@ class TimedBus extends MemoryBus {
 const bus = new TimedBus()
 const config = loadConfig()
 const app = await buildApp(config, { state: { bus } })
+if (process.env.BENCH_SSE_VARIANT === 'plugin') await registerSsePluginRoute(app, app.tracking, config.sseHeartbeatMs)
+let floodVersion = 1_000_000
 
 serveIpc({
   stats: () => ({ tracking: app.tracking.stats(), memory: process.memoryUsage(), cpu: process.cpuUsage() }),
@@ -63,6 +74,20 @@ serveIpc({
   heapSnapshot: (args) => {
     collectGarbage()
     return writeHeapSnapshot((args as { path: string }).path)
+  },
+  flood: async (args) => {
+    const { trackcode, count, bytes } = args as { trackcode: string, count: number, bytes: number }
+    for (let i = 0; i < count; i++) {
+      const version = ++floodVersion
+      const json = JSON.stringify({ version, pad: 'x'.repeat(bytes) })
+      await bus.publish({ kind: 'snapshot', trackcode, version, status: 'WaitingForPayment', json, frame: snapshotFrame(version, json) })
+    }
+    return { published: count }
+  },
+  shutdown: async () => {
+    const t0 = monoMs()
+    await app.lifecycle.shutdown({ timeoutMs: 30_000 })
+    return monoMs() - t0
   }
 })
 

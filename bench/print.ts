@@ -52,6 +52,26 @@ export function fanoutTables (r: FanoutResult): string {
       return [s.n, g.rounds.length, g.rounds[0]?.frameBytes ?? Number.NaN, `${delivered}/${expected}`, g.delivery.p50, g.delivery.p99, g.publishToLastMaxMs, loop, payToLast, cpu]
     })
   ))
+  const compared = r.sizes.filter((s) => s.plugin !== undefined)
+  if (compared.length > 0) {
+    out.push('')
+    out.push('### Fan-out: the product\'s writer vs @fastify/sse (same N, same run)')
+    out.push(table(
+      ['N', 'route', 'RSS / subscriber (KiB)', 'heap used / subscriber (B)', 'delivery p50 / p99 (ms)', 'last, worst round (ms)', 'CPU idle hold (%)', 'slow readers: RSS held each (KiB), still open', 'shutdown: all streams closed (ms)'],
+      compared.flatMap((s) => {
+        const row = (name: string, g: NonNullable<typeof s.plugin>): Array<string | number> => [
+          s.n, name, g.memory.rssPerSubscriberKb, g.memory.heapPerSubscriberBytes, `${formatNumber(g.delivery.p50)} / ${formatNumber(g.delivery.p99)}`, g.publishToLastMaxMs, g.hold.cpuPercent,
+          g.slow === undefined ? '' : `${formatNumber(g.slow.rssHeldPerReaderKb)}, ${g.slow.stillOpen}/${g.slow.readers}`, `${formatNumber(g.shutdown.allClosedMs)}${g.shutdown.leftOpen > 0 ? ` (${g.shutdown.leftOpen} left)` : ''}`
+        ]
+        const p = s.pluginRatios
+        return [
+          row('writer (product)', s.gateway),
+          row('@fastify/sse', s.plugin as NonNullable<typeof s.plugin>),
+          [s.n, '@fastify/sse ÷ writer', formatRatio(p?.rssPerSubscriber ?? Number.NaN), '', formatRatio(p?.deliveryP99 ?? Number.NaN), '', formatRatio(p?.cpuHold ?? Number.NaN), formatRatio(p?.slowHeld ?? Number.NaN), formatRatio(p?.shutdown ?? Number.NaN)]
+        ]
+      })
+    ))
+  }
   out.push('')
   out.push('### Fan-out: upstream calls')
   out.push(table(

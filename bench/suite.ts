@@ -16,7 +16,7 @@ export type BenchmarkName = typeof BENCHMARK_NAMES[number]
 
 type Sized<T> = Omit<T, 'build' | 'log'>
 
-/** Sizes of a real run (bounded: fan-out about 4 min, pass-through about 1.5 min, memory-served routes about 2 min on 2 cores). */
+/** Sizes of a real run (bounded: fan-out about 6 min with the @fastify/sse variant, pass-through about 1.5 min, memory-served routes about 2 min on 2 cores). */
 export const FULL: { fanout: Sized<FanoutOptions>, passthrough: Sized<PassthroughOptions>, memoryRoutes: Sized<MemoryRoutesOptions>, subscriberHeap: Sized<SubscriberHeapOptions> } = {
   fanout: {
     sizes: [1000, 5000, 10_000],
@@ -24,12 +24,18 @@ export const FULL: { fanout: Sized<FanoutOptions>, passthrough: Sized<Passthroug
     concurrency: 50,
     warmup: 100,
     pollIntervalMs: 1000,
+    heartbeatMs: 2500,
+    ssePlugin: true,
+    // 10 MiB offered to each slow reader: more than the kernel buffers of a loopback connection (up to 4 MiB sent + the receive window).
+    slowReaders: 50,
+    floodVersions: 40,
+    floodBytes: 262_144,
     rounds: 5,
     holdMs: 5000,
     baseline: true,
     baselineIntervalMs: 10_000,
     baselineHoldMs: 20_000,
-    timeLimitMs: 6 * 60_000
+    timeLimitMs: 10 * 60_000
   },
   passthrough: { durationS: 5, warmupS: 2, connections: 10, reps: 2, timeLimitMs: 4 * 60_000 },
   memoryRoutes: { durationS: 4, warmupS: 1, connections: 10, reps: 2, timeLimitMs: 4 * 60_000 },
@@ -44,6 +50,11 @@ export const SMOKE: typeof FULL = {
     concurrency: 10,
     warmup: 2,
     pollIntervalMs: 200,
+    heartbeatMs: 200,
+    ssePlugin: true,
+    slowReaders: 3,
+    floodVersions: 3,
+    floodBytes: 1024,
     rounds: 1,
     holdMs: 500,
     baseline: true,

@@ -15,8 +15,9 @@
  * A plain `app.close()` (tests) skips the waiting but still runs the `onShutdown`
  * handlers once, from a `preClose` hook.
  */
+import type { ServerResponse } from 'node:http'
 import fp from 'fastify-plugin'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 
 /** Work to do when a shutdown starts. */
 export type ShutdownHandler = () => void | Promise<void>
@@ -26,6 +27,11 @@ export interface Lifecycle {
   readonly shuttingDown: boolean
   /** Requests being served, event streams excepted. */
   readonly inFlight: number
+  /**
+   * Tells that `res` has become an event stream: it never "finishes" by itself, so a
+   * shutdown does not wait for it (its `onShutdown` handler ends it).
+   */
+  streaming (res: ServerResponse): void
   /** Registers `handler` to run once when a shutdown starts (before in-flight requests are awaited). */
   onShutdown (handler: ShutdownHandler): void
   /** Graceful shutdown within `timeoutMs`; resolves once the app is closed. */
@@ -38,22 +44,20 @@ declare module 'fastify' {
   }
 }
 
-/** A response that has started streaming `text/event-stream`: it never "finishes" by itself. */
-function isEventStream (reply: FastifyReply): boolean {
-  return reply.raw.headersSent && String(reply.raw.getHeader('content-type') ?? '').startsWith('text/event-stream')
-}
-
 async function lifecycle (app: FastifyInstance): Promise<void> {
-  const open = new Set<FastifyReply>()
+  /** Responses in flight, event streams excepted. */
+  const open = new Set<ServerResponse>()
   const handlers: ShutdownHandler[] = []
   let shuttingDown = false
   let handlersRun: Promise<void> | undefined
   let changed: (() => void) | undefined
 
-  const inFlight = (): number => {
-    let n = 0
-    for (const reply of open) if (!isEventStream(reply)) n++
-    return n
+  const inFlight = (): number => open.size
+  // One listener for every response (`this` is the response): no closure per request,
+  // and nothing that would keep a stream's Fastify request and reply alive.
+  function onClose (this: ServerResponse): void {
+    open.delete(this)
+    changed?.()
   }
 
   const runHandlers = async (): Promise<void> => {
@@ -64,11 +68,8 @@ async function lifecycle (app: FastifyInstance): Promise<void> {
   }
 
   app.addHook('onRequest', async (request, reply) => {
-    open.add(reply)
-    reply.raw.once('close', () => {
-      open.delete(reply)
-      changed?.()
-    })
+    open.add(reply.raw)
+    reply.raw.on('close', onClose)
   })
 
   app.addHook('onSend', async (request, reply, payload) => {
@@ -85,6 +86,9 @@ async function lifecycle (app: FastifyInstance): Promise<void> {
   const api: Lifecycle = {
     get shuttingDown () { return shuttingDown },
     get inFlight () { return inFlight() },
+    streaming (res) {
+      if (open.delete(res)) changed?.()
+    },
     onShutdown (handler) { handlers.push(handler) },
     async shutdown ({ timeoutMs }) {
       const started = Date.now()
@@ -96,7 +100,7 @@ async function lifecycle (app: FastifyInstance): Promise<void> {
       await Promise.race([handlersDone, new Promise((resolve) => setTimeout(resolve, Math.max(0, drainUntil - Date.now())).unref())])
       while (inFlight() > 0 && Date.now() < drainUntil) {
         await new Promise<void>((resolve) => {
-          // Woken by a request ending, or polled: a stream's headers change without an event.
+          // Woken by a request ending or becoming a stream; polled as well.
           const timer = setTimeout(resolve, Math.min(100, Math.max(0, drainUntil - Date.now())))
           timer.unref()
           changed = () => { clearTimeout(timer); resolve() }

@@ -7,7 +7,8 @@
  * - `fanout.ts`: the same frame string to every subscriber, and the end of a finished order;
  * - `admission.ts`: stream limits (per client IP, global) and the answers of the streams
  *   refused, shed or turned away;
- * - `rotation.ts` and `farewell.ts`: streams ended at their maximum lifetime, and the
+ * - `rotation.ts` and `farewell.ts`: streams ended at their maximum lifetime (one sweep
+ *   timer for all), and the
  *   short `retry:` farewell that ends them (and every stream on {@link TrackingHub.close});
  * - `heartbeat.ts`: one timer keeps every stream alive;
  * - `counters.ts`: what `stats()` reports.
@@ -102,7 +103,7 @@ export class TrackingHub {
     this.#topics = new Topics({ bus: opts.bus, clock, graceMs: settings.pollerGraceMs, deliver: (topic, message) => { this.#deliver(topic, message) } })
     this.#freshness = new Freshness({ store: opts.store, allocator: opts.allocator, clock, finalCacheMs: settings.finalCacheMs })
     this.#admission = new Admission({ maxPerIp: settings.sseMaxConnectionsPerIp, maxTotal: settings.sseMaxConnections, clock, random: this.#random, counters: this.#counters })
-    this.#rotation = new Rotation(settings.sseMaxLifetimeMs, this.#random)
+    this.#rotation = new Rotation(settings.sseMaxLifetimeMs, this.#random, (now) => { this.#rotateDue(now) })
     this.#heartbeat = new Heartbeat(settings.sseHeartbeatMs, () => {
       for (const stream of this.#topics.streams()) stream.heartbeat()
     })
@@ -208,6 +209,7 @@ export class TrackingHub {
       this.#topics.drop(topic)
     }
     this.#heartbeat.stop()
+    this.#rotation.stop()
   }
 
   /** A subscriber's stream started lagging: hands it to the stall policy. */
@@ -268,15 +270,25 @@ export class TrackingHub {
     const greeted = greet(stream, topic, latest, lastEventId, this.#opts.settings.sseRetryMs)
     this.#counters.eventsSent += greeted.events
     if (greeted.ended) return false
-    topic.subscribers.set(stream, { ip, rotation: this.#rotation.schedule(() => { this.#rotate(topic, stream) }) })
+    topic.subscribers.set(stream, { ip, rotateAt: this.#rotation.due() })
     this.#counters.subscribers++
     this.#heartbeat.start()
+    this.#rotation.start()
     this.#topics.keep(topic)
     if (topic.poller === null || !topic.poller.running) {
       const base = initial.order.version >= latest.version ? initial : this.#fromLatest(latest, initial)
       topic.poller = this.#opts.allocator.follow(topic.trackcode, base, () => { this.#release(topic) })
     }
     return true
+  }
+
+  /** Ends the streams whose maximum lifetime is over at `now`. */
+  #rotateDue (now: number): void {
+    const due: Array<[Topic, SseStream]> = []
+    for (const topic of this.#topics.values()) {
+      for (const [stream, subscriber] of topic.subscribers) if (subscriber.rotateAt <= now) due.push([topic, stream])
+    }
+    for (const [topic, stream] of due) this.#rotate(topic, stream)
   }
 
   /** Ends `stream` at its maximum lifetime. */
@@ -292,10 +304,12 @@ export class TrackingHub {
     const subscriber = topic.subscribers.get(stream)
     if (subscriber === undefined) return false
     topic.subscribers.delete(stream)
-    this.#rotation.cancel(subscriber.rotation)
     this.#admission.release(subscriber.ip)
-    // The heartbeat stops with the last stream.
-    if (--this.#counters.subscribers === 0) this.#heartbeat.stop()
+    // The heartbeat and the rotation sweep stop with the last stream.
+    if (--this.#counters.subscribers === 0) {
+      this.#heartbeat.stop()
+      this.#rotation.stop()
+    }
     return true
   }
 

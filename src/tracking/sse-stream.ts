@@ -19,8 +19,21 @@
  * - `hangUp()` ends the response *and* the connection, for farewells (shutdown,
  *   rotation): the browser's reconnection then opens a new connection, which a load
  *   balancer can send to another instance, instead of reusing this one.
+ *
+ * Cost per stream (see BENCHMARKS.md, "where a subscriber's memory goes"): the head
+ * carries only the headers an event stream needs — the SSE ones, `X-Content-Type-Options`,
+ * CORS and the gateway's own (`Trackgate-*`); the document-only security headers set
+ * for every response (CSP, HSTS, frame and cross-origin policies…) are taken off, as
+ * they mean nothing for `text/event-stream` and Node keeps a response's headers for its
+ * whole life. Nothing of the options is kept once the stream is open but the two
+ * callbacks. Over HTTP/1.1 (chunked), a frame is written straight to the socket as one
+ * chunk encoded once for every subscriber ({@link chunkOf}): one `write` and no
+ * per-subscriber string encoding, where `res.write()` would queue four pieces and
+ * encode the frame again for each socket. Other transports (HTTP/1.0, HTTP/2) go
+ * through `res.write()`.
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import { HEARTBEAT_FRAME } from './frames.js'
 
 /** What a frame is, for the backpressure policy. */
@@ -28,7 +41,10 @@ export type FrameKind = 'snapshot' | 'tracking' | 'heartbeat'
 
 /** Options of {@link SseStream}. */
 export interface SseStreamOptions {
-  /** Extra response headers (e.g. CORS ones set by hooks); the SSE headers win over them. */
+  /**
+   * Extra response headers (e.g. CORS ones set by hooks); the SSE headers win over them
+   * and {@link DOCUMENT_ONLY_HEADERS} are left out. Used by `open()`, not kept.
+   */
   headers?: OutgoingHttpHeaders
   /** Called once when the connection closes, whoever closed it. */
   onClose?: (stream: SseStream) => void
@@ -41,7 +57,8 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'content-type': 'text/event-stream',
   'cache-control': 'no-cache, no-transform',
   connection: 'keep-alive',
-  'x-accel-buffering': 'no'
+  'x-accel-buffering': 'no',
+  'x-content-type-options': 'nosniff'
 })
 
 /** The HTTP/2 stream under a response, when it is an `Http2ServerResponse` (`TLS_CERT_FILE`). */
@@ -49,10 +66,56 @@ function http2Session (res: ServerResponse): { close: () => void } | undefined {
   return (res as unknown as { stream?: { session?: { close: () => void } } }).stream?.session
 }
 
+/**
+ * Security headers meant for documents (set on every response by `@fastify/helmet`):
+ * an event stream is not rendered, framed or navigated to, so they are not sent on it.
+ */
+export const DOCUMENT_ONLY_HEADERS: ReadonlySet<string> = new Set([
+  'content-security-policy',
+  'cross-origin-embedder-policy',
+  'cross-origin-opener-policy',
+  'cross-origin-resource-policy',
+  'origin-agent-cluster',
+  'referrer-policy',
+  'strict-transport-security',
+  'x-dns-prefetch-control',
+  'x-download-options',
+  'x-frame-options',
+  'x-permitted-cross-domain-policies',
+  'x-xss-protection'
+])
+
+const HEARTBEAT_CHUNK = encodeChunk(HEARTBEAT_FRAME)
+let cachedFrame = HEARTBEAT_FRAME
+let cachedChunk = HEARTBEAT_CHUNK
+
+/** `frame` as one HTTP/1.1 chunk (size line, bytes, CRLF). */
+function encodeChunk (frame: string): Buffer {
+  const bytes = Buffer.byteLength(frame)
+  return Buffer.from(`${bytes.toString(16)}\r\n${frame}\r\n`, 'utf8')
+}
+
+/**
+ * The chunk of `frame`, encoded once: a fan-out writes the same frame string to every
+ * subscriber, so the last frame's chunk is kept (and the heartbeat's, always).
+ */
+function chunkOf (frame: string): Buffer {
+  if (frame === HEARTBEAT_FRAME) return HEARTBEAT_CHUNK
+  if (frame !== cachedFrame) {
+    cachedChunk = encodeChunk(frame)
+    cachedFrame = frame
+  }
+  return cachedChunk
+}
+
 /** A subscriber's stream; see the module comment. */
 export class SseStream {
   readonly #res: ServerResponse
-  readonly #opts: SseStreamOptions
+  #headers: OutgoingHttpHeaders | undefined
+  readonly #onClose: ((stream: SseStream) => void) | undefined
+  readonly #onStall: ((stream: SseStream) => void) | undefined
+  /** The socket frames go to as raw chunks (HTTP/1.1 chunked), once the head is out. */
+  #socket: Socket | null = null
   #closed = false
   #lagging = false
   #heldSnapshot: string | null = null
@@ -61,16 +124,20 @@ export class SseStream {
 
   constructor (res: ServerResponse, opts: SseStreamOptions = {}) {
     this.#res = res
-    this.#opts = opts
-    res.once('close', () => {
+    this.#headers = opts.headers
+    this.#onClose = opts.onClose
+    this.#onStall = opts.onStall
+    // `on`, not `once` (which wraps the listener in a bound function and a state object): 'close' is emitted once.
+    res.on('close', () => {
       if (this.#closed) return
       this.#closed = true
+      this.#socket = null
       this.#heldSnapshot = null
       this.#heldTracking = null
-      this.#opts.onClose?.(this)
+      this.#onClose?.(this)
     })
     // A write racing a client reset must not become an uncaught error.
-    res.on('error', () => {})
+    res.on('error', ignore)
   }
 
   /** True once the connection is gone or ended. */
@@ -96,13 +163,40 @@ export class SseStream {
   /** Sends the status line and headers, and `first` (e.g. the `retry:` hint) in the same packet. */
   open (first: string): void {
     if (this.closed) return
-    // setHeader (not writeHead's argument) so the headers stay readable with getHeader().
-    const h2 = http2Session(this.#res) !== undefined
-    for (const [name, value] of Object.entries({ ...this.#opts.headers, ...SSE_HEADERS })) {
-      if (value !== undefined && !(h2 && name === 'connection')) this.#res.setHeader(name, value)
+    const res = this.#res
+    const extra = this.#headers
+    this.#headers = undefined
+    // Headers set on the raw response by hooks (helmet) are sorted like the others.
+    const head: Record<string, string | number | readonly string[]> = {}
+    const add = (from: OutgoingHttpHeaders): void => {
+      for (const [name, value] of Object.entries(from)) {
+        const key = name.toLowerCase()
+        if (value !== undefined && !DOCUMENT_ONLY_HEADERS.has(key)) head[key] = value
+      }
     }
-    this.#res.writeHead(200)
-    this.#write(first)
+    add(res.getHeaders())
+    if (extra !== undefined) add(extra)
+    Object.assign(head, SSE_HEADERS)
+    if (http2Session(res) !== undefined) {
+      // HTTP/2 (`TLS_CERT_FILE`): no connection-level headers; the compatibility
+      // response keeps its own header table, and frames go through `res.write()`.
+      for (const name of res.getHeaderNames()) res.removeHeader(name)
+      delete head.connection
+      res.writeHead(200, head as OutgoingHttpHeaders)
+      res.write(first)
+      return
+    }
+    forgetHeaderTable(res)
+    const flat: string[] = []
+    for (const [name, value] of Object.entries(head)) {
+      if (Array.isArray(value)) for (const v of value as readonly string[]) flat.push(name, v)
+      else flat.push(name, String(value))
+    }
+    res.writeHead(200, flat)
+    res.write(first)
+    flattenHead(res)
+    const chunked = (res as ServerResponse & { chunkedEncoding?: boolean }).chunkedEncoding === true
+    if (chunked && res.socket !== null) this.#socket = res.socket
   }
 
   /** Queues `frame` for the client; see the module comment for what a lagging stream keeps. */
@@ -130,6 +224,7 @@ export class SseStream {
     for (const f of frames) out += f
     this.#heldSnapshot = null
     this.#heldTracking = null
+    this.#socket = null
     this.#res.end(out)
   }
 
@@ -159,11 +254,13 @@ export class SseStream {
   }
 
   #write (frame: string): void {
-    if (this.#res.write(frame)) return
+    const socket = this.#socket
+    if (socket !== null ? socket.write(chunkOf(frame)) : this.#res.write(frame)) return
     this.#lagging = true
     this.#stalls++
-    this.#res.once('drain', () => { this.#flush() })
-    this.#opts.onStall?.(this)
+    // A raw chunk's backpressure is the socket's; `res.write()`'s is the response's.
+    ;(socket ?? this.#res).once('drain', () => { this.#flush() })
+    this.#onStall?.(this)
   }
 
   #flush (): void {
@@ -176,4 +273,28 @@ export class SseStream {
     if (snapshot !== null) this.send(snapshot, 'snapshot')
     if (tracking !== null) this.send(tracking, 'tracking')
   }
+}
+
+function ignore (): void {}
+
+/**
+ * Node builds a response's head by string concatenation and keeps it (`_header`) for
+ * the life of the response: a rope of some thirty string pieces. Once sent, it is only
+ * looked at for being there, so a flat copy of the same text replaces the rope.
+ */
+function flattenHead (res: ServerResponse): void {
+  const out = res as ServerResponse & { _header?: unknown, _headerSent?: boolean }
+  if (out._headerSent === true && typeof out._header === 'string') out._header = Buffer.from(out._header, 'latin1').toString('latin1')
+}
+
+/**
+ * Drops the header table hooks filled on `res` (their values were copied by the
+ * caller), so that `writeHead(status, flat)` sends the given list as it is and Node
+ * keeps no table of `[name, value]` pairs for the life of the stream. Where the table
+ * cannot be found (another runtime), the headers are removed one by one instead.
+ */
+function forgetHeaderTable (res: ServerResponse): void {
+  const symbol = Object.getOwnPropertySymbols(res).find((s) => s.description === 'kOutHeaders')
+  if (symbol !== undefined) (res as unknown as Record<symbol, unknown>)[symbol] = null
+  else for (const name of res.getHeaderNames()) res.removeHeader(name)
 }

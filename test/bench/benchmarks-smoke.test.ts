@@ -111,6 +111,19 @@ t.test('every benchmark runs end to end at smoke size', async (t) => {
     t.ok(g.upstream.atMostOnePerPoll, `at most one check per poll (${g.upstream.calls} in ${g.upstream.pollsAtInterval} intervals)`)
     t.ok(g.setupUpstreamCalls <= Math.floor(g.setup.totalMs / SMOKE.fanout.pollIntervalMs) + 1, 'subscribing costs no upstream call beyond the poller\'s')
     t.ok(g.memory.rssKb > 0 && Number.isFinite(g.memory.rssPerSubscriberKb), 'memory read')
+    for (const run of [g, size.plugin]) {
+      if (run === undefined) throw new Error('no @fastify/sse variant run')
+      t.equal(run.slow?.readers, SMOKE.fanout.slowReaders, `${run.writer}: every slow reader opened`)
+      t.ok(Number.isFinite(run.slow?.rssHeldPerReaderKb), `${run.writer}: slow-reader memory read`)
+      t.equal(run.shutdown.leftOpen, 0, `${run.writer}: the shutdown ended every stream`)
+      t.ok(run.shutdown.allClosedMs >= 0 && run.shutdown.shutdownMs >= 0, `${run.writer}: shutdown timed`)
+    }
+    const p = size.plugin
+    if (p === undefined) throw new Error('no @fastify/sse variant run')
+    t.equal(p.writer, 'plugin')
+    t.equal(p.setup.opened, n, 'every @fastify/sse stream opened')
+    for (const r of p.rounds) t.equal(r.received, n, `@fastify/sse: version ${r.version} reached every subscriber`)
+    t.ok(size.pluginRatios !== undefined && typeof size.pluginRatios.withinTenPercent === 'boolean', 'the two writers compared')
     const b = size.baseline
     if (b === undefined) throw new Error('no baseline run')
     t.equal(b.setup.opened, n, 'every baseline stream opened')

@@ -7,7 +7,7 @@ import net from 'node:net'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { snapshotFrame, trackingFrame } from '../../src/tracking/frames.js'
-import { SSE_HEADERS, SseStream } from '../../src/tracking/sse-stream.js'
+import { DOCUMENT_ONLY_HEADERS, SSE_HEADERS, SseStream } from '../../src/tracking/sse-stream.js'
 import { stallGuard } from '../../src/tracking/stall-guard.js'
 import { waitFor } from '../helpers/wait-for.js'
 
@@ -60,6 +60,28 @@ t.test('the SSE headers win over the others, which are kept', async (t) => {
   t.equal(res.headers.get('x-accel-buffering'), 'no')
   t.equal(res.headers.get('access-control-allow-origin'), '*')
   await res.body?.cancel()
+})
+
+t.test('document-only security headers set on the response are not sent on a stream; nosniff is', async (t) => {
+  const server = http.createServer((req, res) => {
+    // As @fastify/helmet does, on the raw response, before the route runs.
+    res.setHeader('content-security-policy', "default-src 'self'")
+    res.setHeader('strict-transport-security', 'max-age=15552000')
+    res.setHeader('x-frame-options', 'SAMEORIGIN')
+    res.setHeader('trackgate-simulated', 'true')
+    const stream = new SseStream(res, { headers: { vary: 'Origin' } })
+    stream.open('retry: 1000\n\n')
+    stream.finish()
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.close() })
+  const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)
+  t.equal(await res.text(), 'retry: 1000\n\n')
+  t.equal(res.headers.get('x-content-type-options'), 'nosniff')
+  t.equal(res.headers.get('content-type'), 'text/event-stream')
+  t.equal(res.headers.get('trackgate-simulated'), 'true', 'the gateway\'s own headers stay')
+  t.equal(res.headers.get('vary'), 'Origin', 'headers given to the stream stay')
+  for (const name of DOCUMENT_ONLY_HEADERS) t.equal(res.headers.get(name), null, `no ${name}`)
 })
 
 t.test('a stalled reader gets the latest snapshot, not every one, and does not grow memory', async (t) => {

@@ -26,8 +26,8 @@ export interface LatestVersion {
 /** What the hub keeps about one open stream. */
 export interface Subscriber {
   ip: string | undefined
-  /** Ends the stream at its maximum lifetime (see `rotation.ts`). */
-  rotation: NodeJS.Timeout | null
+  /** When the stream is ended at its maximum lifetime (`Rotation.now()` time; see `rotation.ts`). */
+  rotateAt: number
 }
 
 /** One trackcode's subscribers, latest version, tracking state and poller. */

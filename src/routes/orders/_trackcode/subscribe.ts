@@ -13,13 +13,16 @@
  * at once with a `retry:` (gateway at `SSE_MAX_CONNECTIONS`, shutting down): see the
  * hub. The client IP is `request.ip`, so it honours `TRUST_PROXY`.
  */
-import type { OutgoingHttpHeaders } from 'node:http'
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { performance } from 'node:perf_hooks'
+import type { FastifyBaseLogger } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { errorResponses } from '../../../upstream/schemas/common.js'
 import { schemaErrorFormatter } from '../../../lib/schema-errors.js'
 import { EventStream, TrackcodeParams } from '../../../tracking/schemas.js'
-import { SseStream } from '../../../tracking/sse-stream.js'
+import type { TrackingHub } from '../../../tracking/hub.js'
+import { SSE_HEADERS, SseStream } from '../../../tracking/sse-stream.js'
 import { payerOf } from '../../../access/payer.js'
 
 /** Longest `Last-Event-ID` looked at; versions are short decimal numbers. */
@@ -44,33 +47,73 @@ const schema = {
   }),
   response: {
     200: {
-      description: 'The event stream (`Content-Type: text/event-stream`, `Cache-Control: no-cache, no-transform`, `X-Accel-Buffering: no`).',
+      description: 'The event stream (`Content-Type: text/event-stream`, `Cache-Control: no-cache, no-transform`, `X-Accel-Buffering: no`, `X-Content-Type-Options: nosniff`; the security headers meant for documents — CSP, HSTS, framing and cross-origin policies — are not sent on it).',
       content: { 'text/event-stream': { schema: EventStream } }
     },
     ...errorResponses([400, 404, 429, 502, 504])
   }
 }
 
+/**
+ * The stream of one subscriber. Built outside the handler so that its callbacks close
+ * over the raw response, the hub and the trackcode only: a closure sharing the
+ * handler's scope would keep the Fastify request and reply alive with the stream.
+ */
+function openStream (res: ServerResponse, headers: OutgoingHttpHeaders, hub: TrackingHub, trackcode: string, done: StreamEnd): SseStream {
+  return new SseStream(res, {
+    headers,
+    onClose: (stream) => {
+      hub.detach(trackcode, stream)
+      done.log.info({ reqId: done.reqId, res: { statusCode: 200 }, responseTime: performance.now() - done.startedAt }, 'request completed')
+    },
+    onStall: (stream) => { hub.stalled(trackcode, stream) }
+  })
+}
+
+/** What the end of a stream is logged with (Fastify's own `request completed` line is detached, see below). */
+interface StreamEnd {
+  log: FastifyBaseLogger
+  reqId: string
+  startedAt: number
+}
+
+/**
+ * Detaches the listeners Fastify put on the raw response to run the `onResponse` hooks
+ * and log `request completed` when it finishes: they hold the Fastify request and reply
+ * (with its logger, headers and hooks' closures) for the whole life of a hijacked
+ * stream. The only `onResponse` hook that looks at streams (metrics) skips them, and
+ * the route logs the end itself. Found by name: with a Fastify that names them
+ * otherwise, nothing is removed and the stream merely costs more memory.
+ */
+function detachFastifyListeners (res: ServerResponse): void {
+  for (const event of ['finish', 'error'] as const) {
+    for (const listener of res.listeners(event)) if (listener.name === 'onResFinished') res.removeListener(event, listener as (...args: unknown[]) => void)
+  }
+}
+
 const subscribeRoute: FastifyPluginAsyncTypebox = async (app) => {
   const hub = app.tracking
+  const lifecycle = app.lifecycle
   // No automatic HEAD route: the handler takes the raw response over, HEAD would get a body.
   app.get('/orders/:trackcode/subscribe', { schema, schemaErrorFormatter: schemaErrorFormatter(schema), exposeHeadRoute: false }, async (request, reply) => {
     const { trackcode } = request.params
     const raw = request.headers['last-event-id']
     const lastEventId = typeof raw === 'string' && raw.length <= MAX_LAST_EVENT_ID ? raw.trim() : undefined
     await hub.subscribe(trackcode, lastEventId, () => {
+      // Told apart from ordinary answers by `onResponse` hooks (metrics), should they still run (see below).
+      reply.header('content-type', SSE_HEADERS['content-type'])
       reply.hijack()
       if (request.raw.destroyed || reply.raw.destroyed) {
         // The client left while the first check ran.
         reply.raw.destroy()
         return null
       }
-      return new SseStream(reply.raw, {
-        // Headers hooks set on the reply (CORS, security) travel with the stream.
-        headers: reply.getHeaders() as OutgoingHttpHeaders,
-        onClose: (stream) => { hub.detach(trackcode, stream) },
-        onStall: (stream) => { hub.stalled(trackcode, stream) }
-      })
+      // Not awaited by a graceful shutdown: the hub ends it with a farewell.
+      lifecycle.streaming(reply.raw)
+      detachFastifyListeners(reply.raw)
+      // Headers hooks set on the reply (CORS, the simulator's) travel with the stream;
+      // the stream keeps only those an event stream needs (see `sse-stream.ts`).
+      return openStream(reply.raw, reply.getHeaders() as OutgoingHttpHeaders, hub, trackcode, { log: app.log, reqId: request.id, startedAt: performance.now() - reply.elapsedTime })
     }, { ip: request.ip, payer: payerOf(request.caller, app.config) })
   })
 }
