@@ -114,6 +114,8 @@ export interface Config {
   webhookRetryForMs: number
   /** An endpoint failing without a success for this long is disabled. */
   webhookDisableAfterMs: number
+  /** How long a finished webhook delivery (delivered or given up) is kept, from when it finished. */
+  webhookDeliveryRetentionMs: number
 }
 
 class SettingError extends Error {}
@@ -325,6 +327,7 @@ export const SETTINGS = [
   setting({ env: 'WEBHOOK_RETRY_BASE_MS', key: 'webhookRetryBaseMs', parse: integer(10, 3_600_000), fallback: 30_000, doc: 'Delay before the first retry of a failed webhook delivery; each retry doubles it (±20 % jitter), up to 6 h.' }),
   setting({ env: 'WEBHOOK_RETRY_FOR_MS', key: 'webhookRetryForMs', parse: integer(100, 7 * 86_400_000), fallback: 26 * 3_600_000, doc: 'How long a webhook delivery is retried before it is given up (default 26 h).' }),
   setting({ env: 'WEBHOOK_DISABLE_AFTER_MS', key: 'webhookDisableAfterMs', parse: integer(100, 30 * 86_400_000), fallback: 24 * 3_600_000, doc: 'A webhook endpoint whose attempts all failed for this long (at least 5 in a row) is disabled until re-enabled (default 24 h).' }),
+  setting({ env: 'WEBHOOK_DELIVERY_RETENTION_MS', key: 'webhookDeliveryRetentionMs', parse: integer(100, 365 * 86_400_000), fallback: 7 * 86_400_000, doc: 'How long a finished webhook delivery (delivered or given up) stays listable and replayable, counted from when it finished (default 7 days); then it is deleted, and its event once no delivery of it remains. At least `WEBHOOK_RETRY_FOR_MS`. See docs/webhooks.md.' }),
   setting({ env: 'LOG_LEVEL', key: 'logLevel', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), fallback: 'info', doc: 'Log level (pino).' })
 ] as const
 
@@ -377,6 +380,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (problems.length === 0 && config.createSettleTimeoutMs < config.upstreamTimeoutMs) {
     problems.push(`CREATE_SETTLE_TIMEOUT_MS: must be at least UPSTREAM_TIMEOUT_MS (${config.upstreamTimeoutMs}), got ${config.createSettleTimeoutMs}`)
+  }
+  if (problems.length === 0 && config.webhookDeliveryRetentionMs < config.webhookRetryForMs) {
+    problems.push(`WEBHOOK_DELIVERY_RETENTION_MS: must be at least WEBHOOK_RETRY_FOR_MS (${config.webhookRetryForMs}), got ${config.webhookDeliveryRetentionMs}`)
   }
   if (problems.length === 0 && config.nodeEnv === 'production' && config.apiKey === undefined && !config.simulator) {
     problems.push('SECRETCRYPTOS_API_KEY: required with NODE_ENV=production; without it trackgate would serve the built-in simulator (set SIMULATOR=true to run the simulator in production on purpose)')

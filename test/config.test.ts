@@ -133,6 +133,12 @@ t.test('CREATE_SETTLE_TIMEOUT_MS: 120 s by default, never below UPSTREAM_TIMEOUT
   t.throws(() => loadConfig({ CREATE_SETTLE_TIMEOUT_MS: 'soon' }), /CREATE_SETTLE_TIMEOUT_MS: expected a whole number/)
 })
 
+t.test('WEBHOOK_DELIVERY_RETENTION_MS: 7 days by default, never below WEBHOOK_RETRY_FOR_MS', async (t) => {
+  t.equal(loadConfig({}).webhookDeliveryRetentionMs, 7 * 86_400_000)
+  t.equal(loadConfig({ WEBHOOK_DELIVERY_RETENTION_MS: '60000', WEBHOOK_RETRY_FOR_MS: '60000' }).webhookDeliveryRetentionMs, 60_000)
+  t.throws(() => loadConfig({ WEBHOOK_DELIVERY_RETENTION_MS: '3600000' }), /WEBHOOK_DELIVERY_RETENTION_MS: must be at least WEBHOOK_RETRY_FOR_MS \(93600000\), got 3600000/)
+})
+
 /** A valid order-token secret, which production also requires. */
 const SECRET = 'order-token-secret-of-at-least-32-characters'
 

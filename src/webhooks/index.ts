@@ -16,6 +16,8 @@ export interface WebhooksOptions {
   resolve?: Resolver
   /** Spacing of the worker's rounds. Default 1000 ms. */
   intervalMs?: number
+  /** Spacing of the worker's retention sweeps (memory and Redis). Default one minute. */
+  sweepEveryMs?: number
 }
 
 declare module 'fastify' {
@@ -51,7 +53,10 @@ async function webhooks (app: FastifyInstance, opts: WebhooksOptions): Promise<v
     retryBaseMs: config.webhookRetryBaseMs,
     retryForMs: config.webhookRetryForMs,
     disableAfterMs: config.webhookDisableAfterMs,
-    ...(opts.intervalMs === undefined ? {} : { intervalMs: opts.intervalMs })
+    // With SQLite the state database's sweep deletes them (src/state/sqlite/stores.ts).
+    ...(config.redisUrl === undefined && config.stateBackend === 'sqlite' ? {} : { retentionMs: config.webhookDeliveryRetentionMs }),
+    ...(opts.intervalMs === undefined ? {} : { intervalMs: opts.intervalMs }),
+    ...(opts.sweepEveryMs === undefined ? {} : { sweepEveryMs: opts.sweepEveryMs })
   })
   app.state.snapshots = kicking(app.state.snapshots, () => { worker.kick() })
   app.decorate('webhooks', { worker, allow, resolve })

@@ -1,7 +1,9 @@
 /**
  * The delivery worker of one instance: in rounds, it fans appended events out into
  * deliveries, claims the due ones (heads of their order × endpoint queue, so in order),
- * attempts them in parallel, and records each outcome. A round runs every
+ * attempts them in parallel, and records each outcome; given `retentionMs`, it also
+ * sweeps finished deliveries older than that every `sweepEveryMs` (memory and Redis;
+ * the state database's own sweep does it with SQLite). A round runs every
  * `intervalMs`, and at once when this instance stored a change with events
  * ({@link WebhookWorker.kick}). Tracking never waits for it: the refresher only writes
  * the outbox.
@@ -22,6 +24,10 @@ import { signatureHeaders } from './signature.js'
 
 /** Failures in a row an endpoint needs, besides the time, to be disabled. */
 export const DISABLE_MIN_FAILURES = 5
+/** Default spacing of the retention sweeps. */
+export const SWEEP_EVERY_MS = 60_000
+/** Finished deliveries deleted per sweep at most (a full sweep runs again next round). */
+const SWEEP_MAX = 1000
 /** Longest delay between two attempts. */
 export const MAX_RETRY_DELAY_MS = 6 * 60 * 60 * 1000
 
@@ -35,6 +41,10 @@ export interface WebhookWorkerOptions extends AttemptOptions {
   intervalMs?: number
   /** Deliveries attempted per round at most. Default 50. */
   batch?: number
+  /** Finished deliveries older than this are swept in the rounds; unset: the store is swept elsewhere. */
+  retentionMs?: number
+  /** Spacing of those sweeps. Default {@link SWEEP_EVERY_MS}. */
+  sweepEveryMs?: number
   now?: () => number
 }
 
@@ -51,6 +61,7 @@ export class WebhookWorker {
   #running: Promise<void> | null = null
   #again = false
   #stopped = true
+  #nextSweepAt = 0
 
   constructor (opts: WebhookWorkerOptions) {
     this.#opts = opts
@@ -104,7 +115,18 @@ export class WebhookWorker {
     while (await store.fanOut(this.#now(), 100) === 100);
     const claimed = await store.claimDue(this.#now(), this.#opts.timeoutMs + 5000, batch)
     await Promise.all(claimed.map(async (c) => { await this.#deliver(c) }))
+    await this.#sweep()
     return claimed.length >= batch
+  }
+
+  /** The retention sweep, when one is due. */
+  async #sweep (): Promise<void> {
+    const { retentionMs } = this.#opts
+    const now = this.#now()
+    if (retentionMs === undefined || now < this.#nextSweepAt) return
+    const swept = await this.#opts.store.sweepFinished(now - retentionMs, SWEEP_MAX)
+    this.#nextSweepAt = swept.deliveries >= SWEEP_MAX ? now : now + (this.#opts.sweepEveryMs ?? SWEEP_EVERY_MS)
+    if (swept.deliveries + swept.events > 0) this.#opts.log.debug(swept, 'finished webhook deliveries swept')
   }
 
   async #deliver ({ delivery, event, endpoint }: ClaimedDelivery): Promise<void> {

@@ -4,7 +4,9 @@
  * stored together or not at all; fan-out makes one delivery per subscribed enabled
  * endpoint, once; only the head of an order × endpoint queue is claimable, a claim
  * excludes other claimers until it lapses; outcomes move the queue and the endpoint's
- * failure count; disabled endpoints pause and resume; replay and deletion.
+ * failure count; disabled endpoints pause and resume; replay and deletion; retention
+ * (finished deliveries swept by their finish time, events with their last delivery,
+ * pending ones untouched and still in order; on Redis, one sweeper per cluster).
  */
 import t, { type Test } from 'tap'
 import type { SnapshotStore } from '../../src/state/snapshots/index.js'
@@ -16,6 +18,8 @@ import { MemoryWebhookStore } from '../../src/state/webhooks/memory.js'
 import { RedisWebhookStore } from '../../src/state/webhooks/redis.js'
 import { SqliteWebhookStore } from '../../src/state/webhooks/sqlite.js'
 import { startRedis } from '../helpers/redis-server.js'
+import { waitFor } from '../helpers/wait-for.js'
+import type { TestLink } from '../helpers/redis-link.js'
 import { clusterLinks } from './fixtures/redis.js'
 import { snapshot } from './fixtures/samples.js'
 import { sqliteConnections } from './fixtures/sqlite.js'
@@ -157,6 +161,52 @@ async function contract (t: Test, make: (t: Test) => Promise<Fixture>): Promise<
     t.same(await b.listDeliveries('ep1', 10), [])
     t.same(await b.claimDue(T + 20_000, 1000, 10), [])
   })
+
+  t.test('retention: finished deliveries go by their finish time, their event with the last of them; pending ones keep their place', async (t) => {
+    const { webhooks: [a, b], snapshots: [sa] } = await make(t)
+    await a.createEndpoint(endpoint('ep1'))
+    await a.createEndpoint({ ...endpoint('ep2'), createdAt: T + 1 })
+    await sa.put(A, snapshot(1), LONG, 0, [event(A, 'order.payment_seen'), event(A, 'order.confirmed'), event(A, 'order.completed')])
+    await a.fanOut(T, 100)
+    const byEndpoint = async (id: string): Promise<string[]> => (await b.listDeliveries(id, 10)).map((d) => d.id).reverse()
+    const [d1, d2, d3] = await byEndpoint('ep1')
+    const [e1, e2, e3] = await byEndpoint('ep2')
+    // Sorted: which endpoint's deliveries were created first is up to the backend.
+    const claimHeads = async (now: number): Promise<string[]> => (await a.claimDue(now, 1, 10)).map((c) => c.delivery.id).sort()
+    t.same(await claimHeads(T), [d1, e1].sort())
+    await a.complete(d1 as string, { ok: true, status: 200, at: T + 10 })
+    await a.complete(e1 as string, { ok: true, status: 200, at: T + 10 })
+    t.same(await claimHeads(T + 11), [d2, e2].sort())
+    await a.complete(d2 as string, { ok: false, status: 500, error: 'HTTP 500', at: T + 20, retryAt: null })
+    await a.complete(e2 as string, { ok: false, status: 500, error: 'HTTP 500', at: T + 20, retryAt: T + 50_000 })
+    t.match(await b.getDelivery(d1 as string), { state: 'delivered', finishedAt: T + 10 })
+    t.match(await b.getDelivery(d2 as string), { state: 'failed', finishedAt: T + 20 })
+    t.match(await b.getDelivery(e2 as string), { state: 'pending', finishedAt: null })
+
+    t.same(await b.sweepFinished(T + 10, 100), { deliveries: 0, events: 0 }, 'finished at the limit: kept')
+    t.same(await b.sweepFinished(T + 11, 1), { deliveries: 1, events: 0 }, 'at most max, oldest first; the event still has a delivery')
+    t.same(await b.sweepFinished(T + 11, 100), { deliveries: 1, events: 1 }, 'the last delivery of the first event: the event goes too')
+    t.equal(await a.getDelivery(d1 as string), undefined)
+    t.equal(await a.getDelivery(e1 as string), undefined)
+    t.equal(await a.replay(d1 as string, T + 12), undefined, 'a swept delivery cannot be replayed')
+    t.same(await byEndpoint('ep1'), [d2, d3], 'listing shows what is retained')
+
+    t.same(await b.sweepFinished(T + 21, 100), { deliveries: 1, events: 0 }, 'given up: swept by its finish time; its event is still pending for ep2')
+    t.same(await byEndpoint('ep1'), [d3])
+    t.same(await b.sweepFinished(T + 1e12, 100), { deliveries: 0, events: 0 }, 'pending deliveries are never swept')
+    t.same(await byEndpoint('ep2'), [e2, e3])
+    t.same(await claimHeads(T + 21), [d3], 'ep1\'s next delivery went when the one before it finished')
+    await a.complete(d3 as string, { ok: true, status: 200, at: T + 22 })
+    t.same(await claimHeads(T + 50_000), [e2], 'ep2 keeps its order: the retried head, not the one behind it')
+    await a.complete(e2 as string, { ok: true, status: 200, at: T + 50_001 })
+    const replayed = await b.replay(e2 as string, T + 50_002)
+    t.same(await b.sweepFinished(T + 50_002, 100), { deliveries: 2, events: 0 }, 'a replay keeps its event')
+    t.same(await claimHeads(T + 50_002), [e3])
+    await a.complete(e3 as string, { ok: true, status: 200, at: T + 50_003 })
+    const [again] = await a.claimDue(T + 50_003, 1000, 10)
+    t.equal(again?.delivery.id, replayed?.id)
+    t.equal(again?.event.type, 'order.confirmed', 'the replayed delivery still has its event')
+  })
 }
 
 t.test('memory', async (t) => {
@@ -183,5 +233,22 @@ t.test('redis', async (t) => {
     const webhooks = links.map(({ link }) => new RedisWebhookStore({ link })) as [RedisWebhookStore, RedisWebhookStore]
     const snapshots = links.map(({ link }) => new RedisSnapshotStore({ link, mirrorTtlMs: LONG })) as [RedisSnapshotStore, RedisSnapshotStore]
     return { webhooks, snapshots }
+  })
+
+  t.test('with a sweep claim, one instance sweeps until its claim lapses', async (t) => {
+    const links = await clusterLinks(t, redis, 2)
+    const [a, b] = links.map(({ link }) => new RedisWebhookStore({ link, sweepClaimMs: 1500 })) as [RedisWebhookStore, RedisWebhookStore]
+    const sa = new RedisSnapshotStore({ link: links[0]?.link as TestLink['link'], mirrorTtlMs: LONG })
+    await a.createEndpoint(endpoint('ep1'))
+    await sa.put(A, snapshot(1), LONG, 0, [event(A, 'order.payment_seen')])
+    await sa.put(B, snapshot(1, 'WaitingForPayment', T, B), LONG, 0, [event(B, 'order.payment_seen')])
+    await a.fanOut(T, 100)
+    for (const c of await a.claimDue(T, 1000, 10)) await a.complete(c.delivery.id, { ok: true, status: 200, at: T + 10 })
+    t.same(await a.sweepFinished(T, 100), { deliveries: 0, events: 0 }, 'a takes the claim')
+    t.same(await b.sweepFinished(T + 11, 100), { deliveries: 0, events: 0 }, 'b: a holds the claim')
+    t.equal((await a.listDeliveries('ep1', 10)).length, 2)
+    t.same(await a.sweepFinished(T + 11, 1), { deliveries: 1, events: 1 }, 'the holder sweeps again at will')
+    await waitFor(async () => (await b.sweepFinished(T + 11, 100)).deliveries === 1, 'b sweeping once a\'s claim lapsed')
+    t.same(await a.listDeliveries('ep1', 10), [])
   })
 })

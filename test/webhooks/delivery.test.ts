@@ -39,6 +39,21 @@ t.test('every transition is delivered once, in order, signed', async (t) => {
   t.equal(rx.got.at(-1)?.headers['webhook-id'], first.event_id)
 })
 
+t.test('finished deliveries are swept after the retention: no longer listed, a replay is a 404', async (t) => {
+  const s = await start(t, ['127.0.0.1'], { config: { webhookDeliveryRetentionMs: 200, webhookRetryForMs: 200 } })
+  const rx = await receiver(t)
+  const { id } = await register(s, rx.url)
+  const code = await createOrder(s.sim)
+  await lifecycle(s, code)
+  await waitFor(() => rx.got.length >= EXPECTED.length, 'every event')
+  await waitFor(async () => (await request(`${s.url}/webhooks/${id}/deliveries`, { headers: BEARER })).json.deliveries.length === 0, 'the sweep')
+  // dlv_1: the first delivery of this gateway's fresh store, delivered above.
+  const replay = await request(`${s.url}/webhooks/${id}/deliveries/dlv_1/replay`, { headers: BEARER, body: {} })
+  t.equal(replay.status, 404)
+  t.match(replay.json, { ok: false, code: 'NOT_FOUND' })
+  t.equal(rx.got.length, EXPECTED.length, 'nothing sent again')
+})
+
 t.test('a receiver failing for a while then back gets everything, in order', async (t) => {
   const s = await start(t)
   let up = false

@@ -57,9 +57,10 @@ export async function start (t: Test, allow: string[] = ['127.0.0.1'], more: Bui
     config: {
       ...webhookConfig(allow),
       // The clock jumps minutes: snapshots must outlive the jumps (no subscriber keeps them).
-      finalCacheMs: 24 * 60 * MIN
+      finalCacheMs: 24 * 60 * MIN,
+      ...more.config
     },
-    app: { webhooks: { intervalMs: 20, resolve: async (host) => host === 'internal.example' ? [{ address: '10.1.2.3', family: 4 }] : [{ address: '93.184.215.14', family: 4 }] } }
+    app: { webhooks: { intervalMs: 20, sweepEveryMs: 20, resolve: async (host) => host === 'internal.example' ? [{ address: '10.1.2.3', family: 4 }] : [{ address: '93.184.215.14', family: 4 }] } }
   })
 }
 

@@ -25,6 +25,7 @@ import { RedisOrderRegistry } from '../orders/redis.js'
 import { RedisQuota } from '../quota/redis.js'
 import { RedisSnapshotStore } from '../snapshots/redis.js'
 import { RedisWebhookStore } from '../webhooks/redis.js'
+import { SWEEP_EVERY_MS } from '../../webhooks/worker.js'
 
 /** Shortest poller lease: renewals every third of it stay cheap even with tiny poll intervals. */
 export const MIN_LEASE_TTL_MS = 1000
@@ -101,7 +102,8 @@ export function createRedisCluster (config: Config, opts: RedisClusterOptions): 
     interest: new RedisInterestSet({ link }),
     orders: new RedisOrderRegistry({ link, now }),
     allowances: new RedisAllowances({ link }),
-    webhooks: new RedisWebhookStore({ link }),
+    // One instance sweeps: the claim outlives two of the worker's sweep intervals.
+    webhooks: new RedisWebhookStore({ link, sweepClaimMs: 2 * SWEEP_EVERY_MS }),
     health: () => link.health()
   }
 }

@@ -143,5 +143,13 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX allowance_calls_window ON allowance_calls (caller, at);
       CREATE INDEX allowance_calls_at ON allowance_calls (at);`
+  },
+  {
+    name: 'webhooks: when a delivery finished (its retention starts then), and the index of its event',
+    sql: `
+      ALTER TABLE webhook_deliveries ADD COLUMN finished_at INTEGER;
+      UPDATE webhook_deliveries SET finished_at = COALESCE(delivered_at, created_at) WHERE state <> 'pending';
+      CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at) WHERE finished_at IS NOT NULL;
+      CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id);`
   }
 ]

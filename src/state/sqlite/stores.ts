@@ -3,7 +3,8 @@
  * default without `REDIS_URL`): the quota ledger and the per-caller allowances,
  * idempotency records, snapshots and not-found marks, known orders, the meta/prices
  * cache and the webhooks (endpoints, outbox, deliveries) are SQLite tables and survive
- * a restart or a `kill -9`. The tracking bus and the poller leases stay in process:
+ * a restart or a `kill -9`; the sweep also deletes finished webhook deliveries older than
+ * `WEBHOOK_DELIVERY_RETENTION_MS` and the events left without deliveries. The tracking bus and the poller leases stay in process:
  * with one instance there is no one else to fan out to or to share a poller with, and
  * neither means anything after a restart.
  */
@@ -56,6 +57,10 @@ export function sqliteStores (config: Config, db: StateDatabase, now: () => numb
     orders,
     allowances,
     webhooks,
-    sweep: () => quota.sweep() + allowances.sweep() + cache.sweep() + idempotency.sweep() + snapshots.sweep() + orders.sweep()
+    sweep: () => {
+      // Real time, like the delivery worker that records when deliveries finish.
+      const swept = webhooks.sweep(Date.now() - config.webhookDeliveryRetentionMs)
+      return quota.sweep() + allowances.sweep() + cache.sweep() + idempotency.sweep() + snapshots.sweep() + orders.sweep() + swept.deliveries + swept.events
+    }
   }
 }

@@ -14,6 +14,11 @@
  *   hands out due heads with an expiring claim (exactly one instance works on a
  *   delivery; a crashed claimer's delivery is claimable again once its claim lapses);
  *   {@link WebhookStore.complete} records an attempt's outcome.
+ * - **Retention**: a finished delivery (delivered or given up) is kept until
+ *   {@link WebhookStore.sweepFinished} deletes it, some time after it finished
+ *   (`WEBHOOK_DELIVERY_RETENTION_MS`), and an event once none of its deliveries remain
+ *   (an event no endpoint wanted goes at its fan-out). Pending deliveries are never
+ *   swept, so no queue loses its place.
  *
  * Times are epoch ms and passed in by the caller (the stores keep no clock).
  */
@@ -91,7 +96,15 @@ export interface WebhookDelivery {
   lastStatus: number | null
   lastError: string | null
   deliveredAt: number | null
+  /** Epoch ms at which it was delivered or given up (`null` while pending): its retention starts then. */
+  finishedAt: number | null
   createdAt: number
+}
+
+/** What a retention sweep deleted. */
+export interface RetentionSweep {
+  deliveries: number
+  events: number
 }
 
 /** A claimed delivery with what it takes to send it. */
@@ -146,6 +159,13 @@ export interface WebhookStore {
    * queued after that order's pending ones); `undefined` when there is no such delivery.
    */
   replay (deliveryId: string, now: number): Promise<WebhookDelivery | undefined>
+  /**
+   * Deletes up to `max` finished deliveries (delivered or given up) that finished
+   * before `before`, oldest first, then the events none of whose deliveries remain.
+   * Pending deliveries are never deleted. A Redis store built with a sweep claim
+   * sweeps only while it holds the cluster's claim (another instance's: nothing).
+   */
+  sweepFinished (before: number, max: number): Promise<RetentionSweep>
 }
 
 /** A delivery's id: its sequence number, unique in the store (`dlv_<seq>`). */

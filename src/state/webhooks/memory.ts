@@ -1,11 +1,12 @@
 /**
  * The in-process webhook store (tests, `STATE_BACKEND=memory`). The snapshot store
  * appends events with {@link MemoryWebhookStore.append}, synchronously inside its
- * `put`, so a version and its events are stored in one step.
+ * `put`, so a version and its events are stored in one step. The delivery worker's
+ * rounds sweep it ({@link MemoryWebhookStore.sweepFinished}).
  */
 import {
   afterAttempt, deliveryId, subscribes,
-  type AttemptOutcome, type ClaimedDelivery, type EndpointPatch, type OutboxEvent, type StoredEndpoint, type WebhookDelivery, type WebhookStore
+  type AttemptOutcome, type ClaimedDelivery, type EndpointPatch, type OutboxEvent, type RetentionSweep, type StoredEndpoint, type WebhookDelivery, type WebhookStore
 } from './index.js'
 
 interface Entry extends WebhookDelivery {
@@ -58,6 +59,7 @@ export class MemoryWebhookStore implements WebhookStore {
 
   async deleteEndpoint (id: string): Promise<boolean> {
     for (const [key, d] of this.#deliveries) if (d.endpointId === id) this.#deliveries.delete(key)
+    this.#dropUnused()
     return this.#endpoints.delete(id)
   }
 
@@ -66,10 +68,14 @@ export class MemoryWebhookStore implements WebhookStore {
     for (const eventId of taken) {
       const event = this.#events.get(eventId)
       if (event === undefined) continue
+      let added = 0
       for (const endpoint of this.#endpoints.values()) {
         if (!subscribes(endpoint, event.type)) continue
         this.#add(event, endpoint.id, now)
+        added++
       }
+      // Wanted by no endpoint: nothing will ever read it.
+      if (added === 0) this.#events.delete(eventId)
     }
     return taken.length
   }
@@ -89,6 +95,7 @@ export class MemoryWebhookStore implements WebhookStore {
       lastStatus: null,
       lastError: null,
       deliveredAt: null,
+      finishedAt: null,
       createdAt: now,
       claimedUntil: 0
     }
@@ -124,11 +131,11 @@ export class MemoryWebhookStore implements WebhookStore {
     d.claimedUntil = 0
     d.lastStatus = outcome.status
     if (outcome.ok) {
-      Object.assign(d, { state: 'delivered', deliveredAt: outcome.at, nextAttemptAt: null, lastError: null })
+      Object.assign(d, { state: 'delivered', deliveredAt: outcome.at, finishedAt: outcome.at, nextAttemptAt: null, lastError: null })
     } else {
       d.lastError = outcome.error
       d.nextAttemptAt = outcome.retryAt
-      if (outcome.retryAt === null) d.state = 'failed'
+      if (outcome.retryAt === null) Object.assign(d, { state: 'failed', finishedAt: outcome.at })
     }
     const endpoint = this.#endpoints.get(d.endpointId)
     if (endpoint === undefined) return undefined
@@ -151,6 +158,28 @@ export class MemoryWebhookStore implements WebhookStore {
     const event = d === undefined ? undefined : this.#events.get(d.eventId)
     if (d === undefined || event === undefined || !this.#endpoints.has(d.endpointId)) return undefined
     return strip(this.#add(event, d.endpointId, now))
+  }
+
+  async sweepFinished (before: number, max: number): Promise<RetentionSweep> {
+    const expired = [...this.#deliveries.values()]
+      .filter((d) => d.finishedAt !== null && d.finishedAt < before)
+      .sort((a, b) => (a.finishedAt as number) - (b.finishedAt as number) || a.seq - b.seq)
+      .slice(0, max)
+    for (const d of expired) this.#deliveries.delete(d.id)
+    return { deliveries: expired.length, events: this.#dropUnused() }
+  }
+
+  /** Deletes the fanned-out events no delivery refers to; returns how many. */
+  #dropUnused (): number {
+    const used = new Set(this.#outbox)
+    for (const d of this.#deliveries.values()) used.add(d.eventId)
+    let dropped = 0
+    for (const id of this.#events.keys()) {
+      if (used.has(id)) continue
+      this.#events.delete(id)
+      dropped++
+    }
+    return dropped
   }
 }
 

@@ -13,20 +13,28 @@
  * | `wh:due`                       | sorted set | queue heads by next attempt (a claim moves the score to its expiry) |
  * | `wh:paused:<endpoint>`         | set        | heads of a disabled endpoint, put back when it is enabled |
  * | `wh:hist:<endpoint>`           | sorted set | the endpoint's deliveries by sequence (listing, re-enabling) |
+ * | `wh:refs`                      | hash       | event id → how many of its deliveries remain        |
+ * | `wh:finished`                  | sorted set | finished deliveries by the time they finished (retention) |
+ * | `wh:sweeper`                   | string     | the instance holding the cluster's sweep claim (expires) |
  *
  * The events are appended by the snapshot store's put script (`src/state/snapshots/redis.ts`),
  * in the same script as the new version. Scripts that name keys they compute (per
  * endpoint and order) get the link's key prefix as `ARGV[1]`: one Redis server, not
- * Redis Cluster. These keys do not expire: endpoints are the operator's; deliveries
- * stay listable until their endpoint is deleted.
+ * Redis Cluster. These keys do not expire: endpoints are the operator's; a finished
+ * delivery is deleted by the retention sweep ({@link RedisWebhookStore.sweepFinished},
+ * run by the delivery worker), and an event when its last delivery is (one no endpoint
+ * wanted, at its fan-out). Built with `sweepClaimMs`, the store sweeps only while it
+ * holds `wh:sweeper` (taken or renewed by each sweep, lapsing after `sweepClaimMs`), so
+ * one instance of the cluster does the work.
  *
  * During a Redis outage the store answers nothing from memory: registrations fail
  * (503 from the routes), no delivery is claimed, and deliveries resume when it is back.
  */
+import { randomUUID } from 'node:crypto'
 import { GatewayError } from '../../errors.js'
 import type { RedisLink } from '../redis/link.js'
 import { defineScript } from '../redis/script.js'
-import type { AttemptOutcome, ClaimedDelivery, EndpointPatch, OutboxEvent, StoredEndpoint, WebhookDelivery, WebhookStore } from './index.js'
+import type { AttemptOutcome, ClaimedDelivery, EndpointPatch, OutboxEvent, RetentionSweep, StoredEndpoint, WebhookDelivery, WebhookStore } from './index.js'
 
 /** Lua helpers every delivery-creating script shares. */
 const ADD_DELIVERY = `
@@ -41,7 +49,19 @@ local function addDelivery (p, eventId, endpointId, etype, trackcode, now)
   redis.call('RPUSH', q, id)
   if redis.call('LLEN', q) == 1 then redis.call('ZADD', p .. 'wh:due', now, id) end
   redis.call('ZADD', p .. 'wh:hist:' .. endpointId, seq, id)
+  redis.call('HINCRBY', p .. 'wh:refs', eventId, 1)
   return encoded
+end
+`
+
+/** Lua helper of the scripts that delete deliveries: the event goes with its last one. → 1 when it went. */
+const RELEASE_EVENT = `
+local function releaseEvent (p, eventId)
+  if redis.call('HEXISTS', p .. 'wh:refs', eventId) == 0 then return 0 end
+  if redis.call('HINCRBY', p .. 'wh:refs', eventId, -1) > 0 then return 0 end
+  redis.call('HDEL', p .. 'wh:refs', eventId)
+  redis.call('HDEL', p .. 'wh:events', eventId)
+  return 1
 end
 `
 
@@ -57,17 +77,21 @@ while taken < max do
   local raw = redis.call('HGET', p .. 'wh:events', eventId)
   if raw then
     local ev = cjson.decode(raw)
+    local added = 0
     for j = 1, #eps, 2 do
       local ep = cjson.decode(eps[j + 1])
       if ep.enabled == true then
         for _, t in ipairs(ep.events) do
           if t == ev.type then
             addDelivery(p, eventId, ep.id, ev.type, ev.trackcode, now)
+            added = added + 1
             break
           end
         end
       end
     end
+    -- Wanted by no endpoint: nothing will ever read it.
+    if added == 0 then redis.call('HDEL', p .. 'wh:events', eventId) end
   end
 end
 return taken
@@ -111,12 +135,16 @@ d.lastStatus = o.status
 if o.ok then
   d.state = 'delivered'
   d.deliveredAt = o.at
+  d.finishedAt = o.at
   d.nextAttemptAt = cjson.null
   d.lastError = cjson.null
 else
   d.lastError = o.error
   d.nextAttemptAt = o.retryAt
-  if o.retryAt == cjson.null then d.state = 'failed' end
+  if o.retryAt == cjson.null then
+    d.state = 'failed'
+    d.finishedAt = o.at
+  end
 end
 redis.call('HSET', p .. 'wh:dlv', id, cjson.encode(d))
 local due = p .. 'wh:due'
@@ -124,6 +152,7 @@ if d.state == 'pending' then
   redis.call('ZADD', due, d.nextAttemptAt, id)
 else
   redis.call('ZREM', due, id)
+  redis.call('ZADD', p .. 'wh:finished', d.finishedAt, id)
   local q = p .. 'wh:queue:' .. d.endpointId .. ':' .. d.trackcode
   redis.call('LREM', q, 1, id)
   local nextId = redis.call('LINDEX', q, 0)
@@ -170,7 +199,7 @@ return 1
 `)
 
 /** ARGV: prefix, id. → 1 deleted, 0 absent. */
-const deleteScript = defineScript<number>('trackgateWebhookDelete', `
+const deleteScript = defineScript<number>('trackgateWebhookDelete', `${RELEASE_EVENT}
 local p, id = ARGV[1], ARGV[2]
 local hist = p .. 'wh:hist:' .. id
 for _, did in ipairs(redis.call('ZRANGE', hist, 0, -1)) do
@@ -178,9 +207,11 @@ for _, did in ipairs(redis.call('ZRANGE', hist, 0, -1)) do
   if raw then
     local d = cjson.decode(raw)
     redis.call('DEL', p .. 'wh:queue:' .. id .. ':' .. d.trackcode)
+    releaseEvent(p, d.eventId)
   end
   redis.call('HDEL', p .. 'wh:dlv', did)
   redis.call('ZREM', p .. 'wh:due', did)
+  redis.call('ZREM', p .. 'wh:finished', did)
 end
 redis.call('DEL', hist, p .. 'wh:paused:' .. id)
 return redis.call('HDEL', p .. 'wh:endpoints', id)
@@ -194,6 +225,33 @@ if not raw then return false end
 local d = cjson.decode(raw)
 if redis.call('HEXISTS', p .. 'wh:endpoints', d.endpointId) == 0 then return false end
 return addDelivery(p, d.eventId, d.endpointId, d.type, d.trackcode, now)
+`)
+
+/**
+ * ARGV: prefix, before, max, claimer, claimMs (0: no claim). → { deliveries, events }
+ * deleted; nothing while another instance holds the sweep claim.
+ */
+const sweepScript = defineScript<[number, number]>('trackgateWebhookSweep', `${RELEASE_EVENT}
+local p, max, claimer, claimMs = ARGV[1], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+if claimMs > 0 then
+  local holder = redis.call('GET', p .. 'wh:sweeper')
+  if holder and holder ~= claimer then return { 0, 0 } end
+  redis.call('SET', p .. 'wh:sweeper', claimer, 'PX', claimMs)
+end
+local finished = p .. 'wh:finished'
+local ids = redis.call('ZRANGEBYSCORE', finished, '-inf', '(' .. ARGV[2], 'LIMIT', 0, max)
+local events = 0
+for _, id in ipairs(ids) do
+  local raw = redis.call('HGET', p .. 'wh:dlv', id)
+  if raw then
+    local d = cjson.decode(raw)
+    redis.call('HDEL', p .. 'wh:dlv', id)
+    redis.call('ZREM', p .. 'wh:hist:' .. d.endpointId, id)
+    events = events + releaseEvent(p, d.eventId)
+  end
+  redis.call('ZREM', finished, id)
+end
+return { #ids, events }
 `)
 
 const nulls = <T>(v: T | undefined): T | null => v ?? null
@@ -214,6 +272,7 @@ function deliveryOf (raw: string): WebhookDelivery {
     lastStatus: nulls(d.lastStatus),
     lastError: nulls(d.lastError),
     deliveredAt: nulls(d.deliveredAt),
+    finishedAt: nulls(d.finishedAt),
     createdAt: d.createdAt
   }
 }
@@ -249,11 +308,24 @@ function webhooksUnreachable (): GatewayError {
   return new GatewayError(503, 'SERVICE_UNAVAILABLE', 'Webhook state is unreachable while Redis is down; try again shortly', { headers: { 'retry-after': '5' } })
 }
 
+export interface RedisWebhookStoreOptions {
+  link: RedisLink
+  /**
+   * Sweeps only while holding the cluster's sweep claim, which each sweep takes or
+   * renews for this long. Default 0: no claim (every sweep runs).
+   */
+  sweepClaimMs?: number
+}
+
 export class RedisWebhookStore implements WebhookStore {
   readonly #link: RedisLink
+  readonly #sweepClaimMs: number
+  /** This store's name in the sweep claim. */
+  readonly #claimer = randomUUID()
 
-  constructor (opts: { link: RedisLink }) {
+  constructor (opts: RedisWebhookStoreOptions) {
     this.#link = opts.link
+    this.#sweepClaimMs = opts.sweepClaimMs ?? 0
   }
 
   /**
@@ -326,5 +398,10 @@ export class RedisWebhookStore implements WebhookStore {
   async replay (id: string, now: number): Promise<WebhookDelivery | undefined> {
     const raw = await this.#run(async (redis, p) => await replayScript(redis, [], [p, id, now]))
     return raw === null ? undefined : deliveryOf(raw)
+  }
+
+  async sweepFinished (before: number, max: number): Promise<RetentionSweep> {
+    const [deliveries, events] = await this.#run(async (redis, p) => await sweepScript(redis, [], [p, before, max, this.#claimer, this.#sweepClaimMs]))
+    return { deliveries, events }
   }
 }

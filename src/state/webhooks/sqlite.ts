@@ -5,11 +5,13 @@
  * {@link SqliteWebhookStore.append} inside its own transaction, on the same database,
  * so a version and its events commit together. One process per database: claims only
  * guard against a delivery being handed out twice by overlapping worker rounds.
+ * Finished deliveries past their retention, and the events left without deliveries,
+ * are deleted by the state database's sweep (`src/state/sqlite/stores.ts`).
  */
 import type { StateDatabase } from '../sqlite/database.js'
 import {
   afterAttempt, deliveryId,
-  type AttemptOutcome, type ClaimedDelivery, type DeliveryState, type EndpointPatch, type OutboxEvent, type StoredEndpoint, type WebhookDelivery, type WebhookEventType, type WebhookStore
+  type AttemptOutcome, type ClaimedDelivery, type DeliveryState, type EndpointPatch, type OutboxEvent, type RetentionSweep, type StoredEndpoint, type WebhookDelivery, type WebhookEventType, type WebhookStore
 } from './index.js'
 
 interface EndpointRow {
@@ -39,6 +41,7 @@ interface DeliveryRow {
   last_status: number | null
   last_error: string | null
   delivered_at: number | null
+  finished_at: number | null
   created_at: number
 }
 
@@ -81,6 +84,7 @@ function deliveryOf (row: DeliveryRow): WebhookDelivery {
     lastStatus: row.last_status,
     lastError: row.last_error,
     deliveredAt: row.delivered_at,
+    finishedAt: row.finished_at,
     createdAt: row.created_at
   }
 }
@@ -95,7 +99,7 @@ function seqOf (id: string): number {
 }
 
 const ENDPOINT_COLUMNS = 'id, url, events, enabled, disabled_reason, failures, failing_since, secret, previous_secret, previous_secret_until, created_at, updated_at'
-const DELIVERY_COLUMNS = 'seq, event_id, endpoint_id, type, trackcode, state, attempts, next_attempt_at, last_status, last_error, delivered_at, created_at'
+const DELIVERY_COLUMNS = 'seq, event_id, endpoint_id, type, trackcode, state, attempts, next_attempt_at, last_status, last_error, delivered_at, finished_at, created_at'
 
 export class SqliteWebhookStore implements WebhookStore {
   readonly #db: StateDatabase
@@ -151,6 +155,7 @@ export class SqliteWebhookStore implements WebhookStore {
   async deleteEndpoint (id: string): Promise<boolean> {
     return this.#db.transaction(() => {
       this.#db.statement('DELETE FROM webhook_deliveries WHERE endpoint_id = ?').run(id)
+      this.#dropUnused()
       return this.#db.statement('DELETE FROM webhook_endpoints WHERE id = ?').run(id).changes > 0
     })
   }
@@ -162,11 +167,17 @@ export class SqliteWebhookStore implements WebhookStore {
       const endpoints = (this.#db.statement(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE enabled = 1 ORDER BY created_at, id`).all() as EndpointRow[]).map(endpointOf)
       const insert = this.#db.statement("INSERT INTO webhook_deliveries (event_id, endpoint_id, type, trackcode, state, attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)")
       const mark = this.#db.statement('UPDATE webhook_events SET fanned_out = 1 WHERE rowid = ?')
+      // Wanted by no endpoint: nothing will ever read it.
+      const drop = this.#db.statement('DELETE FROM webhook_events WHERE rowid = ?')
       for (const event of events) {
+        let added = 0
         for (const endpoint of endpoints) {
-          if (endpoint.events.includes(event.type as WebhookEventType)) insert.run(event.id, endpoint.id, event.type, event.trackcode, now, now)
+          if (!endpoint.events.includes(event.type as WebhookEventType)) continue
+          insert.run(event.id, endpoint.id, event.type, event.trackcode, now, now)
+          added++
         }
-        mark.run(event.r)
+        if (added === 0) drop.run(event.r)
+        else mark.run(event.r)
       }
       return events.length
     })
@@ -200,11 +211,12 @@ export class SqliteWebhookStore implements WebhookStore {
       const endpoint = this.#endpoint(row.endpoint_id)
       if (row.state !== 'pending' || endpoint === undefined) return endpoint
       if (outcome.ok) {
-        this.#db.statement("UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, last_status = ?, last_error = NULL, delivered_at = ?, next_attempt_at = NULL, claimed_until = 0 WHERE seq = ?")
-          .run(outcome.status, outcome.at, row.seq)
+        this.#db.statement("UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, last_status = ?, last_error = NULL, delivered_at = ?, finished_at = ?, next_attempt_at = NULL, claimed_until = 0 WHERE seq = ?")
+          .run(outcome.status, outcome.at, outcome.at, row.seq)
       } else {
-        this.#db.statement('UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, last_status = ?, last_error = ?, next_attempt_at = ?, claimed_until = 0 WHERE seq = ?')
-          .run(outcome.retryAt === null ? 'failed' : 'pending', outcome.status, outcome.error, outcome.retryAt, row.seq)
+        const givenUp = outcome.retryAt === null
+        this.#db.statement('UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, last_status = ?, last_error = ?, next_attempt_at = ?, finished_at = ?, claimed_until = 0 WHERE seq = ?')
+          .run(givenUp ? 'failed' : 'pending', outcome.status, outcome.error, outcome.retryAt, givenUp ? outcome.at : null, row.seq)
       }
       const next = afterAttempt(endpoint, outcome)
       this.#save(next)
@@ -230,5 +242,25 @@ export class SqliteWebhookStore implements WebhookStore {
       const created = this.#db.statement(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE seq = ?`).get(seq) as DeliveryRow
       return deliveryOf(created)
     })
+  }
+
+  async sweepFinished (before: number, max: number): Promise<RetentionSweep> {
+    return this.sweep(before, max)
+  }
+
+  /**
+   * Deletes up to `max` deliveries that finished before `before` (oldest first), then
+   * the events left without deliveries; synchronous, for the state database's sweep.
+   */
+  sweep (before: number, max = Number.MAX_SAFE_INTEGER): RetentionSweep {
+    return this.#db.transaction(() => {
+      const deliveries = this.#db.statement('DELETE FROM webhook_deliveries WHERE seq IN (SELECT seq FROM webhook_deliveries WHERE finished_at < ? ORDER BY finished_at, seq LIMIT ?)').run(before, max).changes
+      return { deliveries, events: this.#dropUnused() }
+    })
+  }
+
+  /** Deletes the fanned-out events no delivery refers to; returns how many. */
+  #dropUnused (): number {
+    return this.#db.statement('DELETE FROM webhook_events WHERE fanned_out = 1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id)').run().changes
   }
 }
