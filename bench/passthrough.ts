@@ -141,8 +141,6 @@ export async function runPassthrough (opts: PassthroughOptions): Promise<Passthr
       execArgv: gatewayExecArgv(),
       env: gatewayEnv(sim.baseUrl, {
         UPSTREAM_DAILY_QUOTA: '100000000',
-        // Every request comes from one client: its daily allowance must not be what is measured.
-        ANON_DAILY_ALLOWANCE: '100000000',
         // The limiter stays on (its per-request cost is part of the overhead) but is never reached.
         RATE_LIMIT_MAX: '10000000'
       })

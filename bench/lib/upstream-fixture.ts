@@ -1,6 +1,9 @@
 /**
  * What the benchmarks need from the simulator: a running one, and an order to track.
  */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { BenchChild } from './proc.js'
 import type { BenchBuild } from './build.js'
 import { MIXER_ORDER_EXAMPLE } from '../../src/upstream/schemas/mixer-order.js'
@@ -70,6 +73,9 @@ export function callsOf (stats: SimStatsView, route: string): number {
  */
 export function gatewayEnv (upstream: string, overrides: Readonly<Record<string, string>> = {}): Record<string, string> {
   return {
+    // A state database of its own, removed when the benchmark ends: a run never
+    // inherits another's quota ledger, allowances or snapshots.
+    DATA_DIR: benchDataDir(),
     SECRETCRYPTOS_API_URL: upstream,
     SECRETCRYPTOS_API_KEY: BENCH_KEY,
     HOST: '127.0.0.1',
@@ -79,8 +85,17 @@ export function gatewayEnv (upstream: string, overrides: Readonly<Record<string,
     SSE_MAX_CONNECTIONS_PER_IP: '100000',
     SSE_MAX_CONNECTIONS: '1000000',
     MAX_CONNECTIONS_PER_IP: '1000000',
+    // …and the one anonymous client's daily allowance would end a run after 30 calls.
+    ANON_DAILY_ALLOWANCE: '100000000',
     ...overrides
   }
+}
+
+/** A fresh state directory under the system's temporary one, deleted when this process exits. */
+function benchDataDir (): string {
+  const dir = mkdtempSync(join(tmpdir(), 'trackgate-bench-state-'))
+  process.once('exit', () => { rmSync(dir, { recursive: true, force: true }) })
+  return dir
 }
 
 /**
