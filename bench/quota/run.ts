@@ -78,6 +78,8 @@ export interface SideFigures {
   refusals: number
   /** Creations refused by the `create` partition. */
   createRefusals: number
+  /** Orders whose first check (the subscriber's) was refused: not followed, not measured. */
+  failedFollows: number
   pooled: Delays
   byKind: Record<ChangeKindName, Delays>
   /** Pooled p95 of each seed. */
@@ -132,6 +134,7 @@ interface Accumulator {
   maxIn24h: number
   refusals: number
   createRefusals: number
+  failedFollows: number
   delays: ChangeDelay[]
   p95BySeed: number[]
   windowSeries: Array<[number, number]>
@@ -148,6 +151,7 @@ function figures (a: Accumulator): SideFigures {
     maxChecksIn24h: a.maxIn24h,
     refusals: a.refusals,
     createRefusals: a.createRefusals,
+    failedFollows: a.failedFollows,
     pooled: delayFigures(a.delays.map((d) => d.delay)),
     byKind,
     p95BySeed: a.p95BySeed,
@@ -157,14 +161,15 @@ function figures (a: Accumulator): SideFigures {
 }
 
 async function measure (name: string, k: number, seeds: readonly number[], opts: QuotaBenchOptions, make: MakeTracker, unlimited = false): Promise<SideFigures> {
-  const a: Accumulator = { name, orders: 0, checks: 0, maxIn24h: 0, refusals: 0, createRefusals: 0, delays: [], p95BySeed: [], windowSeries: [], realMs: 0 }
+  const a: Accumulator = { name, orders: 0, checks: 0, maxIn24h: 0, refusals: 0, createRefusals: 0, failedFollows: 0, delays: [], p95BySeed: [], windowSeries: [], realMs: 0 }
   for (const seed of seeds) {
     const { shape, settings } = shapeFor(k, seed, opts.smoke, opts.quotaLimit, opts.pollShare)
     const world = unlimited ? { ...settings, quotaLimit: UNLIMITED, quotaReserve: UNLIMITED / 2 } : settings
     const started = performance.now()
     const out = await runDay(planWorkload(shape), world, (ctx) => make(ctx, seed, world), seed)
     a.realMs += performance.now() - started
-    if (out.failures.length > 0) throw new Error(`${name}, K=${k}, seed ${seed}: ${out.failures.join('; ')}`)
+    // An order whose first check was refused is not followed: counted as refused (its changes are not measured).
+    a.failedFollows += out.failures.length
     if (out.simChecks !== out.checkTimes.length) throw new Error(`${name}: the simulator counted ${out.simChecks} checks, the world ${out.checkTimes.length}`)
     const delays = changeDelays(out.timelines.values())
     a.orders += out.orders
@@ -211,7 +216,7 @@ export async function runQuotaBenchmark (opts: QuotaBenchOptions, onProgress: (l
       { target: `pooled detection p95 ≤ ${duration(goal)}`, value: duration(p95), met: p95 <= goal },
       { target: 'p95 ≥ ×3 better than round-robin', value: Number.isFinite(rr) ? `×${rr.toFixed(2)}` : '–', met: rr >= 3 },
       { target: `never over the partition (≤ ${partition} checks in any 24 h)`, value: `max ${trackgate.maxChecksIn24h}`, met: trackgate.maxChecksIn24h <= partition },
-      { target: '0 refusals', value: `${trackgate.refusals} checks, ${trackgate.createRefusals} creations`, met: trackgate.refusals === 0 && trackgate.createRefusals === 0 }
+      { target: '0 refusals', value: `${trackgate.refusals} checks (${trackgate.failedFollows} first checks of new orders), ${trackgate.createRefusals} creations`, met: trackgate.refusals === 0 && trackgate.createRefusals === 0 }
     ]
     runs.push({ k, partition, trackgate, roundRobin, previous, fixed, bestFixed, demand, targets })
   }
