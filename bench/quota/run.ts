@@ -1,187 +1,243 @@
 /**
- * The quota-efficiency benchmark as a function: for each K, the same simulated day
- * (same seed, same orders) once with trackgate's tracking stack and once with the
- * fixed 60 s baseline; figures and the ratio between them.
+ * The quota-efficiency benchmark as a function: for each K (orders created per 24 h)
+ * and each seed, the same run of several days (same orders, same refresh ticks, same
+ * lags) once per tracker — trackgate's allocator and the baselines: round-robin at the
+ * poll partition's rate, fixed intervals (the best one found with hindsight is the
+ * baseline), the previous scheduler, and the unlimited 60 s poller (the reference of
+ * demand). Figures pooled over the seeds, per kind of change and all kinds together.
  */
 import { performance } from 'node:perf_hooks'
+import { defaultConfig } from '../../src/config.js'
 import { DAY_MS } from '../../src/state/quota/index.js'
 import { ratio } from '../lib/stats.js'
-import { baselineTracker, BASELINE_INTERVAL_MS } from './baseline-tracker.js'
-import { detectionFigures, maxInWindow, type DetectionFigures } from './detection.js'
+import { fixedIntervalTracker, BASELINE_INTERVAL_MS } from './baselines/fixed-interval.js'
+import { previousTracker } from './baselines/previous-tracker.js'
+import { roundRobinTracker } from './baselines/round-robin.js'
+import { CHANGE_KINDS, changeDelays, delayFigures, maxInWindow, type ChangeDelay, type ChangeKindName } from './detection.js'
+import { randomInt, seededRandom } from './prng.js'
 import { trackgateTracker } from './trackgate-tracker.js'
 import { planWorkload, type WorkloadShape } from './workload.js'
-import { runDay, T0, type WorldOutcome, type WorldSettings } from './world.js'
+import { pollLimit, runDay, T0, type Tracker, type WorldContext, type WorldSettings } from './world.js'
 
-const HOUR = 3_600_000
-/** A quota no day of these sizes reaches. */
-const UNLIMITED = 10_000_000
 const MINUTE = 60_000
+const HOUR = 60 * MINUTE
+/** A quota no run of these sizes reaches. */
+const UNLIMITED = 100_000_000
 
-/** Sizes and durations of a run. */
+/** Sizes of a run. */
 export interface QuotaBenchOptions {
   ks: number[]
-  seed: number
+  seeds: number[]
   smoke: boolean
+  /** The daily quota (the poll partition is half of it, as by default). */
+  quotaLimit?: number
+  /** Poll share of the quota (default: the configuration's default, 0.5). */
+  pollShare?: number
 }
 
-/** The full-size day and the smoke-size one. */
-export function shapeFor (k: number, seed: number, smoke: boolean): { shape: WorkloadShape, settings: WorldSettings } {
+/** The run's orders and world for `k` and `seed`. */
+export function shapeFor (k: number, seed: number, smoke: boolean, quotaLimit = 1000, pollShare = 0.5): { shape: WorkloadShape, settings: WorldSettings } {
+  const random = seededRandom(seed ^ 0xC0FFEE)
+  // Lags and the refresh phase vary from run to run.
+  const confirmMs = randomInt(random, 10, 40) * MINUTE
+  const outputConfirmMs = randomInt(random, 5, 30) * MINUTE
+  const phaseMs = randomInt(random, 0, 59_999)
+  // Creations have their own partition, large enough for K orders a day (Poisson: + margin).
+  const quotaReserve = Math.min(quotaLimit - Math.floor(quotaLimit * pollShare), Math.max(50, Math.ceil(k * 1.5)))
   if (smoke) {
     return {
-      shape: { k, seed, creationWindowMs: 10 * MINUTE, neverPaidShare: 0.1, partialShare: 0.3, abandonAfterMs: 30 * MINUTE, maxDelayMin: 30 },
-      settings: { quotaLimit: 1000, quotaReserve: 50, confirmMs: 20 * MINUTE, outputConfirmMs: 10 * MINUTE, horizonMs: 4 * HOUR }
+      shape: { k, seed, arrivalMs: 4 * HOUR, neverPaidShare: 0.1, partialShare: 0.3, abandonAfterMs: 30 * MINUTE, maxDelayMin: 30 },
+      settings: { quotaLimit, quotaReserve, pollShare, confirmMs: 5 * MINUTE, outputConfirmMs: 3 * MINUTE, phaseMs, jitterMs: 5000, warmupMs: 0, horizonMs: 6 * HOUR }
     }
   }
+  // Three days of arrivals; the first day (a fresh window) is not measured; orders
+  // are forgotten 48 h after creation: all is over 50 h after the last arrival.
   return {
-    shape: { k, seed, creationWindowMs: 6 * HOUR, neverPaidShare: 0.1, partialShare: 0.2, abandonAfterMs: 2 * HOUR, maxDelayMin: 2880 },
-    // Orders are created within 6 h and upstream forgets them 48 h later: all is over by 54 h.
-    settings: { quotaLimit: 1000, quotaReserve: 50, confirmMs: 20 * MINUTE, outputConfirmMs: 10 * MINUTE, horizonMs: 54 * HOUR + 5 * MINUTE }
+    shape: { k, seed, arrivalMs: 3 * DAY_MS, neverPaidShare: 0.1, partialShare: 0.2, abandonAfterMs: 2 * HOUR, maxDelayMin: 2880 },
+    settings: { quotaLimit, quotaReserve, pollShare, confirmMs, outputConfirmMs, phaseMs, jitterMs: 5000, warmupMs: DAY_MS, horizonMs: 3 * DAY_MS + 50 * HOUR }
   }
 }
 
-/** Figures of one tracker over one day. */
+/** Delay figures of a set of changes. */
+export interface Delays {
+  changes: number
+  missed: number
+  p50Ms: number
+  p95Ms: number
+}
+
+/** Figures of one tracker at one K, over every seed. */
 export interface SideFigures {
+  name: string
   orders: number
-  /** Checks sent upstream (as the simulator counted them). */
   checks: number
   checksPerOrder: number
-  /** Most checks in any rolling 24 h window (the local quota lets checks use limit − reserve). */
+  /** Most checks in any rolling 24 h window, the worst seed. */
   maxChecksIn24h: number
-  /** Check attempts refused by the local quota (no call made). */
+  /** Checks the local quota refused + 429s from upstream. */
   refusals: number
-  /** Answers 429 from the simulated upstream. */
-  upstreamRefusals: number
-  /** Ms after the start of the day of the first refusal, `null` if none. */
-  firstRefusalAfterMs: number | null
-  /** Ms after the first order's creation of the first refusal, `null` if none. */
-  ranOutAfterFirstOrderMs: number | null
-  detection: DetectionFigures
-  /** Orders whose lifecycle ended Done / Gone within the run. */
-  done: number
-  gone: number
-  /** Orders that could not be created or followed. */
-  failures: string[]
-  /** Largest stretch factor trackgate's scheduler applied (baseline: none). */
-  maxStretch?: number
-  /** [hours after start, checks in the trailing 24 h] every 15 simulated minutes. */
+  /** Creations refused by the `create` partition. */
+  createRefusals: number
+  /** Orders whose first check (the subscriber's) was refused: not followed, not measured. */
+  failedFollows: number
+  pooled: Delays
+  byKind: Record<ChangeKindName, Delays>
+  /** Pooled p95 of each seed. */
+  p95BySeed: number[]
+  /** [hours after start, checks in the trailing 24 h] every 15 simulated minutes (first seed). */
   windowSeries: Array<[number, number]>
-  /** Real time the simulation took, ms. */
   realMs: number
 }
 
 /** One K. */
 export interface KFigures {
   k: number
+  partition: number
   trackgate: SideFigures
-  baseline: SideFigures
-  /**
-   * The baseline's demand: the same fixed 60 s polling with no quota (what it would
-   * need to keep its detection delay under a minute all day).
-   */
-  baselineUnlimited: SideFigures
-  /** trackgate's checks per order ÷ the (quota-bound) baseline's. */
-  checksRatio: number
-  /** trackgate's checks per order ÷ the unlimited baseline's. */
-  checksRatioToDemand: number
-  /** trackgate's detection p95 ÷ the baseline's (NaN when either is infinite). */
-  p95Ratio: number
+  roundRobin: SideFigures
+  previous: SideFigures
+  /** Every fixed interval tried; `bestFixed` is the one of lowest pooled p95. */
+  fixed: SideFigures[]
+  bestFixed: SideFigures
+  /** 60 s polling without quota (first seed only): the demand. */
+  demand: SideFigures
   targets: Array<{ target: string, value: string, met: boolean }>
 }
 
 /** The whole result. */
 export interface QuotaBenchResult {
-  seed: number
+  seeds: number[]
   smoke: boolean
-  workload: Omit<WorkloadShape, 'k'>
-  settings: WorldSettings & { refreshMs: number, baselineIntervalMs: number, startIso: string }
+  quotaLimit: number
+  pollShare: number
+  workload: Omit<WorkloadShape, 'k' | 'seed'>
+  settings: Omit<WorldSettings, 'confirmMs' | 'outputConfirmMs' | 'phaseMs' | 'quotaReserve'> & { refreshMs: number, startIso: string, lagsPerSeed: Array<{ seed: number, confirmMs: number, outputConfirmMs: number, phaseMs: number }> }
   runs: KFigures[]
 }
 
-function side (outcome: WorldOutcome, firstCreate: number, realMs: number, maxStretch?: number): SideFigures {
-  const detection = detectionFigures(outcome.timelines.values())
-  const firstRefusalAfterMs = outcome.firstRefusalAt === null ? null : outcome.firstRefusalAt - T0
-  return {
-    orders: outcome.orders,
-    checks: outcome.simChecks,
-    checksPerOrder: outcome.orders === 0 ? Number.NaN : outcome.simChecks / outcome.orders,
-    maxChecksIn24h: maxInWindow(outcome.checkTimes, DAY_MS),
-    refusals: outcome.refusals,
-    upstreamRefusals: outcome.upstreamRefusals,
-    firstRefusalAfterMs,
-    ranOutAfterFirstOrderMs: firstRefusalAfterMs === null ? null : firstRefusalAfterMs - firstCreate,
-    detection,
-    done: outcome.done,
-    gone: outcome.gone,
-    failures: outcome.failures,
-    ...(maxStretch === undefined ? {} : { maxStretch }),
-    windowSeries: outcome.windowSeries.map(([t, n]) => [Math.round(t / HOUR * 100) / 100, n]),
-    realMs: Math.round(realMs)
-  }
-}
-
-/** Formats ms as `1 h 05 min` / `42 s`. */
+/** Formats ms as `1 h 05 min` / `4 min 02 s` / `42 s`. */
 export function duration (ms: number | null): string {
   if (ms === null) return 'never'
+  if (Number.isNaN(ms)) return '–'
   if (!Number.isFinite(ms)) return '∞'
   if (ms < MINUTE) return `${Math.round(ms / 1000)} s`
   if (ms < HOUR) return `${Math.floor(ms / MINUTE)} min ${String(Math.round((ms % MINUTE) / 1000)).padStart(2, '0')} s`
   return `${Math.floor(ms / HOUR)} h ${String(Math.round((ms % HOUR) / MINUTE)).padStart(2, '0')} min`
 }
 
-/** Runs every K; `onProgress` is told when each side of each K is done. */
-export async function runQuotaBenchmark (opts: QuotaBenchOptions, onProgress: (line: string) => void = () => {}): Promise<QuotaBenchResult> {
-  const runs: KFigures[] = []
-  let base: ReturnType<typeof shapeFor> | undefined
-  for (const k of opts.ks) {
-    const { shape, settings } = shapeFor(k, opts.seed, opts.smoke)
-    base = { shape, settings }
-    const plan = planWorkload(shape)
-    const firstCreate = plan[0]?.createAt ?? 0
+type MakeTracker = (ctx: WorldContext, seed: number, settings: WorldSettings) => Tracker
 
-    let stretch = (): number => 1
-    let started = performance.now()
-    const tg = await runDay(plan, settings, (ctx) => {
-      const tracker = trackgateTracker(ctx, opts.seed)
-      stretch = tracker.maxStretch
-      return tracker
-    })
-    const trackgate = side(tg, firstCreate, performance.now() - started, stretch())
-    onProgress(`K=${k} trackgate: ${trackgate.checks} checks in ${(trackgate.realMs / 1000).toFixed(1)} s real time`)
+interface Accumulator {
+  name: string
+  orders: number
+  checks: number
+  maxIn24h: number
+  refusals: number
+  createRefusals: number
+  failedFollows: number
+  delays: ChangeDelay[]
+  p95BySeed: number[]
+  windowSeries: Array<[number, number]>
+  realMs: number
+}
 
-    started = performance.now()
-    const bl = await runDay(plan, settings, (ctx) => baselineTracker(ctx))
-    const baseline = side(bl, firstCreate, performance.now() - started)
-    onProgress(`K=${k} baseline: ${baseline.checks} checks in ${(baseline.realMs / 1000).toFixed(1)} s real time`)
-
-    started = performance.now()
-    const unlimited = { ...settings, quotaLimit: UNLIMITED }
-    const ul = await runDay(plan, unlimited, (ctx) => baselineTracker(ctx))
-    const baselineUnlimited = side(ul, firstCreate, performance.now() - started)
-    onProgress(`K=${k} baseline without quota: ${baselineUnlimited.checks} checks in ${(baselineUnlimited.realMs / 1000).toFixed(1)} s real time`)
-
-    const checksRatio = ratio(trackgate.checksPerOrder, baseline.checksPerOrder)
-    const checksRatioToDemand = ratio(trackgate.checksPerOrder, baselineUnlimited.checksPerOrder)
-    const budget = settings.quotaLimit - settings.quotaReserve
-    const targets = [
-      { target: 'checks per order ≤ 1/4 of the baseline\'s (baseline under the same quota)', value: Number.isFinite(checksRatio) ? `×${checksRatio.toFixed(3)}` : '–', met: Number.isFinite(checksRatio) && checksRatio <= 0.25 },
-      { target: 'checks per order ≤ 1/4 of the baseline\'s (baseline without quota)', value: Number.isFinite(checksRatioToDemand) ? `×${checksRatioToDemand.toFixed(3)}` : '–', met: Number.isFinite(checksRatioToDemand) && checksRatioToDemand <= 0.25 },
-      { target: 'detection p95 ≤ 2 min', value: duration(trackgate.detection.p95Ms), met: trackgate.detection.p95Ms <= 2 * MINUTE },
-      {
-        target: `never over quota (≤ ${budget} checks in any 24 h, no refusal)`,
-        value: `max ${trackgate.maxChecksIn24h} in 24 h, ${trackgate.refusals + trackgate.upstreamRefusals} refused`,
-        met: trackgate.maxChecksIn24h <= budget && trackgate.refusals === 0 && trackgate.upstreamRefusals === 0
-      }
-    ]
-    runs.push({ k, trackgate, baseline, baselineUnlimited, checksRatio, checksRatioToDemand, p95Ratio: ratio(trackgate.detection.p95Ms, baseline.detection.p95Ms), targets })
-  }
-  const shape = base?.shape ?? shapeFor(1, opts.seed, opts.smoke).shape
-  const settings = base?.settings ?? shapeFor(1, opts.seed, opts.smoke).settings
-  const { k: _k, ...workload } = shape
+function figures (a: Accumulator): SideFigures {
+  const byKind = Object.fromEntries(CHANGE_KINDS.map((k) => [k, delayFigures(a.delays.filter((d) => d.kind === k).map((d) => d.delay))])) as Record<ChangeKindName, Delays>
   return {
-    seed: opts.seed,
+    name: a.name,
+    orders: a.orders,
+    checks: a.checks,
+    checksPerOrder: a.orders === 0 ? Number.NaN : a.checks / a.orders,
+    maxChecksIn24h: a.maxIn24h,
+    refusals: a.refusals,
+    createRefusals: a.createRefusals,
+    failedFollows: a.failedFollows,
+    pooled: delayFigures(a.delays.map((d) => d.delay)),
+    byKind,
+    p95BySeed: a.p95BySeed,
+    windowSeries: a.windowSeries,
+    realMs: Math.round(a.realMs)
+  }
+}
+
+async function measure (name: string, k: number, seeds: readonly number[], opts: QuotaBenchOptions, make: MakeTracker, unlimited = false): Promise<SideFigures> {
+  const a: Accumulator = { name, orders: 0, checks: 0, maxIn24h: 0, refusals: 0, createRefusals: 0, failedFollows: 0, delays: [], p95BySeed: [], windowSeries: [], realMs: 0 }
+  for (const seed of seeds) {
+    const { shape, settings } = shapeFor(k, seed, opts.smoke, opts.quotaLimit, opts.pollShare)
+    const world = unlimited ? { ...settings, quotaLimit: UNLIMITED, quotaReserve: UNLIMITED / 2 } : settings
+    const started = performance.now()
+    const out = await runDay(planWorkload(shape), world, (ctx) => make(ctx, seed, world), seed)
+    a.realMs += performance.now() - started
+    // An order whose first check was refused is not followed: counted as refused (its changes are not measured).
+    a.failedFollows += out.failures.length
+    if (out.simChecks !== out.checkTimes.length) throw new Error(`${name}: the simulator counted ${out.simChecks} checks, the world ${out.checkTimes.length}`)
+    const delays = changeDelays(out.timelines.values())
+    a.orders += out.orders
+    a.checks += out.checkTimes.length
+    a.maxIn24h = Math.max(a.maxIn24h, maxInWindow(out.checkTimes, DAY_MS))
+    a.refusals += out.refusals + out.upstreamRefusals
+    a.createRefusals += out.createRefusals
+    a.delays.push(...delays)
+    a.p95BySeed.push(delayFigures(delays.map((d) => d.delay)).p95Ms)
+    if (a.windowSeries.length === 0) a.windowSeries = out.windowSeries.map(([t, n]) => [Math.round(t / HOUR * 100) / 100, n])
+  }
+  return figures(a)
+}
+
+/** Fixed intervals tried for the hindsight baseline, minutes. */
+const FIXED_GRID_MIN = [2, 5, 10, 20, 40, 80, 160]
+
+/** Runs every K; `onProgress` is told when each tracker of each K is done. */
+export async function runQuotaBenchmark (opts: QuotaBenchOptions, onProgress: (line: string) => void = () => {}): Promise<QuotaBenchResult> {
+  const config = defaultConfig()
+  const timings = { pollIntervalMs: config.pollIntervalMs, pollWaitingPaymentMs: config.pollWaitingPaymentMs, pollMaxIntervalMs: config.pollMaxIntervalMs }
+  const quotaLimit = opts.quotaLimit ?? 1000
+  const pollShare = opts.pollShare ?? 0.5
+  const runs: KFigures[] = []
+  const say = (s: SideFigures, k: number): SideFigures => {
+    onProgress(`K=${k} ${s.name}: ${s.checks} checks, p95 ${duration(s.pooled.p95Ms)}, ${(s.realMs / 1000).toFixed(1)} s real time`)
+    return s
+  }
+  for (const k of opts.ks) {
+    const { settings } = shapeFor(k, opts.seeds[0] ?? 1, opts.smoke, quotaLimit, pollShare)
+    const partition = pollLimit(settings)
+    const trackgate = say(await measure('trackgate', k, opts.seeds, opts, (ctx, seed) => trackgateTracker(ctx, seed)), k)
+    const spacing = DAY_MS / partition
+    const roundRobin = say(await measure(`round-robin (1 check / ${Math.round(spacing / 1000)} s)`, k, opts.seeds, opts, (ctx) => roundRobinTracker(ctx, spacing)), k)
+    const previous = say(await measure('previous scheduler', k, opts.seeds, opts, (ctx) => previousTracker(ctx, timings)), k)
+    const fixed: SideFigures[] = []
+    for (const m of opts.smoke ? [2, 10] : FIXED_GRID_MIN) fixed.push(say(await measure(`fixed ${m} min`, k, opts.seeds, opts, (ctx) => fixedIntervalTracker(ctx, m * MINUTE)), k))
+    const bestFixed = fixed.reduce((best, f) => f.pooled.p95Ms < best.pooled.p95Ms ? f : best)
+    const demand = say(await measure('60 s, no quota (demand)', k, opts.seeds.slice(0, 1), opts, (ctx) => fixedIntervalTracker(ctx, BASELINE_INTERVAL_MS), true), k)
+    const p95 = trackgate.pooled.p95Ms
+    const goal = k <= 5 ? 2 * MINUTE : k <= 20 ? 5 * MINUTE : 30 * MINUTE
+    const rr = ratio(roundRobin.pooled.p95Ms, p95)
+    const targets = [
+      { target: `pooled detection p95 ≤ ${duration(goal)}`, value: duration(p95), met: p95 <= goal },
+      { target: 'p95 ≥ ×3 better than round-robin', value: Number.isFinite(rr) ? `×${rr.toFixed(2)}` : '–', met: rr >= 3 },
+      { target: `never over the partition (≤ ${partition} checks in any 24 h)`, value: `max ${trackgate.maxChecksIn24h}`, met: trackgate.maxChecksIn24h <= partition },
+      { target: '0 refusals', value: `${trackgate.refusals} checks (${trackgate.failedFollows} first checks of new orders), ${trackgate.createRefusals} creations`, met: trackgate.refusals === 0 && trackgate.createRefusals === 0 }
+    ]
+    runs.push({ k, partition, trackgate, roundRobin, previous, fixed, bestFixed, demand, targets })
+  }
+  const { shape, settings } = shapeFor(opts.ks[0] ?? 1, opts.seeds[0] ?? 1, opts.smoke, quotaLimit, pollShare)
+  const { k: _k, seed: _s, ...workload } = shape
+  const { confirmMs: _c, outputConfirmMs: _o, phaseMs: _p, quotaReserve: _r, ...rest } = settings
+  return {
+    seeds: opts.seeds,
     smoke: opts.smoke,
+    quotaLimit,
+    pollShare,
     workload,
-    settings: { ...settings, refreshMs: 60_000, baselineIntervalMs: BASELINE_INTERVAL_MS, startIso: new Date(T0).toISOString() },
+    settings: {
+      ...rest,
+      refreshMs: 60_000,
+      startIso: new Date(T0).toISOString(),
+      lagsPerSeed: opts.seeds.map((seed) => {
+        const s = shapeFor(1, seed, opts.smoke, quotaLimit, pollShare).settings
+        return { seed, confirmMs: s.confirmMs, outputConfirmMs: s.outputConfirmMs, phaseMs: s.phaseMs }
+      })
+    },
     runs
   }
 }

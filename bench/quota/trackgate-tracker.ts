@@ -114,11 +114,11 @@ export function trackgateTracker (ctx: WorldContext, seed: number): Tracker & { 
   const shutdown = new AbortController()
   // The refresher (above) shows the allocator every check made.
   const allocator: Allocator = new Allocator({
-    // The general part of the world's quota, as the gateway's adapter reads it.
+    // The pollers' partition of the world's quota, as `pollPartition` (src/tracking/index.ts) reads it.
     partition: {
       async state () {
         const q = await ctx.quota.state()
-        return { limit: q.limit - q.reserve, used: q.used, windowMs: q.windowMs ?? 86_400_000, pausedUntil: q.pausedUntil }
+        return { limit: q.partitions.poll.limit, used: q.partitions.poll.used, windowMs: q.windowMs ?? 86_400_000, pausedUntil: q.pausedUntil }
       }
     },
     clock,

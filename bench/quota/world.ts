@@ -1,8 +1,13 @@
 /**
- * One simulated day: a virtual clock, the simulated SecretCryptos upstream on it, the
- * day's orders created and paid on schedule, the ground truth of what a check could
- * show at every refresh tick, and a tracker (trackgate or the baseline) following every
+ * One simulated run of several days: a virtual clock, the simulated SecretCryptos
+ * upstream on it, the run's orders created (each creation charged to the quota's
+ * `create` partition) and paid on schedule, the ground truth of what a check could
+ * show at every refresh tick, and a tracker (trackgate or a baseline) following every
  * order from its creation. The upstream is driven in-process (`inject()`): no sockets.
+ *
+ * Upstream's refreshes are not on whole minutes ({@link RefreshTicks}: a phase offset
+ * and a jitter per tick): the simulator runs live and, while a check is answered, its
+ * clock reads the last tick — so the check reports the order as of that refresh.
  */
 import type { FastifyInstance } from 'fastify'
 import { buildSimulator, type SimulatorControl } from '../../src/simulator/index.js'
@@ -11,28 +16,40 @@ import type { OrderTimeline, Stamped } from './detection.js'
 import { GONE, signatureOfView } from './signature.js'
 import { VirtualClock } from '../../test/helpers/virtual-clock.js'
 import type { PlannedOrder } from './workload.js'
+import { RefreshTicks } from './refresh-ticks.js'
 
 /** The simulator's API key. */
 export const SIM_KEY = 'quota-bench-key'
-/** Start of the simulated day (a whole hour, so refresh ticks are whole minutes). */
+/** Start of the run. */
 export const T0 = Date.UTC(2025, 7, 20, 6, 0, 0)
-/** Upstream's refresh interval: order data is as of the last whole minute. */
+/** Upstream's refresh period. */
 export const REFRESH_MS = 60_000
 
 const ADDRESSES = ['35iMHbUZeTssxBodiHwEEkb32jpBfVueEL', '1P279UBChDFPAky8S4DcKGaaxKEMYBK9MM', 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq']
 const PERCENTS: Readonly<Record<number, string[]>> = { 1: ['100'], 2: ['60', '40'], 3: ['50', '30', '20'] }
 const DEPOSIT = 1
 
-/** The day's settings that both trackers share. */
+/** The run's settings that every tracker shares. */
 export interface WorldSettings {
-  /** Local quota (calls per rolling 24 h) and the part kept for creates. */
+  /** Local quota (calls per rolling 24 h), the `create` partition, the pollers' share. */
   quotaLimit: number
   quotaReserve: number
+  pollShare: number
   /** Simulator lifecycle: payment seen → confirmed; output sent → confirmed. */
   confirmMs: number
   outputConfirmMs: number
+  /** Upstream's refresh ticks: phase offset from the start, jitter of each tick. */
+  phaseMs: number
+  jitterMs: number
+  /** Changes visible before `T0 + warmupMs` are not measured (the window starts empty). */
+  warmupMs: number
   /** The run ends at `T0 + horizonMs`. */
   horizonMs: number
+}
+
+/** The pollers' partition of a run's quota. */
+export function pollLimit (s: WorldSettings): number {
+  return Math.floor(s.quotaLimit * s.pollShare)
 }
 
 /** What a tracker is told and asked. */
@@ -81,6 +98,8 @@ export interface WorldOutcome {
   orders: number
   /** Orders whose creation or first subscription failed (with why). */
   failures: string[]
+  /** Creations the quota's `create` partition refused (the order was not created). */
+  createRefusals: number
   /** (ms after T0, checks in the trailing 24 h) every 15 simulated minutes. */
   windowSeries: Array<[number, number]>
 }
@@ -94,19 +113,27 @@ interface Live {
 }
 
 /** Runs one day with the tracker `makeTracker` builds. */
-export async function runDay (plan: readonly PlannedOrder[], settings: WorldSettings, makeTracker: (ctx: WorldContext) => Tracker): Promise<WorldOutcome> {
+export async function runDay (plan: readonly PlannedOrder[], settings: WorldSettings, makeTracker: (ctx: WorldContext) => Tracker, tickSeed = 1): Promise<WorldOutcome> {
   const clock = new VirtualClock(T0)
+  const ticks = new RefreshTicks(T0, REFRESH_MS, settings.phaseMs, settings.jitterMs, tickSeed)
+  // While checks are answered, the simulator's clock reads the last refresh tick.
+  let answering = 0
+  let asOf = 0
+  const simClock = { now: () => answering > 0 ? asOf : clock.now() }
   const { app: sim, control } = await buildSimulator({
     apiKeys: [SIM_KEY],
-    // Creates are not charged to the measured local quota (see the write-up): the
-    // upstream gets room for them on top of the checks' limit.
-    dailyQuota: settings.quotaLimit + plan.length,
-    clock,
+    // The local quota is the one measured; upstream's own is the same limit (the
+    // local one never lets more through).
+    dailyQuota: settings.quotaLimit,
+    clock: simClock,
     timing: { confirmMs: settings.confirmMs, outputConfirmMs: settings.outputConfirmMs },
-    refreshIntervalMs: REFRESH_MS
+    refreshIntervalMs: 0
   })
-  // Every check is a poller's: the poll partition is the whole quota but the reserve.
-  const quota = new MemoryQuota({ limit: settings.quotaLimit, reserve: settings.quotaReserve, pollShare: (settings.quotaLimit - settings.quotaReserve) / settings.quotaLimit, now: () => clock.now() })
+  const quota = new MemoryQuota({ limit: settings.quotaLimit, reserve: settings.quotaReserve, pollShare: settings.pollShare, now: () => clock.now() })
+  let createRefusals = 0
+  const outsideChecks = (what: string): void => {
+    if (answering > 0) throw new Error(`${what} while a check was being answered (the simulator's clock was set back)`)
+  }
   const checkTimes: number[] = []
   let refusals = 0
   let firstRefusalAt: number | null = null
@@ -125,12 +152,21 @@ export async function runDay (plan: readonly PlannedOrder[], settings: WorldSett
         return { refused: true, retryAt: decision.retryAt }
       }
       checkTimes.push(clock.now())
-      const res = await clock.track(sim.inject({
-        method: 'POST',
-        url: '/v1/orders/check',
-        headers: { authorization: `Bearer ${SIM_KEY}` },
-        payload: { trackcode, outputs: 'full', mask_addresses: true }
-      }))
+      const tick = ticks.lastTick(clock.now())
+      if (answering > 0 && asOf !== tick) throw new Error('concurrent checks at different refresh ticks')
+      answering++
+      asOf = tick
+      let res
+      try {
+        res = await clock.track(sim.inject({
+          method: 'POST',
+          url: '/v1/orders/check',
+          headers: { authorization: `Bearer ${SIM_KEY}` },
+          payload: { trackcode, outputs: 'full', mask_addresses: true }
+        }))
+      } finally {
+        answering--
+      }
       if (res.statusCode === 429) {
         upstreamRefusals++
         // What the upstream client does: treat the quota as spent until upstream allows.
@@ -138,7 +174,8 @@ export async function runDay (plan: readonly PlannedOrder[], settings: WorldSett
         await quota.pause(clock.now() + (Number.isFinite(seconds) ? seconds * 1000 : 60_000))
       }
       const retryAfter = res.headers['retry-after']
-      return { refused: false, statusCode: res.statusCode, raw: res.rawPayload, body: res.json(), ...(typeof retryAfter === 'string' ? { retryAfter } : {}) }
+      const body = liveCountdowns(res.json(), clock.now() - tick)
+      return { refused: false, statusCode: res.statusCode, raw: Buffer.from(JSON.stringify(body)), body, ...(typeof retryAfter === 'string' ? { retryAfter } : {}) }
     }
   }
   const tracker = makeTracker(ctx)
@@ -146,6 +183,12 @@ export async function runDay (plan: readonly PlannedOrder[], settings: WorldSett
   const windowSeries: Array<[number, number]> = []
 
   async function create (order: PlannedOrder): Promise<void> {
+    outsideChecks('a creation')
+    const slot = await quota.tryAcquire('create')
+    if (!slot.granted) {
+      createRefusals++
+      return
+    }
     const res = await sim.inject({
       method: 'POST',
       url: '/v1/mixer/orders',
@@ -167,6 +210,7 @@ export async function runDay (plan: readonly PlannedOrder[], settings: WorldSett
     live.push(entry)
     for (const p of order.payments) {
       clock.at(T0 + p.at, () => {
+        outsideChecks('a payment')
         const current = control.getOrder(code)
         if (current === undefined) return
         const amount = p.fraction >= 1 ? undefined : (DEPOSIT * p.fraction).toFixed(8)
@@ -190,20 +234,28 @@ export async function runDay (plan: readonly PlannedOrder[], settings: WorldSett
   }
 
   // Ground truth: the state a check shows from each refresh tick on.
+  let n = 0
   const tick = (): void => {
+    outsideChecks('a refresh')
     const now = clock.now()
     for (const entry of live) {
       if (entry.finished) continue
       const view = control.getOrder(entry.code)
       const sig = view === undefined ? GONE : signatureOfView(view)
       const last = entry.truth[entry.truth.length - 1] as Stamped
-      if (sig !== last.sig) entry.truth.push({ at: sig === GONE ? entry.deleteAt : now, sig })
+      if (sig !== last.sig) entry.truth.push({ at: now, sig })
       if (sig === GONE || (view !== undefined && view.outputs.every((o) => o.state === 2 && o.confirm === 1))) entry.finished = true
     }
-    if (now % (15 * 60_000) === 0) windowSeries.push([now - T0, countSince(checkTimes, now - 24 * 3_600_000)])
-    if (now < T0 + settings.horizonMs) clock.setTimeout(tick, REFRESH_MS)
+    n++
+    if (ticks.tick(n) < T0 + settings.horizonMs) clock.at(ticks.tick(n), tick)
   }
-  clock.at(T0, tick)
+  clock.at(ticks.tick(0), tick)
+  const sample = (): void => {
+    const now = clock.now()
+    windowSeries.push([now - T0, countSince(checkTimes, now - 24 * 3_600_000)])
+    if (now + 15 * 60_000 <= T0 + settings.horizonMs) clock.setTimeout(sample, 15 * 60_000)
+  }
+  clock.at(T0, sample)
 
   try {
     await clock.runUntil(T0 + settings.horizonMs)
@@ -215,7 +267,7 @@ export async function runDay (plan: readonly PlannedOrder[], settings: WorldSett
   let done = 0
   let gone = 0
   for (const entry of live) {
-    timelines.set(entry.code, { truth: entry.truth, events: tracker.events(entry.code), followedUntil: entry.followedUntil })
+    timelines.set(entry.code, { truth: entry.truth, events: tracker.events(entry.code), followedUntil: entry.followedUntil, countFrom: T0 + settings.warmupMs })
     const last = entry.truth[entry.truth.length - 1] as Stamped
     if (last.sig === GONE) gone++
     else if (entry.finished) done++
@@ -223,7 +275,19 @@ export async function runDay (plan: readonly PlannedOrder[], settings: WorldSett
   const stats = control.stats()
   const simChecks = stats.byRoute['POST /v1/orders/check'] ?? 0
   await sim.close()
-  return { timelines, checkTimes, refusals, firstRefusalAt, upstreamRefusals, simChecks, done, gone, orders: live.length, failures, windowSeries }
+  return { timelines, checkTimes, refusals, firstRefusalAt, upstreamRefusals, simChecks, done, gone, orders: live.length, failures, createRefusals, windowSeries }
+}
+
+/**
+ * The countdowns of an answer given as of a tick `staleMs` ago, counted down to now
+ * (upstream's countdowns are live, its order data as of the last refresh); ±1 s.
+ */
+function liveCountdowns (body: Record<string, unknown>, staleMs: number): Record<string, unknown> {
+  const down = (v: unknown): unknown => typeof v === 'number' && v > 0 ? Math.max(0, Math.ceil(v - staleMs / 1000)) : v
+  const deposit = body.deposit as Record<string, unknown> | undefined
+  if (deposit !== undefined && typeof deposit === 'object') deposit.delete_in_sec = down(deposit.delete_in_sec)
+  if (Array.isArray(body.outputs)) for (const o of body.outputs as Array<Record<string, unknown>>) o.left_seconds = down(o.left_seconds)
+  return body
 }
 
 function countSince (sorted: readonly number[], from: number): number {

@@ -90,8 +90,8 @@ export function defaultSettings (t: PollTimings): AllocatorSettings {
     unpaidSpacingMs: t.pollWaitingPaymentMs,
     syncMs: 5 * p,
     paceFraction: 2 / 3,
-    taperBelow: 0.25,
-    arrivalShare: 0.1,
+    taperBelow: 0.15,
+    arrivalShare: 0.05,
     creditCapMs: 10 * p
   }
 }
@@ -214,6 +214,8 @@ export class Allocator {
   #fenced = 0
   /** False while a new leader reads what the previous one saw. */
   #ready = true
+  /** While the partition's window is full, nothing is tried again before this. */
+  #fullUntil = 0
 
   constructor (opts: AllocatorOptions) {
     this.#opts = opts
@@ -574,7 +576,7 @@ export class Allocator {
       this.#clearTimer()
       return
     }
-    at = Math.max(at, now)
+    at = Math.max(at, now, this.#fullUntil)
     if (this.#timer !== null && this.#timerAt <= at) return
     this.#clearTimer()
     this.#timerAt = at
@@ -632,7 +634,11 @@ export class Allocator {
     const due = [...this.#entries.values()].filter((e) => e.plan !== null && !e.checking && e.plan.at <= now)
     due.sort((a, b) => (a.plan as Plan).at - (b.plan as Plan).at)
     for (const e of due) {
-      if (!spendable()) break
+      if (!spendable()) {
+        // The window is full: look again a little later rather than at once, in a loop.
+        this.#fullUntil = now + this.settings.periodMs / 4
+        break
+      }
       used++
       void this.#execute(e, (e.plan as Plan).reason)
     }

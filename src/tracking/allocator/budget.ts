@@ -8,11 +8,15 @@
  * - **Reservations.** Appointments planned within the next window (hard) and the
  *   appointments unfunded orders will need once paid (soft, at the odds of a payment),
  *   plus a share kept for orders still to come, are set aside before the watch spends.
- * - **Pacing.** The watch's credit accrues at `free ÷ paceMs` (`free`: the partition's
- *   limit less what its window holds and what is reserved), tapering to zero while
- *   less than `taperBelow` of the window is free; it is capped, so an idle hour does not
- *   turn into a burst. Aggressive pacing fills the window and leaves later orders
- *   waiting hours: this is the fragile part, keep it gentle.
+ * - **Pacing.** The watch's credit accrues at what a window leaves it once the planned
+ *   and expected checks are served — `(limit − reserved) ÷ (windowMs × paceFraction)`,
+ *   a rate it could keep up window after window — tapering to zero while less than
+ *   `taperBelow` of the window is free (the taper is what keeps the window from
+ *   filling: the watch settles where the window keeps about that much room for
+ *   appointments and arrivals); it is capped, so an idle hour does not turn into a
+ *   burst. Subtracting the window's own checks as well (as a first version did)
+ *   counts the planned checks twice — once spent, once reserved — and left a third of
+ *   the partition unspent (at most 325 of 500 checks in any 24 h at K = 20).
  */
 
 /** The pollers' partition of the quota, as the allocator needs it. */
@@ -34,7 +38,7 @@ export interface PollPartition {
 
 /** Settings of the pacing. */
 export interface BudgetSettings {
-  /** The watch spends what is free over this part of the window (16 h of 24 h). */
+  /** The watch spends what a window leaves it over this part of the window. */
   paceFraction: number
   /** Below this free part of the window the watch's pace tapers to zero. */
   taperBelow: number
@@ -54,7 +58,7 @@ export interface BudgetView {
   reservedHard: number
   /** Expected appointments of orders not yet funded, and the share kept for arrivals. */
   reservedSoft: number
-  /** What the watch may still spend over the window. */
+  /** What the window still has room for once the reserved checks are set aside. */
   free: number
   /** The watch's pace, checks per ms. */
   watchRate: number
@@ -80,9 +84,10 @@ export class Budget {
     const limit = Math.max(0, state.limit)
     const reservedSoft = reservedSoftOrders + Math.ceil(limit * s.arrivalShare)
     const free = Math.max(0, limit - state.used - reservedHard - reservedSoft)
+    const sustainable = Math.max(0, limit - reservedHard - reservedSoft)
     const freeShare = limit > 0 ? (limit - state.used) / limit : 0
     const taper = Math.max(0, Math.min(1, freeShare / s.taperBelow))
-    const watchRate = state.windowMs > 0 ? free / (state.windowMs * s.paceFraction) * taper : 0
+    const watchRate = state.windowMs > 0 ? sustainable / (state.windowMs * s.paceFraction) * taper : 0
     return { limit, used: state.used, windowMs: state.windowMs, pausedUntil: state.pausedUntil, reservedHard, reservedSoft, free, watchRate }
   }
 

@@ -1,16 +1,17 @@
 /**
- * The baseline: each followed order checked every 60 s, fixed, from the moment it is
- * followed until a check shows it Done or Gone (or its follower leaves). Checks take
- * slots from the same kind of quota as trackgate's (its own `MemoryQuota`, same limit):
- * a refused check is simply skipped until the next minute. An event is emitted each
- * time a check shows a state different from the previous one.
+ * A fixed-interval baseline: each followed order checked every `intervalMs` from the
+ * moment it is followed until a check shows it Done or Gone (or its follower leaves).
+ * Checks take slots from the same poll partition as trackgate's: a refused check is
+ * simply skipped until the next interval. An event is emitted each time a check shows
+ * a state different from the previous one. At 60 s without a quota it is the reference
+ * of demand; the best interval found with hindsight is a baseline.
  */
-import type { Stamped } from './detection.js'
-import { GONE, signatureOfCheck } from './signature.js'
-import type { TimerHandle } from '../../src/tracking/clock.js'
-import type { Tracker, WorldContext } from './world.js'
+import type { Stamped } from '../detection.js'
+import { GONE, signatureOfCheck } from '../signature.js'
+import type { TimerHandle } from '../../../src/tracking/clock.js'
+import type { Tracker, WorldContext } from '../world.js'
 
-/** Spacing of the baseline's checks. */
+/** Spacing of the reference poller's checks. */
 export const BASELINE_INTERVAL_MS = 60_000
 
 interface Followed {
@@ -21,7 +22,7 @@ interface Followed {
 }
 
 /** The fixed-interval poller. */
-export function baselineTracker (ctx: WorldContext): Tracker {
+export function fixedIntervalTracker (ctx: WorldContext, intervalMs = BASELINE_INTERVAL_MS): Tracker {
   const { clock } = ctx
   const orders = new Map<string, Followed>()
 
@@ -42,7 +43,7 @@ export function baselineTracker (ctx: WorldContext): Tracker {
       f.events.push({ at: clock.now(), sig: GONE })
       f.stopped = true
     }
-    if (!f.stopped) f.timer = clock.setTimeout(() => { void clock.track(poll(trackcode, f)) }, BASELINE_INTERVAL_MS)
+    if (!f.stopped) f.timer = clock.setTimeout(() => { void clock.track(poll(trackcode, f)) }, intervalMs)
   }
 
   return {
