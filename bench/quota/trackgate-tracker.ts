@@ -46,6 +46,9 @@ class RecordingResponse extends EventEmitter {
   }
 
   setHeader (): this { return this }
+  getHeaders (): Record<string, never> { return {} }
+  getHeaderNames (): string[] { return [] }
+  removeHeader (): void {}
   writeHead (): this { return this }
 
   write (chunk: string): boolean {
