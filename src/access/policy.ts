@@ -60,6 +60,9 @@ export const ROUTE_POLICY: Readonly<Record<string, Access>> = {
   'GET /client/*': 'public',
   'GET /demo/config': 'public',
   'POST /demo/orders/:trackcode/pay': 'public',
+  // Registered only by the benchmark's `@fastify/sse` variant of the subscribe route
+  // (bench/sse-plugin-route.ts, BENCHMARKS.md): the same access as the route it mirrors.
+  'GET /bench/sse-plugin/orders/:trackcode/subscribe': 'public',
   // CORS preflights (`@fastify/cors`, with CORS_ORIGINS) carry no credentials.
   'OPTIONS *': 'public'
 }
