@@ -284,12 +284,22 @@ export class Allocator {
     this.#arm(this.#now())
   }
 
-  /** Reads the known orders from the registry and tracks those not tracked yet. */
+  /**
+   * Reads the known orders from the registry: tracks those not tracked yet, and stops
+   * tracking those no longer in it (unregistered, deleted) that nobody follows.
+   */
   async syncKnown (): Promise<number> {
     const known = this.#opts.known
     if (known === undefined) return 0
     let added = 0
-    for (const [trackcode, order] of await known.list()) {
+    const listed = await known.list()
+    const present = new Set(listed.map(([trackcode]) => trackcode))
+    for (const entry of [...this.#entries.values()]) {
+      if (!entry.known || present.has(entry.trackcode)) continue
+      entry.known = false
+      if (entry.followers.size === 0 && !entry.interested) this.#untrack(entry, false)
+    }
+    for (const [trackcode, order] of listed) {
       if (this.#closed) break
       if (this.#entries.has(trackcode)) continue
       const stored = await this.#opts.stored?.(trackcode)

@@ -172,6 +172,21 @@ t.test('many orders within a small partition: never over it, never refused', asy
   t.ok(w.allocator.state().checks.watch !== undefined, 'the watch spent credit')
 })
 
+t.test('an unregistered order nobody follows is no longer tracked', async (t) => {
+  const w = await world(t, { limit: 500 })
+  const code = await w.create([90])
+  await w.known.remember(code, { source: 'registered', by: 'token:shop', since: w.clock.now() }, 49 * HOUR)
+  w.allocator.start()
+  await w.clock.runUntil(T0 + 10 * MINUTE)
+  t.equal(w.allocator.size, 1, 'tracked while registered')
+  await w.known.forget(code)
+  await w.clock.runUntil(T0 + 20 * MINUTE)
+  t.equal(w.allocator.size, 0, 'untracked once the registry no longer lists it')
+  const after = w.checksOf(code, T0 + 20 * MINUTE).length
+  await w.clock.runUntil(T0 + 3 * HOUR)
+  t.equal(w.checksOf(code, T0 + 20 * MINUTE).length, after, 'and never checked again')
+})
+
 t.test('a known order nobody watches is tracked until Done', async (t) => {
   const w = await world(t, { limit: 500 })
   const code = await w.create([3])
