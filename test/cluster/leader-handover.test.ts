@@ -43,7 +43,9 @@ t.test('the leader is killed: a survivor leads within seconds, without checking 
   const before = new Map(codes.map((code) => [code, cluster.proxy.checkTimes(code)]))
   await child.kill()
   const killedAt = Date.now()
-  await waitFor(async () => { const o = await leader(); return o !== null && o !== childOwner }, 'a survivor to lead', 30_000)
+  // Redis names the new leader as soon as its campaign's script ran; the instance knows
+  // it when the answer has reached it: wait for both.
+  await waitFor(async () => { const o = await leader(); return o !== null && o !== childOwner && instances.some((g) => g.app.allocator.state().leader.leading) }, 'a survivor to lead', 30_000)
   const ledAt = Date.now()
   const newLeader = instances.find((g) => g.app.allocator.state().leader.leading)
   t.ok(newLeader !== undefined, 'a survivor leads')
