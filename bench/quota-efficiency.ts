@@ -5,7 +5,7 @@
  * interval found with hindsight, the previous scheduler — and the unlimited 60 s
  * poller as the reference of demand (see `bench/quota/`).
  *
- *   node --import @tapjs/typescript/import bench/quota-efficiency.ts [--smoke] [--k 5,20,100] [--seeds 1,2,3] [--quota 1000] [--out DIR]
+ *   node --import @tapjs/typescript/import bench/quota-efficiency.ts [--smoke] [--k 5,20,100] [--seeds 1,2,3] [--quota 1000] [--poll-share 0.8] [--out DIR]
  *
  * Prints a table per K (pooled over the seeds, and per kind of change) with the ratios
  * to the baselines, writes `bench/results/quota-efficiency.json` and
@@ -23,7 +23,7 @@ import { renderQuotaChart } from './quota/chart.js'
 import { CHANGE_KINDS } from './quota/detection.js'
 import { duration, runQuotaBenchmark, type KFigures, type SideFigures } from './quota/run.js'
 
-const USAGE = 'usage: bench/quota-efficiency.ts [--smoke] [--k 5,20,100] [--seeds 1,2,3] [--quota 1000] [--out DIR]'
+const USAGE = 'usage: bench/quota-efficiency.ts [--smoke] [--k 5,20,100] [--seeds 1,2,3] [--quota 1000] [--poll-share 0.8] [--out DIR]'
 /** Real-time bound of the whole run. */
 const WATCHDOG_MS = 30 * 60_000
 
@@ -38,6 +38,7 @@ const { values } = parseArgs({
     k: { type: 'string' },
     seeds: { type: 'string' },
     quota: { type: 'string', default: '1000' },
+    'poll-share': { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', default: false }
   },
@@ -56,6 +57,9 @@ const whole = (name: string, s: string, max: number): number => {
 const ks = (values.k ?? (smoke ? '24' : '5,20,100')).split(',').map((s) => whole('k', s, 1000))
 const seeds = (values.seeds ?? (smoke ? '7' : '1,2,3')).split(',').map((s) => whole('seeds', s, 0xFFFFFFF))
 const quotaLimit = whole('quota', values.quota, 1_000_000)
+const pollShareArg = values['poll-share']
+const pollShare = pollShareArg === undefined ? undefined : Number(pollShareArg)
+if (pollShare !== undefined && !(pollShare > 0 && pollShare <= 1)) fail(`--poll-share: expected a fraction in (0, 1], got "${pollShareArg}"`)
 const resultsDir = values.out ?? (smoke ? mkdtempSync(join(tmpdir(), 'trackgate-quota-bench-')) : undefined)
 const chartsDir = values.out ?? resultsDir ?? join(REPO_ROOT, 'bench', 'charts')
 
@@ -103,10 +107,10 @@ function report (run: KFigures): string {
 }
 
 const loadAtStart = loadAverage()
-const result = await runQuotaBenchmark({ ks, seeds, smoke, quotaLimit }, (line) => { process.stderr.write(`${line}\n`) })
+const result = await runQuotaBenchmark({ ks, seeds, smoke, quotaLimit, ...(pollShare === undefined ? {} : { pollShare }) }, (line) => { process.stderr.write(`${line}\n`) })
 for (const run of result.runs) process.stdout.write(`${report(run)}\n`)
 const command = `node --import @tapjs/typescript/import bench/quota-efficiency.ts ${process.argv.slice(2).join(' ')}`.trim()
-const suffix = quotaLimit === 1000 ? '' : `-${quotaLimit}`
+const suffix = `${quotaLimit === 1000 ? '' : `-${quotaLimit}`}${pollShare === undefined ? '' : `-share-${pollShare}`}`
 const file = writeResult(`quota-efficiency${suffix}`, result, { smoke, command, loadAtStart, ...(resultsDir === undefined ? {} : { dir: resultsDir }) })
 mkdirSync(chartsDir, { recursive: true })
 const chart = join(chartsDir, `quota-efficiency${suffix}${smoke ? '.smoke' : ''}.svg`)

@@ -71,7 +71,7 @@ t.test('the poll share and the reserve must leave the rest partition at 0 or mor
   t.throws(() => loadConfig({ UPSTREAM_DAILY_QUOTA: '1000', QUOTA_RESERVE: '50', QUOTA_POLL_SHARE: '0.96' }), /QUOTA_POLL_SHARE/)
   const c = loadConfig({ UPSTREAM_DAILY_QUOTA: '1000', QUOTA_RESERVE: '50', QUOTA_POLL_SHARE: '0.95' })
   t.equal(c.quotaPollShare, 0.95, 'an empty rest partition is allowed')
-  t.equal(loadConfig({}).quotaPollShare, 0.5)
+  t.equal(loadConfig({}).quotaPollShare, 0.8)
 })
 
 t.test('settings are documented and unique', async (t) => {

@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import { defaultConfig } from '../../src/config.js'
-import { DAY_MS } from '../../src/state/quota/index.js'
+import { DAY_MS, DEFAULT_POLL_SHARE } from '../../src/state/quota/index.js'
 import { ratio } from '../lib/stats.js'
 import { fixedIntervalTracker, BASELINE_INTERVAL_MS } from './baselines/fixed-interval.js'
 import { previousTracker } from './baselines/previous-tracker.js'
@@ -29,14 +29,14 @@ export interface QuotaBenchOptions {
   ks: number[]
   seeds: number[]
   smoke: boolean
-  /** The daily quota (the poll partition is half of it, as by default). */
+  /** The daily quota (the poll partition is `pollShare` of it). */
   quotaLimit?: number
-  /** Poll share of the quota (default: the configuration's default, 0.5). */
+  /** Poll share of the quota (default: the configuration's default, `DEFAULT_POLL_SHARE`). */
   pollShare?: number
 }
 
 /** The run's orders and world for `k` and `seed`. */
-export function shapeFor (k: number, seed: number, smoke: boolean, quotaLimit = 1000, pollShare = 0.5): { shape: WorkloadShape, settings: WorldSettings } {
+export function shapeFor (k: number, seed: number, smoke: boolean, quotaLimit = 1000, pollShare = DEFAULT_POLL_SHARE): { shape: WorkloadShape, settings: WorldSettings } {
   const random = seededRandom(seed ^ 0xC0FFEE)
   // Lags and the refresh phase vary from run to run.
   const confirmMs = randomInt(random, 10, 40) * MINUTE
@@ -192,7 +192,7 @@ export async function runQuotaBenchmark (opts: QuotaBenchOptions, onProgress: (l
   const config = defaultConfig()
   const timings = { pollIntervalMs: config.pollIntervalMs, pollWaitingPaymentMs: config.pollWaitingPaymentMs, pollMaxIntervalMs: config.pollMaxIntervalMs }
   const quotaLimit = opts.quotaLimit ?? 1000
-  const pollShare = opts.pollShare ?? 0.5
+  const pollShare = opts.pollShare ?? DEFAULT_POLL_SHARE
   const runs: KFigures[] = []
   const say = (s: SideFigures, k: number): SideFigures => {
     onProgress(`K=${k} ${s.name}: ${s.checks} checks, p95 ${duration(s.pooled.p95Ms)}, ${(s.realMs / 1000).toFixed(1)} s real time`)

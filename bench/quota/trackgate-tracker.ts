@@ -129,6 +129,8 @@ export function trackgateTracker (ctx: WorldContext, seed: number): Tracker & { 
     log: silent,
     executor: (code, initial) => new Poller({ trackcode: code, refresher, bus, lease, owner: 'bench', clock, timings, signal: shutdown.signal, log: silent, random }, initial)
   })
+  ;(globalThis as any).zzAlloc = allocator
+  if (process.env.ZZ_DEBUG !== undefined) { const tick = (): void => { const st = allocator.state(); console.log(((clock.now() - 1755669600000) / 3600000).toFixed(1), JSON.stringify(st.budget), st.orders, st.watched); clock.setTimeout(tick, 3 * 3600000) }; clock.setTimeout(tick, 3 * 3600000) }
   const hub = new TrackingHub({
     settings: { pollerGraceMs: config.pollerGraceMs, sseHeartbeatMs: config.sseHeartbeatMs, sseRetryMs: config.sseRetryMs, finalCacheMs: config.finalCacheMs },
     refresher,
@@ -160,6 +162,7 @@ export function trackgateTracker (ctx: WorldContext, seed: number): Tracker & { 
       return res === undefined ? [] : snapshotStates(res.frames)
     },
     close () {
+      ;(globalThis as any).zzLast = allocator.state()
       hub.close()
       allocator.close()
       shutdown.abort()

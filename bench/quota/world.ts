@@ -147,6 +147,7 @@ export async function runDay (plan: readonly PlannedOrder[], settings: WorldSett
     async check (trackcode) {
       const decision = await quota.tryAcquire('poll')
       if (!decision.granted) {
+        if (process.env.ZZ_DEBUG) console.log('REFUSED', (clock.now() - T0) / 3600000, JSON.stringify((await quota.state()).partitions), (globalThis as any).zzAlloc?.state().budget, JSON.stringify((globalThis as any).zzAlloc?.state().checks))
         refusals++
         firstRefusalAt ??= clock.now()
         return { refused: true, retryAt: decision.retryAt }

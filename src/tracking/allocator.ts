@@ -30,8 +30,8 @@ import type { InterestSet } from '../state/interest/index.js'
 import type { KnownOrder } from '../state/orders/index.js'
 import type { StoredSnapshot } from '../state/snapshots/index.js'
 import type { Clock, TimerHandle } from './clock.js'
-import { appointmentFor, isPending, predictedChanges, type AppointmentSettings, type ChangeKind, type PredictedChange } from './allocator/appointments.js'
-import { Budget, type BudgetSettings, type BudgetView, type PollPartition } from './allocator/budget.js'
+import { appointmentFor, checksNeeded, MAX_THINNING, predictedChanges, thin, type AppointmentSettings, type ChangeKind, type PredictedChange, type Thinning } from './allocator/appointments.js'
+import { Budget, type BudgetSettings, type BudgetView, type PartitionState, type PollPartition } from './allocator/budget.js'
 import type { AllocatorState, CheckReason, OrderExplanation } from './allocator/explain.js'
 import { ConfirmationLags } from './allocator/lags.js'
 import { newProgress, observeCheck, type OrderProgress } from './allocator/progress.js'
@@ -89,10 +89,14 @@ export function defaultSettings (t: PollTimings): AllocatorSettings {
     floorMs: p / 120,
     unpaidSpacingMs: t.pollWaitingPaymentMs,
     syncMs: 5 * p,
-    paceFraction: 2 / 3,
+    paceFraction: 1,
     taperBelow: 0.15,
     arrivalShare: 0.05,
-    creditCapMs: 10 * p
+    creditCapMs: 10 * p,
+    firstLookMargin: 1.25,
+    firstLookMinimum: 5,
+    watchFloorShare: 0.6,
+    retentionLateMs: 120 * p
   }
 }
 
@@ -141,6 +145,8 @@ interface Plan {
   at: number
   reason: CheckReason
   change: ChangeKind | null
+  /** Every change the check sees (an appointment covering several, when thinned). */
+  covers?: ChangeKind[]
 }
 
 interface Entry {
@@ -151,6 +157,9 @@ interface Entry {
   known: boolean
   /** Listed in the cluster's interest set (subscribers on some instance). */
   interested: boolean
+  /** Its predicted changes, not thinned. */
+  predicted: PredictedChange[]
+  /** The same, thinned to the allocator's level. */
   changes: PredictedChange[]
   plan: Plan | null
   retryAt: number | null
@@ -216,6 +225,16 @@ export class Allocator {
   #ready = true
   /** While the partition's window is full, nothing is tried again before this. */
   #fullUntil = 0
+  /** Times of the first looks at new orders, oldest first (the trailing window's). */
+  readonly #firstLooks: number[] = []
+  /** Times of the allocator's own checks (appointments, watch, retries), oldest first (the trailing window's). */
+  readonly #ownChecks: number[] = []
+  /** Times of its appointments, oldest first (the trailing window's): their demand over a day. */
+  readonly #appointmentChecks: number[] = []
+  /** How far appointments are thinned now (`appointments.ts`). */
+  #thinning: Thinning = 0
+  /** When the allocator first looked at its budget: before a window has passed, first looks are extrapolated. */
+  #budgetSince = -1
 
   constructor (opts: AllocatorOptions) {
     this.#opts = opts
@@ -319,7 +338,7 @@ export class Allocator {
     const entry = this.#entries.get(trackcode)
     if (entry === undefined) return
     observeCheck(entry.progress, order, sentAt, this)
-    entry.changes = predictedChanges(order, entry.progress, this.lags, this.settings.periodMs)
+    this.#predict(entry, order)
     if (!entry.checking) this.#replan(entry, this.#now())
   }
 
@@ -337,7 +356,7 @@ export class Allocator {
     }
     const now = this.#now()
     const state = await this.#opts.partition.state()
-    if (!(state.used < state.limit && state.pausedUntil <= now)) return false
+    if (!this.#budget.canSpend(this.#view(state, now), now)) return false
     if (entry.checking) {
       entry.nudged = true
       return true
@@ -352,6 +371,52 @@ export class Allocator {
     const entry = this.#entries.get(trackcode)
     if (entry === undefined) return 0
     return entry.plan?.at ?? Math.max(this.#nextWatchAt, this.#now())
+  }
+
+  /**
+   * A first look at an order not tracked yet is about to be made outside the allocator's
+   * timer (a subscriber's first check, which cannot wait): it is charged to the
+   * first-look reserve (`budget.ts`), which the appointments and the watch never take.
+   */
+  chargeFirstLook (trackcode: string): void {
+    if (this.#entries.has(trackcode)) return
+    this.#recordFirstLook(this.#now())
+  }
+
+  #recordFirstLook (now: number): void {
+    this.#firstLooks.push(now)
+    this.#checks['first-look'] = (this.#checks['first-look'] ?? 0) + 1
+  }
+
+  /** First looks within the window ending at `now` (older ones forgotten). */
+  #firstLooksIn (windowMs: number, now: number): number {
+    forgetBefore(this.#firstLooks, now - windowMs)
+    return this.#firstLooks.length
+  }
+
+  /**
+   * First looks to expect over a window: those of the trailing window, extrapolated to a
+   * whole window while the allocator has run for less (after a start, the window's
+   * checks age out only a window later, so the reserve must cover a whole window's
+   * arrivals from the start; a quarter window at least, so a first arrival does not
+   * count for a day of them).
+   */
+  #expectedFirstLooks (windowMs: number, now: number): number {
+    return this.#extrapolated(this.#firstLooksIn(windowMs, now), windowMs, now)
+  }
+
+  /** `seen` checks of the trailing window, extrapolated to a whole window (see {@link #expectedFirstLooks}). */
+  #extrapolated (seen: number, windowMs: number, now: number): number {
+    if (this.#budgetSince < 0) this.#budgetSince = now
+    const ran = now - this.#budgetSince
+    if (ran >= windowMs) return seen
+    return Math.ceil(seen * windowMs / Math.max(ran, windowMs / 4))
+  }
+
+  /** The order's predicted changes from `order`, thinned to the current level. */
+  #predict (entry: Entry, order: TrackedOrder): void {
+    entry.predicted = predictedChanges(order, entry.progress, this.lags, this.settings.periodMs)
+    entry.changes = thin(entry.predicted, this.#thinning, this.settings)
   }
 
   /**
@@ -520,7 +585,8 @@ export class Allocator {
       followers: new Set(),
       known,
       interested: false,
-      changes: initial === undefined ? [] : predictedChanges(initial.order, progress, this.lags, this.settings.periodMs),
+      predicted: [],
+      changes: [],
       plan: null,
       retryAt: null,
       retryReason: 'retry',
@@ -528,6 +594,7 @@ export class Allocator {
       nudged: false,
       checkedRound: this.#round
     }
+    if (initial !== undefined) this.#predict(entry, initial.order)
     this.#entries.set(trackcode, entry)
     this.#replan(entry, this.#now())
     return entry
@@ -561,7 +628,7 @@ export class Allocator {
       entry.plan = null
     } else {
       const a = appointmentFor(entry.changes, entry.progress.lastCheckAt, now, this.phase, this.settings)
-      entry.plan = a === null ? null : { at: Math.max(a.at, entry.progress.lastCheckAt + 1), reason: 'appointment', change: a.change.kind }
+      entry.plan = a === null ? null : { at: Math.max(a.at, entry.progress.lastCheckAt + 1), reason: 'appointment', change: a.change.kind, covers: [...new Set(a.covers.map((c) => c.kind))] }
     }
     this.#arm(now)
   }
@@ -638,18 +705,31 @@ export class Allocator {
     const state = await this.#opts.partition.state()
     now = this.#now()
     const view = this.#view(state, now)
-    let used = view.used
-    const spendable = (): boolean => used < view.limit && view.pausedUntil <= now
+    // What this round starts counts at once (the window's count lags the checks in flight).
+    const spent = (): BudgetView => ({ ...view, used: view.used + started, ownUsed: view.ownUsed + ownStarted, free: view.free - watchStarted })
+    let started = 0
+    let ownStarted = 0
+    // Appointments were counted in the view's peak; the watch's checks were not.
+    let watchStarted = 0
 
     const due = [...this.#entries.values()].filter((e) => e.plan !== null && !e.checking && e.plan.at <= now)
-    due.sort((a, b) => (a.plan as Plan).at - (b.plan as Plan).at)
+    // First looks first (their reserve is theirs), then by time.
+    due.sort((a, b) => Number((b.plan as Plan).reason === 'first-look') - Number((a.plan as Plan).reason === 'first-look') || (a.plan as Plan).at - (b.plan as Plan).at)
     for (const e of due) {
-      if (!spendable()) {
+      const first = (e.plan as Plan).reason === 'first-look'
+      if (!(first ? this.#budget.canLook(spent(), now) : this.#budget.canSpend(spent(), now))) {
         // The window is full: look again a little later rather than at once, in a loop.
         this.#fullUntil = now + this.settings.periodMs / 4
+        if (first) continue
         break
       }
-      used++
+      started++
+      if (first) this.#recordFirstLook(now)
+      else {
+        ownStarted++
+        this.#ownChecks.push(now)
+        if ((e.plan as Plan).reason === 'appointment') this.#appointmentChecks.push(now)
+      }
       void this.#execute(e, (e.plan as Plan).reason)
     }
 
@@ -667,11 +747,16 @@ export class Allocator {
         const c = this.#candidate(e, now)
         if (c !== null) candidates.push(c)
       }
-      for (const c of chooseWatched(candidates, credit, this.settings.floorMs)) {
-        if (!spendable()) break
+      // Thinned: no safety checks.
+      const eligible = this.#thinning > 0 ? candidates.filter((c) => !c.safety) : candidates
+      for (const c of chooseWatched(eligible, credit, this.settings.floorMs)) {
+        if (!this.#budget.canWatch(spent(), now)) break
         const e = this.#entries.get(c.trackcode)
         if (e === undefined || e.checking) continue
-        used++
+        started++
+        ownStarted++
+        watchStarted++
+        this.#ownChecks.push(now)
         this.#budget.spend()
         void this.#execute(e, c.safety ? 'safety' : 'watch')
       }
@@ -705,23 +790,59 @@ export class Allocator {
     return { trackcode: e.trackcode, index, safety: hazard.rate <= 0 }
   }
 
-  /** The budget now: the partition less the checks planned (hard) and expected (soft). */
-  #view (state: Parameters<Budget['view']>[0], now: number): BudgetView {
+  /**
+   * The budget now: the partition less the first-look reserve, the checks planned (hard)
+   * and expected (soft); thins the appointments, or undoes it, as they fit.
+   */
+  #view (state: PartitionState, now: number): BudgetView {
     const horizon = now + state.windowMs
-    let hard = 0
+    const firstLooks = this.#firstLooksIn(state.windowMs, now)
+    const expected = Math.max(firstLooks, this.#expectedFirstLooks(state.windowMs, now))
     let soft = 0
+    let other = 0
     for (const e of this.#entries.values()) {
-      if (e.plan !== null && e.plan.reason !== 'appointment') hard++
-      for (const c of e.changes) if (c.at < horizon && isPending(c, now, this.settings)) hard++
+      // First looks and retries.
+      if (e.plan !== null && e.plan.reason !== 'appointment' && e.plan.reason !== 'first-look') other++
       const last = e.progress.last
       if (last === undefined || last.status === 'WaitingForPayment' || last.status === 'Confirming') {
         // Once paid: one check per output's send and one for the retention, if it pays (even odds).
         soft += ((last?.outputs.length ?? 1) + 1) / 2
       }
     }
-    const view = this.#budget.view(state, hard, Math.ceil(soft))
+    const reservedAt = (level: Thinning): number[] => {
+      const times: number[] = new Array<number>(other).fill(now)
+      for (const e of this.#entries.values()) times.push(...checksNeeded(level === this.#thinning ? e.changes : thin(e.predicted, level, this.settings), now, horizon, this.settings))
+      return times
+    }
+    // The least thinning whose appointments fit the room they have (the most, when none
+    // does). What they need over a window: what is reserved, or what they took over the
+    // trailing window (orders reveal their appointments only once funded) thinned in the
+    // proportion the reserved ones are.
+    forgetBefore(this.#appointmentChecks, now - state.windowMs)
+    const room = this.#budget.appointmentRoom(state, expected, Math.ceil(soft))
+    const unthinned = reservedAt(0)
+    const trailing = this.#extrapolated(this.#appointmentChecks.length, state.windowMs, now)
+    const demand = (r: number[]): number => Math.max(r.length, unthinned.length === 0 ? 0 : trailing * r.length / unthinned.length)
+    let level: Thinning = 0
+    let reserved = unthinned
+    while (demand(reserved) > room && level < MAX_THINNING) {
+      level = (level + 1) as Thinning
+      reserved = reservedAt(level)
+    }
+    if (level !== this.#thinning) this.#rethin(level, now)
+    forgetBefore(this.#ownChecks, now - state.windowMs)
+    const view = this.#budget.view(state, firstLooks, expected, { checks: this.#ownChecks, reserved: reserved.sort((a, b) => a - b) }, Math.ceil(demand(reserved)), Math.ceil(soft), now)
     this.#lastView = view
     return view
+  }
+
+  /** Thins every order's appointments to `level` and plans them again. */
+  #rethin (level: Thinning, now: number): void {
+    this.#thinning = level
+    for (const e of this.#entries.values()) {
+      e.changes = thin(e.predicted, level, this.settings)
+      if (!e.checking) this.#replan(e, now)
+    }
   }
 
   async #execute (entry: Entry, reason: CheckReason): Promise<void> {
@@ -780,4 +901,11 @@ export class Allocator {
     entry.nudged = false
     this.#replan(entry, now)
   }
+}
+
+/** Drops the times at or before `t` from the front of ascending `times`. */
+function forgetBefore (times: number[], t: number): void {
+  let drop = 0
+  while (drop < times.length && (times[drop] as number) <= t) drop++
+  if (drop > 0) times.splice(0, drop)
 }

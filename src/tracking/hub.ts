@@ -251,6 +251,9 @@ export class TrackingHub {
   }
 
   async #check (trackcode: string, known: StoredSnapshot | undefined, payer?: Payer): Promise<StoredSnapshot> {
+    // A `poll` check of an order the allocator does not track yet: a first look, out of
+    // the reserve the allocator keeps for them (a paid one is the caller's, out of `rest`).
+    if (payer === undefined) this.#opts.allocator.chargeFirstLook(trackcode)
     const outcome = await this.#opts.refresher.refresh(trackcode, {
       signal: this.#shutdown.signal,
       ...(known === undefined ? {} : { known }),

@@ -69,8 +69,8 @@ export interface QuotaBudget {
 
 export const DAY_MS = 24 * 60 * 60 * 1000
 
-/** `QUOTA_POLL_SHARE`'s default: half the quota is the pollers'. */
-export const DEFAULT_POLL_SHARE = 0.5
+/** `QUOTA_POLL_SHARE`'s default: four fifths of the quota are the pollers' (tracking is the product; see docs/quota.md). */
+export const DEFAULT_POLL_SHARE = 0.8
 
 /**
  * The cap of each partition of a quota of `limit` with `reserve` kept for creations

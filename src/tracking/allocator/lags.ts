@@ -9,6 +9,13 @@
  * An observation is interval-censored on both ends (the start was seen between two
  * checks, the end too): it is recorded as the difference of the midpoints, and its
  * width is kept so that a wide observation does not pass for a precise one.
+ *
+ * Each observation also bounds the lag: it lies in `[end from − start to, end to −
+ * start from]`. While the bounds of the recent observations all overlap (a chain whose
+ * lag barely varies), their intersection is the lag, however wide each observation was
+ * (a payment found late by the watch still bounds it): its upper end makes the
+ * appointment. Observations too wide for the midpoints (`maxWidthMs`) still give bounds
+ * up to {@link BOUND_WIDTH_FACTOR} times that width.
  */
 
 /** What is learned. */
@@ -18,10 +25,13 @@ export type LagKind = 'deposit' | 'output'
 const KEEP = 64
 /** Observations needed before a distribution is used. */
 const MIN_OBSERVATIONS = 3
+/** Observations up to this many times `maxWidthMs` wide still bound the lag. */
+const BOUND_WIDTH_FACTOR = 15
 
 /** The lags of both kinds; see the module comment. */
 export class ConfirmationLags {
   readonly #lags: Record<LagKind, number[]> = { deposit: [], output: [] }
+  readonly #bounds: Record<LagKind, Array<[number, number]>> = { deposit: [], output: [] }
 
   /**
    * Records a lag: the state started in `(startFrom, startTo]` and ended in
@@ -29,7 +39,13 @@ export class ConfirmationLags {
    * are dropped (they say little).
    */
   record (kind: LagKind, start: [number, number], end: [number, number], maxWidthMs: number): void {
-    if (start[1] - start[0] > maxWidthMs || end[1] - end[0] > maxWidthMs) return
+    const width = Math.max(start[1] - start[0], end[1] - end[0])
+    if (width <= BOUND_WIDTH_FACTOR * maxWidthMs && end[1] - start[0] >= 0) {
+      const bounds = this.#bounds[kind]
+      bounds.push([Math.max(0, end[0] - start[1]), end[1] - start[0]])
+      if (bounds.length > KEEP) bounds.shift()
+    }
+    if (width > maxWidthMs) return
     const lag = (end[0] + end[1]) / 2 - (start[0] + start[1]) / 2
     if (!(lag >= 0)) return
     const list = this.#lags[kind]
@@ -56,6 +72,16 @@ export class ConfirmationLags {
    * undefined (leave it to the watch).
    */
   appointmentLag (kind: LagKind, spreadMs: number): number | undefined {
+    const bounds = this.#bounds[kind]
+    if (bounds.length >= MIN_OBSERVATIONS) {
+      let lower = 0
+      let upper = Infinity
+      for (const [l, u] of bounds) {
+        lower = Math.max(lower, l)
+        upper = Math.min(upper, u)
+      }
+      if (lower <= upper && upper - lower <= spreadMs) return upper
+    }
     const lo = this.quantile(kind, 0.1)
     const hi = this.quantile(kind, 0.9)
     if (lo === undefined || hi === undefined || hi - lo > spreadMs) return undefined

@@ -9,6 +9,9 @@ import type { TrackedOrder } from '../schemas.js'
 import type { ConfirmationLags } from './lags.js'
 import type { RefreshPhase } from './refresh-phase.js'
 
+/** A planned send time (`send_at`) is known to the second: the send is within this of it, ms. */
+const SEND_AT_UNCERTAINTY_MS = 1000
+
 /** An instant known to lie in `(from, to]`, epoch ms. */
 export type Interval = [from: number, to: number]
 
@@ -59,20 +62,30 @@ export function observeCheck (p: OrderProgress, order: TrackedOrder, checkedAt: 
   const maxWidth = 2 * learners.phase.periodMs
   if (p.paymentSeen === null && order.status !== 'WaitingForPayment') p.paymentSeen = seen
   if (p.fundedSeen === null && order.deposit.funding?.can_start === true) {
-    p.fundedSeen = seen
-    if (p.paymentSeen !== null && p.paymentSeen !== seen) learners.lags.record('deposit', p.paymentSeen, seen, maxWidth)
+    // The outputs' countdowns start when the order is funded: a planned send less its
+    // delay dates the funding to the second, however late it was seen.
+    const fundedAt = fundedAtOf(order)
+    p.fundedSeen = fundedAt !== undefined && fundedAt + SEND_AT_UNCERTAINTY_MS > prevAt
+      ? [Math.max(prevAt, fundedAt - SEND_AT_UNCERTAINTY_MS), Math.min(checkedAt, fundedAt + SEND_AT_UNCERTAINTY_MS)]
+      : seen
+    if (p.paymentSeen !== null && p.paymentSeen !== seen) learners.lags.record('deposit', p.paymentSeen, p.fundedSeen, maxWidth)
   }
   for (const o of order.outputs) {
     const was = before?.outputs.find((b) => b.index === o.index)
     const plannedAt = typeof was?.send_at === 'number' ? was.send_at * 1000 : undefined
     if (o.state === 2 && !p.sentSeen.has(o.index)) {
-      p.sentSeen.set(o.index, seen)
-      // A planned send seen done: upstream refreshed between the plan (or the last
+      // A planned send happened at its planned time (known to the second): dated so,
+      // however late it was seen (a thinned appointment sees it with its confirmation).
+      p.sentSeen.set(o.index, plannedAt !== undefined && plannedAt + SEND_AT_UNCERTAINTY_MS > prevAt
+        ? [Math.max(prevAt, plannedAt - SEND_AT_UNCERTAINTY_MS), Math.min(checkedAt, plannedAt + SEND_AT_UNCERTAINTY_MS)]
+        : seen)
+      // A planned send seen done: upstream refreshed between the send (or the last
       // check, if later) and now.
-      if (plannedAt !== undefined && prevAt > 0) learners.phase.tickIn(Math.max(prevAt, plannedAt), checkedAt)
-    } else if (o.state !== 2 && plannedAt !== undefined && plannedAt < checkedAt && was?.state !== 2) {
-      // Planned, past, not done yet: no refresh since the planned time.
-      learners.phase.noTickIn(Math.max(plannedAt, prevAt), checkedAt)
+      if (plannedAt !== undefined && prevAt > 0) learners.phase.tickIn(Math.max(prevAt, plannedAt - SEND_AT_UNCERTAINTY_MS), checkedAt)
+    } else if (o.state !== 2 && plannedAt !== undefined && plannedAt + SEND_AT_UNCERTAINTY_MS < checkedAt && was?.state !== 2) {
+      // Planned, past, not done yet: no refresh since the send (which may be up to
+      // a second after the planned time, known only to the second).
+      learners.phase.noTickIn(Math.max(plannedAt + SEND_AT_UNCERTAINTY_MS, prevAt), checkedAt)
     }
     const sent = p.sentSeen.get(o.index)
     if (o.state === 2 && o.confirm === 1 && was !== undefined && was.state === 2 && was.confirm !== 1 && sent !== undefined && sent !== seen) {
@@ -81,4 +94,16 @@ export function observeCheck (p: OrderProgress, order: TrackedOrder, checkedAt: 
   }
   p.last = order
   p.lastCheckAt = checkedAt
+}
+
+/** When `order` was funded (its outputs' countdowns started), epoch ms, if its outputs tell. */
+function fundedAtOf (order: TrackedOrder): number | undefined {
+  let at: number | undefined
+  for (const o of order.outputs) {
+    const delay = (o as { delay_seconds?: unknown }).delay_seconds
+    if (typeof o.send_at !== 'number' || typeof delay !== 'number') continue
+    const t = (o.send_at - delay) * 1000
+    at = at === undefined ? t : Math.min(at, t)
+  }
+  return at
 }
