@@ -106,6 +106,17 @@ async function world (t: Test, opts: { limit: number, windowMs?: number }) {
       if (first.kind !== 'snapshot') throw new Error(`first check failed: ${first.kind}`)
       alloc.follow(code, first.snapshot, () => {})
     },
+    /**
+     * The way in of an order the gateway knows (created through it): the hub's first
+     * check is a `poll`, charged to the allocator's first-look reserve. False when refused.
+     */
+    async followPolled (code: string): Promise<boolean> {
+      alloc.chargeFirstLook(code)
+      const first = await clock.track(refresher.refresh(code, {}))
+      if (first.kind !== 'snapshot') return false
+      alloc.follow(code, first.snapshot, () => {})
+      return true
+    },
     async latest (code: string): Promise<TrackedOrder | undefined> {
       return (await store.get(code))?.order
     },
@@ -197,4 +208,37 @@ t.test('a known order nobody watches is tracked until Done', async (t) => {
   t.equal((await w.latest(code))?.status, 'Done')
   t.equal(w.allocator.size, 0, 'no longer tracked once Done')
   t.ok(w.checksOf(code).length <= 20, `with few checks (${w.checksOf(code).length})`)
+})
+
+t.test('first looks are never refused, however full the window is of appointments', async (t) => {
+  const w = await world(t, { limit: 40, windowMs: HOUR })
+  const codes: string[] = []
+  const refusedFirst: string[] = []
+  let thinning = 0
+  const sample = (): void => {
+    thinning = Math.max(thinning, w.allocator.state().thinning)
+    if (w.clock.now() < T0 + 3 * HOUR) w.clock.setTimeout(sample, MINUTE)
+  }
+  w.clock.setTimeout(sample, MINUTE)
+  // An order every 2 minutes, each paid at once with two outputs sent within the next
+  // hour: more appointments than a window of 40 holds.
+  for (let i = 0; i < 60; i++) {
+    await w.clock.runUntil(T0 + i * 2 * MINUTE + 4321)
+    const code = await w.create([3 + (i % 5) * 7, 30 + (i % 4) * 9])
+    codes.push(code)
+    if (!await w.followPolled(code)) refusedFirst.push(code)
+    w.sim.control.pay(code)
+  }
+  await w.clock.runUntil(T0 + 4 * HOUR)
+  t.same(refusedFirst, [], 'every first look found a slot')
+  t.equal(w.refusals(), 0, 'no check at all was refused')
+  const at = w.calls.map((c) => c.at).sort((a, b) => a - b)
+  let max = 0
+  for (let hi = 0, lo = 0; hi < at.length; hi++) {
+    while ((at[lo] as number) <= (at[hi] as number) - HOUR) lo++
+    max = Math.max(max, hi - lo + 1)
+  }
+  t.ok(max <= 40, `never more than the partition in a window, first looks included (max ${max})`)
+  t.equal(w.allocator.state().checks['first-look'], codes.length, 'each first look was charged to the allocator')
+  t.ok(thinning > 0, `the appointments were thinned meanwhile (level ${thinning})`)
 })

@@ -7,7 +7,7 @@ import { Type, type Static } from 'typebox'
 
 /** Why an order is checked when it is. */
 export const CheckReason = Type.Enum(['first-look', 'appointment', 'watch', 'safety', 'retry', 'nudge', 'elsewhere', 'none'], {
-  description: '`first-look`: a known order never checked; `appointment`: a predicted change (see `change`); `watch`: an unpredictable change, by its index; `safety`: nothing can change, checked rarely; `retry`: after a failure; `nudge`: asked for at once; `elsewhere`: another instance polls it; `none`: nothing planned.'
+  description: '`first-look`: an order never checked (out of the first-look reserve; a subscriber\'s first check counts here too); `appointment`: a predicted change (see `change`); `watch`: an unpredictable change, by its index; `safety`: nothing can change, checked rarely; `retry`: after a failure; `nudge`: asked for at once; `elsewhere`: another instance polls it; `none`: nothing planned.'
 })
 export type CheckReason = Static<typeof CheckReason>
 
@@ -18,6 +18,7 @@ export const OrderExplanation = Type.Object({
   reason: CheckReason,
   change: Type.Union([Type.String(), Type.Null()], { description: 'The change the next check looks for (payment, deposit-confirmation, send, output-confirmation, retention).' }),
   next_check_at: Type.Union([Type.Number(), Type.Null()], { description: 'Epoch seconds of the planned check (appointments, retries); null for the watch, which decides each refresh period.' }),
+  covers: Type.Array(Type.String(), { description: 'Every change the planned check looks for: when appointments are thinned, one check sees several (a send with its output\'s confirmation).' }),
   last_check_at: Type.Union([Type.Number(), Type.Null()], { description: 'Epoch seconds of the last check seen.' }),
   hazard_per_hour: Type.Number({ description: 'Changes per hour the watch expects now.' }),
   index_s: Type.Number({ description: 'Watch index: expected undetected delay accumulated since the last check, weighted, seconds.' }),
@@ -32,13 +33,18 @@ export const AllocatorState = Type.Object({
   orders: Type.Integer({ description: 'Orders tracked.' }),
   appointments: Type.Integer({ description: 'Orders with an appointment planned.' }),
   watched: Type.Integer({ description: 'Orders the watch ranks (a hazard above zero).' }),
+  thinning: Type.Integer({ minimum: 0, maximum: 2, description: 'How far appointments are thinned because they would take more than the budget gives them: 0 not at all; 1 the end of retention may be seen late and no safety checks; 2 also a send merged with its output\'s confirmation (see docs/quota.md).' }),
   budget: Type.Object({
     limit: Type.Number(),
     used: Type.Number(),
     window_ms: Type.Number(),
-    reserved_hard: Type.Number({ description: 'Appointments planned within the next window.' }),
+    first_looks: Type.Number({ description: 'First looks at new orders in the window.' }),
+    first_look_reserve: Type.Number({ description: 'Checks reserved for first looks over a window (the arrivals seen, with a margin); the appointments and the watch never take them.' }),
+    own_limit: Type.Number({ description: 'What the appointments and the watch may spend in a window: limit − first_look_reserve.' }),
+    peak: Type.Number({ description: 'The most checks of the appointments and the watch a coming window holds if the watch spends nothing more.' }),
+    reserved_hard: Type.Number({ description: 'Appointments needed over the next window (planned, or what they took over the trailing one).' }),
     reserved_soft: Type.Number({ description: 'Expected appointments of unfunded orders and the share kept for arrivals.' }),
-    free: Type.Number({ description: 'What the watch may spend over the window.' }),
+    free: Type.Number({ description: 'What the watch may still spend now: own_limit − peak.' }),
     watch_per_hour: Type.Number({ description: 'The watch\'s pace, checks per hour.' }),
     credit: Type.Number({ description: 'Checks the watch may make now.' })
   }),
