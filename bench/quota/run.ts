@@ -164,7 +164,7 @@ async function measure (name: string, k: number, seeds: readonly number[], opts:
   const a: Accumulator = { name, orders: 0, checks: 0, maxIn24h: 0, refusals: 0, createRefusals: 0, failedFollows: 0, delays: [], p95BySeed: [], windowSeries: [], realMs: 0 }
   for (const seed of seeds) {
     const { shape, settings } = shapeFor(k, seed, opts.smoke, opts.quotaLimit, opts.pollShare)
-    const world = unlimited ? { ...settings, quotaLimit: UNLIMITED, quotaReserve: UNLIMITED / 2 } : settings
+    const world = unlimited ? { ...settings, quotaLimit: UNLIMITED, quotaReserve: Math.floor(UNLIMITED * (1 - settings.pollShare) / 2) } : settings
     const started = performance.now()
     const out = await runDay(planWorkload(shape), world, (ctx) => make(ctx, seed, world), seed)
     a.realMs += performance.now() - started

@@ -89,7 +89,7 @@ export function defaultSettings (t: PollTimings): AllocatorSettings {
     floorMs: p / 120,
     unpaidSpacingMs: t.pollWaitingPaymentMs,
     syncMs: 5 * p,
-    paceFraction: 1,
+    paceFraction: 2 / 3,
     taperBelow: 0.15,
     arrivalShare: 0.05,
     creditCapMs: 10 * p,

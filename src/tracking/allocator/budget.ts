@@ -46,7 +46,7 @@ export interface PollPartition {
 
 /** Settings of the pacing. */
 export interface BudgetSettings {
-  /** The watch spends what a window leaves it over this part of the window. */
+  /** The watch spends what a window leaves it over this part of the window while the budget is slack (over the whole window once tight). */
   paceFraction: number
   /** Below this free part of the window the watch's pace tapers to zero. */
   taperBelow: number
@@ -194,8 +194,13 @@ export class Budget {
     const free = Math.max(0, ownLimit - peak)
     // The watch keeps a floor of the allocator's share, whatever is reserved.
     const sustainable = Math.max(ownLimit * s.watchFloorShare, ownLimit - reservedHard - reservedSoft)
-    const taper = ownLimit > 0 ? Math.max(0, Math.min(1, free / ownLimit / s.taperBelow)) : 0
-    const watchRate = state.windowMs > 0 ? sustainable / (state.windowMs * s.paceFraction) * taper : 0
+    const freeShare = ownLimit > 0 ? free / ownLimit : 0
+    const taper = Math.max(0, Math.min(1, freeShare / s.taperBelow))
+    // Ahead of the sustainable rate (over `paceFraction` of a window) only while half the
+    // coming windows are free; at it once a quarter or less is: running ahead of a tight
+    // budget is paid for later by hours without a watch.
+    const pace = s.paceFraction + (1 - s.paceFraction) * Math.max(0, Math.min(1, (0.5 - freeShare) / 0.25))
+    const watchRate = state.windowMs > 0 ? sustainable / (state.windowMs * pace) * taper : 0
     return { limit, used: state.used, windowMs: state.windowMs, pausedUntil: state.pausedUntil, firstLooks, firstLookReserve, ownLimit, ownUsed, reservedHard, reservedSoft, peak, free, watchRate }
   }
 

@@ -72,6 +72,9 @@ export class ConfirmationLags {
    * undefined (leave it to the watch).
    */
   appointmentLag (kind: LagKind, spreadMs: number): number | undefined {
+    const lo = this.quantile(kind, 0.1)
+    const hi = this.quantile(kind, 0.9)
+    if (lo !== undefined && hi !== undefined && hi - lo <= spreadMs) return hi
     const bounds = this.#bounds[kind]
     if (bounds.length >= MIN_OBSERVATIONS) {
       let lower = 0
@@ -82,10 +85,7 @@ export class ConfirmationLags {
       }
       if (lower <= upper && upper - lower <= spreadMs) return upper
     }
-    const lo = this.quantile(kind, 0.1)
-    const hi = this.quantile(kind, 0.9)
-    if (lo === undefined || hi === undefined || hi - lo > spreadMs) return undefined
-    return hi
+    return undefined
   }
 
   /**

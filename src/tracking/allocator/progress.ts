@@ -74,9 +74,9 @@ export function observeCheck (p: OrderProgress, order: TrackedOrder, checkedAt: 
     const was = before?.outputs.find((b) => b.index === o.index)
     const plannedAt = typeof was?.send_at === 'number' ? was.send_at * 1000 : undefined
     if (o.state === 2 && !p.sentSeen.has(o.index)) {
-      // A planned send happened at its planned time (known to the second): dated so,
-      // however late it was seen (a thinned appointment sees it with its confirmation).
-      p.sentSeen.set(o.index, plannedAt !== undefined && plannedAt + SEND_AT_UNCERTAINTY_MS > prevAt
+      // A planned send happened at its planned time (known to the second): seen late
+      // (a thinned appointment sees it with its confirmation), it is dated so.
+      p.sentSeen.set(o.index, plannedAt !== undefined && plannedAt + SEND_AT_UNCERTAINTY_MS > prevAt && checkedAt - plannedAt > 2 * learners.phase.periodMs
         ? [Math.max(prevAt, plannedAt - SEND_AT_UNCERTAINTY_MS), Math.min(checkedAt, plannedAt + SEND_AT_UNCERTAINTY_MS)]
         : seen)
       // A planned send seen done: upstream refreshed between the send (or the last
