@@ -42,7 +42,7 @@ t.test('a smoke-size run: complete, well-formed, within the partition', async (t
   const run = result.runs[0]
   if (run === undefined) return
   for (const side of [run.trackgate, run.roundRobin, run.previous, run.bestFixed, run.demand, ...run.fixed]) wellFormedSide(t, side, side.name)
-  t.equal(run.partition, 500, 'the default poll partition: half of 1000')
+  t.equal(run.partition, 800, 'the default poll partition: 0.8 of 1000')
   t.ok(run.trackgate.maxChecksIn24h <= run.partition, `trackgate: at most ${run.partition} checks in any 24 h (${run.trackgate.maxChecksIn24h})`)
   t.equal(run.trackgate.refusals, 0, 'trackgate: no check refused')
   t.equal(run.trackgate.createRefusals, 0, 'no creation refused')
