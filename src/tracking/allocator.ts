@@ -807,7 +807,7 @@ export class Allocator {
     let soft = 0
     let other = 0
     for (const e of this.#entries.values()) {
-      // First looks and retries.
+      // Retries and the like, due now (first looks have their own reserve).
       if (e.plan !== null && e.plan.reason !== 'appointment' && e.plan.reason !== 'first-look') other++
       const last = e.progress.last
       if (last === undefined || last.status === 'WaitingForPayment' || last.status === 'Confirming') {
