@@ -5,12 +5,14 @@
  *
  * - `journal_mode = WAL`: readers never block the writer; commits append to
  *   `trackgate.db-wal`, checkpointed into the main file in the background and on close.
- * - `synchronous = FULL`: every commit is fsynced before it returns. `NORMAL` would
- *   already survive a `kill -9` (a committed transaction is in the WAL, which the OS
- *   keeps), but not a power cut or a kernel crash, which could take the last commits —
- *   quota spent, an `Idempotency-Key` answer already sent to a client. The writes are
- *   few (bounded by upstream calls: about one per check, creation or cached answer), so
- *   one fsync each costs nothing measurable and buys durability against both.
+ * - `synchronous = NORMAL`: a commit is written to the WAL (the OS's page cache) before
+ *   it returns, but fsynced only at checkpoints. That survives a crash of the process,
+ *   `kill -9` included (the OS keeps the file's pages), and the database never becomes
+ *   corrupt; a power cut or a kernel crash can roll back the last commits since the last
+ *   checkpoint — a handful of quota slots and allowance calls then go uncounted, an
+ *   `Idempotency-Key` answer or a snapshot version may be forgotten. The trade, against
+ *   `FULL`'s fsync on every commit (every upstream call's ledger write waited for the
+ *   disk: 838 forwarded checks/s): docs/operations.md, "The state database".
  * - `busy_timeout`: a second connection (a backup, `sqlite3` on the command line)
  *   makes writers wait up to 5 s instead of failing at once.
  *
@@ -91,7 +93,7 @@ export function openStateDatabase (dataDir: string, opts: OpenOptions = {}): Sta
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
     const mode = db.pragma('journal_mode = WAL', { simple: true })
     if (mode !== 'wal') throw new Error(`could not put ${path} in WAL mode (got ${String(mode)})`)
-    db.pragma('synchronous = FULL')
+    db.pragma('synchronous = NORMAL')
     const migrated = migrate(db, opts.migrations ?? MIGRATIONS)
     return new StateDatabase(path, db, migrated)
   } catch (err) {
