@@ -52,8 +52,20 @@ let bytes = 0
 let stops = 0
 let closed = 0
 let failed = 0
-/** Called on every snapshot arrival (watchers re-check their condition). */
-let onVersion: (() => void) | null = null
+/**
+ * The running `watch`: the version it waits for and how many open streams have not
+ * received it yet. Kept as a count, updated per arrival and per closed stream, so an
+ * arrival costs O(1) instead of a scan of every stream (which made the clients' CPU grow
+ * with N² per round on the cores the gateway shares).
+ */
+let watching: { version: number, pending: number, done: () => void } | null = null
+
+/** A stream that was still waiting for the watched version got it or closed. */
+function settlePending (): void {
+  if (watching === null) return
+  watching.pending--
+  if (watching.pending <= 0) watching.done()
+}
 
 function noteError (err: Error & { code?: string }): void {
   const key = err.code ?? err.message
@@ -85,9 +97,10 @@ function onFrames (index: number, s: Stream, chunk: string, at: number): void {
       events++
       if (s.firstEventAt === 0) s.firstEventAt = at
       if (version > s.version) {
+        const before = s.version
         s.version = version
         arrivalsOf(version)[index] = at
-        onVersion?.()
+        if (watching !== null && before < watching.version && version >= watching.version) settlePending()
       }
     } else if (head === 100 /* d */ && text.startsWith('data:', start)) {
       events++
@@ -123,7 +136,7 @@ function openOne (args: OpenArgs): Promise<boolean> {
       s.open = false
       closed++
       settle(false)
-      onVersion?.()
+      if (watching !== null && s.version < watching.version) settlePending()
     }
     req.on('response', (res) => {
       if (res.statusCode !== 200) {
@@ -181,19 +194,17 @@ function openCount (): number {
 
 async function watch (args: unknown): Promise<{ version: number, received: number, open: number, arrivals: number[] }> {
   const { version, timeoutMs } = args as { version: number, timeoutMs: number }
-  const done = (): boolean => {
-    for (const s of streams) if (s.open && s.version < version) return false
-    return true
-  }
-  if (!done()) {
+  let pending = 0
+  for (const s of streams) if (s.open && s.version < version) pending++
+  if (pending > 0) {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(finish, timeoutMs)
       function finish (): void {
         clearTimeout(timer)
-        onVersion = null
+        watching = null
         resolve()
       }
-      onVersion = () => { if (done()) finish() }
+      watching = { version, pending, done: finish }
     })
   }
   const times = arrivals.get(version)
