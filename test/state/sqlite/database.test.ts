@@ -32,6 +32,7 @@ t.test('first open creates the directory and the file, in WAL mode, fsyncing at 
   t.equal(db.pragma('journal_mode'), 'wal')
   t.equal(db.pragma('synchronous'), 1, 'NORMAL: durable across a process crash, not a power cut (docs/operations.md)')
   t.equal(db.pragma('busy_timeout'), 5000)
+  t.equal(db.pragma('wal_autocheckpoint'), 10_000, 'checkpoints ten times rarer than SQLite\'s default')
   t.equal(db.pragma('user_version'), MIGRATIONS.length)
   t.same(db.migrated, MIGRATIONS.map((m) => m.name))
 })
