@@ -157,6 +157,8 @@ export interface RoundFigures {
   payToLastMs: number
   /** Gateway CPU used from the payment to the last arrival, ms. */
   cpuMs: number
+  /** CPU the load-client processes used over the same span, ms (they share the gateway's cores). */
+  clientCpuMs: number
 }
 
 /** Readers that stopped reading while versions kept coming. */
@@ -434,6 +436,7 @@ async function runGateway (sim: BenchSimulator, opts: FanoutOptions, n: number, 
       const known = await publishedOf(gateway, trackcode)
       const lastVersion = known.reduce((v, p) => Math.max(v, p.version), 0)
       const cpu0 = gateway.cpuMs()
+      const clientCpu0 = clients.reduce((sum, c) => sum + c.cpuMs(), 0)
       const payAt = monoMs()
       await sim.pay(trackcode, '0.001')
       let next: Published | undefined
@@ -444,6 +447,7 @@ async function runGateway (sim: BenchSimulator, opts: FanoutOptions, n: number, 
       const pub = next as Published
       const watched = await Promise.all(clients.map(async (c) => await c.call<WatchResult>('watch', { version: pub.version, timeoutMs: deadline.cap(30_000) }, deadline.cap(60_000))))
       const cpuMs = gateway.cpuMs() - cpu0
+      const clientCpuMs = clients.reduce((sum, c) => sum + c.cpuMs(), 0) - clientCpu0
       const flushed = (await publishedOf(gateway, trackcode)).find((p) => p.version === pub.version) ?? pub
       const arrivals = watched.flatMap((w) => w.arrivals)
       const lat = arrivals.map((a) => a - pub.publishedAt)
@@ -460,10 +464,11 @@ async function runGateway (sim: BenchSimulator, opts: FanoutOptions, n: number, 
         flushMs: flushed.flushedAt > 0 ? round(flushed.flushedAt - pub.publishedAt) : Number.NaN,
         payToPublishMs: round(pub.publishedAt - payAt),
         payToLastMs: round(last - payAt),
-        cpuMs: round(cpuMs, 0)
+        cpuMs: round(cpuMs, 0),
+        clientCpuMs: round(clientCpuMs, 0)
       }
       rounds.push(figures)
-      log(`  gateway N=${n}: round ${r + 1}: v${figures.version} to ${figures.received}/${figures.open}: p50 ${figures.latency.p50} ms, p99 ${figures.latency.p99} ms, last ${figures.publishToLastMs} ms (fan-out loop ${figures.fanoutLoopMs} ms, flushed after ${figures.flushMs} ms)`)
+      log(`  gateway N=${n}: round ${r + 1}: v${figures.version} to ${figures.received}/${figures.open}: p50 ${figures.latency.p50} ms, p99 ${figures.latency.p99} ms, last ${figures.publishToLastMs} ms (fan-out loop ${figures.fanoutLoopMs} ms, flushed after ${figures.flushMs} ms; CPU gateway ${figures.cpuMs} ms, clients ${figures.clientCpuMs} ms)`)
     }
     const elapsedMs = monoMs() - cycleStart
     // One version per payment; anything else was published while nothing changed upstream.

@@ -41,7 +41,7 @@ export function fanoutTables (r: FanoutResult): string {
   out.push('')
   out.push('### Fan-out: delivery of an upstream change (gateway)')
   out.push(table(
-    ['N', 'rounds', 'frame (B)', 'delivered', 'p50 (ms)', 'p99 (ms)', 'last, worst round (ms)', 'gateway: fan-out loop / all written, worst round (ms)', 'payment → last (ms)', 'gateway CPU per round (ms)'],
+    ['N', 'rounds', 'frame (B)', 'delivered', 'p50 (ms)', 'p99 (ms)', 'last, worst round (ms)', 'gateway: fan-out loop / all written, worst round (ms)', 'payment → last (ms)', 'gateway CPU per round (ms)', 'client CPU per round (ms)'],
     r.sizes.map((s) => {
       const g = s.gateway
       const delivered = g.rounds.reduce((a, x) => a + x.received, 0)
@@ -49,7 +49,8 @@ export function fanoutTables (r: FanoutResult): string {
       const loop = `${formatNumber(Math.max(...g.rounds.map((x) => x.fanoutLoopMs)))} / ${formatNumber(Math.max(...g.rounds.map((x) => x.flushMs)))}`
       const payToLast = Math.max(...g.rounds.map((x) => x.payToLastMs))
       const cpu = g.rounds.reduce((a, x) => a + x.cpuMs, 0) / Math.max(1, g.rounds.length)
-      return [s.n, g.rounds.length, g.rounds[0]?.frameBytes ?? Number.NaN, `${delivered}/${expected}`, g.delivery.p50, g.delivery.p99, g.publishToLastMaxMs, loop, payToLast, cpu]
+      const clientCpu = g.rounds.reduce((a, x) => a + x.clientCpuMs, 0) / Math.max(1, g.rounds.length)
+      return [s.n, g.rounds.length, g.rounds[0]?.frameBytes ?? Number.NaN, `${delivered}/${expected}`, g.delivery.p50, g.delivery.p99, g.publishToLastMaxMs, loop, payToLast, cpu, clientCpu]
     })
   ))
   const compared = r.sizes.filter((s) => s.plugin !== undefined)

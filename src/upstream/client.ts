@@ -212,10 +212,7 @@ export class UpstreamClient {
     const attempts = call.retry ? this.#opts.maxAttempts : 1
     // One allowance call and one quota slot for the whole request: a retry happens only
     // when upstream provably never saw the attempt, so it never counted it either.
-    if (call.auth) {
-      if (call.payer !== undefined) await this.#takeAllowance(call.payer)
-      await this.#takeQuota(call.purpose)
-    }
+    if (call.auth) await this.#charge(call.purpose, call.payer)
     let last: GatewayError | undefined
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (attempt > 1) {
@@ -250,23 +247,27 @@ export class UpstreamClient {
     if (first === 'expired') await this.#pool.destroy()
   }
 
-  async #takeAllowance (payer: Payer): Promise<void> {
-    if (this.#allowances === undefined) return
-    const decision = await this.#allowances.take(payer.id, payer.limit)
-    if (decision.granted) return
-    const seconds = Math.max(1, Math.ceil((decision.retryAt - Date.now()) / 1000))
-    throw new GatewayError(429, 'TOO_MANY_REQUESTS', `Daily allowance of upstream calls used up for this client (${payer.limit} per 24 h); retry in ${seconds} s`, {
-      headers: { 'retry-after': String(seconds) }
-    })
-  }
-
-  async #takeQuota (purpose: QuotaPurpose): Promise<void> {
-    const decision = await this.#opts.quota.tryAcquire(purpose)
-    if (decision.granted) return
-    const seconds = Math.max(1, Math.ceil((decision.retryAt - Date.now()) / 1000))
-    throw new GatewayError(429, 'TOO_MANY_REQUESTS', `The upstream daily quota is used up; retry in ${seconds} s`, {
-      headers: { 'retry-after': String(seconds) }
-    })
+  /**
+   * Charges the call: the payer's allowance (when there is a payer and an allowance
+   * store), then a slot of `purpose`'s partition. Where the quota keeps the allowances
+   * in the same store (SQLite), both are taken in one transaction, both or neither;
+   * otherwise one after the other.
+   */
+  async #charge (purpose: QuotaPurpose, payer: Payer | undefined): Promise<void> {
+    const quota = this.#opts.quota
+    const allowances = this.#allowances
+    if (payer !== undefined && allowances !== undefined) {
+      const joint = quota.tryAcquireCharged?.(purpose, { allowances, id: payer.id, limit: payer.limit })
+      if (joint !== undefined) {
+        const decision = await joint
+        if (decision.granted) return
+        throw decision.refusedBy === 'allowance' ? allowanceUsedUp(payer, decision.retryAt) : quotaUsedUp(decision.retryAt)
+      }
+      const allowance = await allowances.take(payer.id, payer.limit)
+      if (!allowance.granted) throw allowanceUsedUp(payer, allowance.retryAt)
+    }
+    const slot = await quota.tryAcquire(purpose)
+    if (!slot.granted) throw quotaUsedUp(slot.retryAt)
   }
 
   async #pauseAfterTooMany (retryAfter: string | undefined): Promise<void> {
@@ -343,6 +344,27 @@ export class UpstreamClient {
 }
 
 class BodyTooLargeError extends Error {}
+
+/** Whole seconds until `retryAt` (at least 1), for `Retry-After` and the message. */
+function secondsUntil (retryAt: number): number {
+  return Math.max(1, Math.ceil((retryAt - Date.now()) / 1000))
+}
+
+/** The 429 of a payer whose allowance is used up. */
+function allowanceUsedUp (payer: Payer, retryAt: number): GatewayError {
+  const seconds = secondsUntil(retryAt)
+  return new GatewayError(429, 'TOO_MANY_REQUESTS', `Daily allowance of upstream calls used up for this client (${payer.limit} per 24 h); retry in ${seconds} s`, {
+    headers: { 'retry-after': String(seconds) }
+  })
+}
+
+/** The 429 of a partition of the quota used up. */
+function quotaUsedUp (retryAt: number): GatewayError {
+  const seconds = secondsUntil(retryAt)
+  return new GatewayError(429, 'TOO_MANY_REQUESTS', `The upstream daily quota is used up; retry in ${seconds} s`, {
+    headers: { 'retry-after': String(seconds) }
+  })
+}
 
 /** Failures of the connection itself, before anything was sent: upstream saw nothing. */
 const CONNECT_FAILURES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'])

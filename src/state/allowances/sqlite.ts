@@ -27,21 +27,43 @@ export class SqliteAllowances implements AllowanceStore {
     this.#now = opts.now ?? Date.now
   }
 
+  /** The store's time (epoch ms), for a joint charge's {@link decide} and {@link record}. */
+  now (): number {
+    return this.#now()
+  }
+
+  /** The database the calls are kept in (a quota on the same one can charge both in one transaction). */
+  get database (): StateDatabase {
+    return this.#db
+  }
+
   async take (callerId: string, limit: number): Promise<AllowanceDecision> {
     const now = this.#now()
-    const from = now - this.#windowMs
     return this.#db.transaction((): AllowanceDecision => {
-      const used = this.#count(callerId, from)
-      if (used < limit) {
-        this.#db.statement('INSERT INTO allowance_calls (caller, at) VALUES (?, ?)').run(callerId, now)
-        return { granted: true }
-      }
-      const leaving = limit <= 0
-        ? undefined
-        : this.#db.statement('SELECT at FROM allowance_calls WHERE caller = ? AND at > ? ORDER BY at LIMIT 1 OFFSET ?')
-          .pluck().get(callerId, from, used - limit) as number | undefined
-      return { granted: false, retryAt: leaving === undefined ? now + this.#windowMs : leaving + this.#windowMs }
+      const decision = this.decide(callerId, limit, now)
+      if (decision.granted) this.record(callerId, now)
+      return decision
     })
+  }
+
+  /**
+   * Whether `callerId` may cause one more call at `now`, without counting it: for a
+   * transaction of the caller's that then calls {@link record} (`SqliteQuota`'s joint charge).
+   */
+  decide (callerId: string, limit: number, now: number): AllowanceDecision {
+    const from = now - this.#windowMs
+    const used = this.#count(callerId, from)
+    if (used < limit) return { granted: true }
+    const leaving = limit <= 0
+      ? undefined
+      : this.#db.statement('SELECT at FROM allowance_calls WHERE caller = ? AND at > ? ORDER BY at LIMIT 1 OFFSET ?')
+        .pluck().get(callerId, from, used - limit) as number | undefined
+    return { granted: false, retryAt: leaving === undefined ? now + this.#windowMs : leaving + this.#windowMs }
+  }
+
+  /** Counts one call of `callerId` at `now` (inside the transaction that {@link decide}d it). */
+  record (callerId: string, now: number): void {
+    this.#db.statement('INSERT INTO allowance_calls (caller, at) VALUES (?, ?)').run(callerId, now)
   }
 
   async used (callerId: string): Promise<number> {
@@ -53,7 +75,14 @@ export class SqliteAllowances implements AllowanceStore {
     return this.#db.statement('DELETE FROM allowance_calls WHERE at <= ?').run(this.#now() - this.#windowMs).changes
   }
 
+  /**
+   * Calls of `callerId` in the window from `from`: its count (kept by triggers: one row
+   * read) less its rows that left the window and are not swept yet.
+   */
   #count (callerId: string, from: number): number {
-    return this.#db.statement('SELECT count(*) FROM allowance_calls WHERE caller = ? AND at > ?').pluck().get(callerId, from) as number
+    const counted = (this.#db.statement('SELECT calls FROM allowance_counts WHERE caller = ?').pluck().get(callerId) as number | undefined) ?? 0
+    if (counted === 0) return 0
+    const expired = this.#db.statement('SELECT count(*) FROM allowance_calls WHERE caller = ? AND at <= ?').pluck().get(callerId, from) as number
+    return counted - expired
   }
 }

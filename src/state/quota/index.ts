@@ -12,6 +12,7 @@
  * their part, and creations keep theirs. A slot is taken *before* the call is made, so
  * concurrent callers can never overshoot.
  */
+import type { AllowanceStore } from '../allowances/index.js'
 
 /** What an upstream call is for; decides which partition of the quota it uses. */
 export type QuotaPurpose = 'create' | 'rest' | 'poll'
@@ -58,10 +59,32 @@ export type QuotaDecision =
   | { granted: true }
   | { granted: false, /** Epoch ms from which a retry can succeed. */ retryAt: number }
 
+/** What {@link QuotaBudget.tryAcquireCharged} decided: both taken, or which of the two refused. */
+export type ChargedDecision =
+  | { granted: true }
+  | { granted: false, refusedBy: 'allowance' | 'quota', /** Epoch ms from which a retry can succeed. */ retryAt: number }
+
+/** The caller a call is charged to: its allowance store, id and limit per window. */
+export interface AllowanceCharge {
+  allowances: AllowanceStore
+  /** `callerId` of the caller. */
+  id: string
+  /** Calls the caller may cause per window. */
+  limit: number
+}
+
 /** A quota store. The in-process one is `memory.ts`; a shared one lives in Redis. */
 export interface QuotaBudget {
   /** Takes one slot of `purpose`'s partition if the window allows it. */
   tryAcquire (purpose: QuotaPurpose): Promise<QuotaDecision>
+  /**
+   * Optional, for a backend that keeps `charge.allowances` in the same store (SQLite: the
+   * same database): counts one call of the caller's allowance and takes one slot of
+   * `purpose`'s partition in one atomic step — one transaction, one commit — both or
+   * neither (the allowance is looked at first). `undefined` when it cannot for these
+   * allowances: the caller then takes the allowance and the slot one after the other.
+   */
+  tryAcquireCharged?: (purpose: QuotaPurpose, charge: AllowanceCharge) => Promise<ChargedDecision> | undefined
   /** Upstream said TOO_MANY_REQUESTS: treat the quota as spent until `untilMs`. */
   pause (untilMs: number): Promise<void>
   state (): Promise<QuotaState>

@@ -4,13 +4,16 @@
  * made and take the gateway past upstream's own count. Same strict partitions as the
  * in-process quota (`index.ts`): one row per granted call, with its partition and time;
  * a slot is counted and taken in one immediate transaction, so two connections racing
- * for the last slot cannot both get it.
+ * for the last slot cannot both get it. With the caller's allowance kept in the same
+ * database (`SqliteAllowances`), the allowance and the slot are taken in that one
+ * transaction ({@link SqliteQuota.tryAcquireCharged}): one commit per upstream call.
  *
  * Calls are filed under a ledger id (the upstream API key's short hash, as in Redis):
  * upstream counts per key, so a new key starts an empty ledger. Rows older than the
  * window are ignored by every read and deleted by the sweep.
  */
-import { DAY_MS, DEFAULT_POLL_SHARE, QUOTA_PURPOSES, partitionLimits, partitionsOf, type QuotaBudget, type QuotaDecision, type QuotaPurpose, type QuotaState } from './index.js'
+import { DAY_MS, DEFAULT_POLL_SHARE, QUOTA_PURPOSES, partitionLimits, partitionsOf, type AllowanceCharge, type ChargedDecision, type QuotaBudget, type QuotaDecision, type QuotaPurpose, type QuotaState } from './index.js'
+import { SqliteAllowances } from '../allowances/sqlite.js'
 import type { StateDatabase } from '../sqlite/database.js'
 
 export interface SqliteQuotaOptions {
@@ -48,22 +51,32 @@ export class SqliteQuota implements QuotaBudget {
 
   async tryAcquire (purpose: QuotaPurpose): Promise<QuotaDecision> {
     const now = this.#now()
-    const from = now - this.#windowMs
     return this.#db.transaction((): QuotaDecision => {
-      const pausedUntil = this.#pausedUntil()
-      if (now < pausedUntil) return { granted: false, retryAt: pausedUntil }
-      const used = this.#used(purpose, from)
-      const cap = this.#caps[purpose]
-      if (used < cap) {
-        this.#db.statement('INSERT INTO quota_calls (ledger, purpose, at) VALUES (?, ?, ?)').run(this.#ledger, purpose, now)
-        return { granted: true }
-      }
-      const leaving = cap <= 0
-        ? undefined
-        : this.#db.statement('SELECT at FROM quota_calls WHERE ledger = ? AND purpose = ? AND at > ? ORDER BY at LIMIT 1 OFFSET ?')
-          .pluck().get(this.#ledger, purpose, from, used - cap) as number | undefined
-      return { granted: false, retryAt: leaving === undefined ? now + this.#windowMs : leaving + this.#windowMs }
+      const decision = this.#decide(purpose, now)
+      if (decision.granted) this.#record(purpose, now)
+      return decision
     })
+  }
+
+  /**
+   * The allowance and the slot in one immediate transaction, so one commit (one WAL
+   * append) per upstream call instead of two; only for allowances kept in this database.
+   */
+  tryAcquireCharged (purpose: QuotaPurpose, charge: AllowanceCharge): Promise<ChargedDecision> | undefined {
+    const allowances = charge.allowances
+    if (!(allowances instanceof SqliteAllowances) || allowances.database !== this.#db) return undefined
+    // The allowance's own clock, as when it is taken alone; the quota's for the slot.
+    const allowanceNow = allowances.now()
+    const now = this.#now()
+    return Promise.resolve(this.#db.transaction((): ChargedDecision => {
+      const allowance = allowances.decide(charge.id, charge.limit, allowanceNow)
+      if (!allowance.granted) return { granted: false, refusedBy: 'allowance', retryAt: allowance.retryAt }
+      const slot = this.#decide(purpose, now)
+      if (!slot.granted) return { granted: false, refusedBy: 'quota', retryAt: slot.retryAt }
+      allowances.record(charge.id, allowanceNow)
+      this.#record(purpose, now)
+      return { granted: true }
+    }))
   }
 
   async pause (untilMs: number): Promise<void> {
@@ -99,8 +112,35 @@ export class SqliteQuota implements QuotaBudget {
       this.#db.statement('DELETE FROM quota_pause WHERE until <= ?').run(now).changes
   }
 
+  /** Whether a slot of `purpose` is free at `now` (inside a transaction), without taking it. */
+  #decide (purpose: QuotaPurpose, now: number): QuotaDecision {
+    const from = now - this.#windowMs
+    const pausedUntil = this.#pausedUntil()
+    if (now < pausedUntil) return { granted: false, retryAt: pausedUntil }
+    const used = this.#used(purpose, from)
+    const cap = this.#caps[purpose]
+    if (used < cap) return { granted: true }
+    const leaving = cap <= 0
+      ? undefined
+      : this.#db.statement('SELECT at FROM quota_calls WHERE ledger = ? AND purpose = ? AND at > ? ORDER BY at LIMIT 1 OFFSET ?')
+        .pluck().get(this.#ledger, purpose, from, used - cap) as number | undefined
+    return { granted: false, retryAt: leaving === undefined ? now + this.#windowMs : leaving + this.#windowMs }
+  }
+
+  #record (purpose: QuotaPurpose, now: number): void {
+    this.#db.statement('INSERT INTO quota_calls (ledger, purpose, at) VALUES (?, ?, ?)').run(this.#ledger, purpose, now)
+  }
+
+  /**
+   * Calls of `purpose` in the window from `from`: the partition's count (kept by
+   * triggers: one row read, whatever the number of calls) less its rows that left the
+   * window and are not swept yet (few: the sweep runs every 10 minutes).
+   */
   #used (purpose: QuotaPurpose, from: number): number {
-    return this.#db.statement('SELECT count(*) FROM quota_calls WHERE ledger = ? AND purpose = ? AND at > ?').pluck().get(this.#ledger, purpose, from) as number
+    const counted = (this.#db.statement('SELECT calls FROM quota_counts WHERE ledger = ? AND purpose = ?').pluck().get(this.#ledger, purpose) as number | undefined) ?? 0
+    if (counted === 0) return 0
+    const expired = this.#db.statement('SELECT count(*) FROM quota_calls WHERE ledger = ? AND purpose = ? AND at <= ?').pluck().get(this.#ledger, purpose, from) as number
+    return counted - expired
   }
 
   #pausedUntil (): number {
