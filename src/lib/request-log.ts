@@ -17,8 +17,16 @@
  * allow-listed headers); error
  * lines logged while handling (the error handler's, `upstream failure`, …) are unchanged.
  * Event streams are logged once, when they end (`src/routes/orders/_trackcode/subscribe.ts`).
+ *
+ * The line is put together here, from the pieces pino would use (its level prefix,
+ * time function, bindings, message key and line end, read through `pino.symbols`), and
+ * written to the logger's stream: the same bytes pino writes for the same fields,
+ * without pino walking and serializing an object per request ({@link AccessLine}). A
+ * logger with anything that would change those bytes (a mixin, a log formatter, a
+ * message prefix, a nested key, a stream wanting metadata) gets its lines from pino.
  */
 import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify'
+import pino from 'pino'
 import { anonymizeIp, redactUrl } from './log-privacy.js'
 
 /** The `req` of an access line. */
@@ -74,17 +82,75 @@ export function clientNetwork (ip: string): string {
  * The logger of access lines, a sibling of `log`: `req` and `res` are logged as given
  * (already what may be logged: see {@link accessRequest}), and nothing is redacted.
  */
-export function accessLogger (log: FastifyBaseLogger): FastifyBaseLogger {
+function accessLogger (log: FastifyBaseLogger): FastifyBaseLogger {
   return log.child({}, { redact: { paths: [] }, serializers: { req: asIs, res: asIs } })
+}
+
+/** The pieces of a pino logger an access line is made of (see the module comment). */
+interface PinoPieces {
+  isLevelEnabled: (level: string) => boolean
+  levelPrefix: string
+  time: () => string
+  chindings: string
+  messageKey: string
+  end: string
+  stream: { write: (line: string) => unknown }
+}
+
+function pinoPieces (log: FastifyBaseLogger): PinoPieces | undefined {
+  const s = pino.symbols
+  const l = log as unknown as Record<symbol, unknown> & { isLevelEnabled?: unknown }
+  const formatters = l[s.formattersSym] as { log?: unknown } | undefined
+  const stream = l[s.streamSym] as (PinoPieces['stream'] & Record<symbol, unknown>) | undefined
+  const cache = l[s.lsCacheSym] as Record<number, string> | undefined
+  if (typeof l.isLevelEnabled !== 'function' || cache?.[30] === undefined || typeof l[s.timeSym] !== 'function' ||
+    typeof l[s.chindingsSym] !== 'string' || typeof l[s.messageKeySym] !== 'string' || typeof l[s.endSym] !== 'string' ||
+    stream === undefined || typeof stream.write !== 'function' || stream[s.needsMetadataGsym] === true ||
+    l[s.mixinSym] !== undefined || formatters?.log !== undefined || l[s.nestedKeySym] !== undefined ||
+    (log as { msgPrefix?: unknown }).msgPrefix !== undefined) return undefined
+  return {
+    isLevelEnabled: (level) => (l.isLevelEnabled as (level: string) => boolean).call(log, level),
+    levelPrefix: cache[30],
+    time: l[s.timeSym] as () => string,
+    chindings: l[s.chindingsSym] as string,
+    messageKey: JSON.stringify(l[s.messageKeySym]),
+    end: l[s.endSym] as string,
+    stream
+  }
+}
+
+/** Writes access lines (`info`, `request completed`) through `log`; see the module comment. */
+export class AccessLine {
+  readonly #log: FastifyBaseLogger
+  readonly #pieces: PinoPieces | undefined
+  readonly #idKey: string
+
+  constructor (log: FastifyBaseLogger, requestIdKey = 'reqId') {
+    this.#log = accessLogger(log)
+    this.#pieces = pinoPieces(this.#log)
+    this.#idKey = JSON.stringify(requestIdKey)
+  }
+
+  write (id: string, req: AccessRequest, statusCode: number, responseTime: number): void {
+    const p = this.#pieces
+    if (p === undefined) {
+      this.#log.info({ [JSON.parse(this.#idKey) as string]: id, req, res: { statusCode }, responseTime }, 'request completed')
+      return
+    }
+    if (!p.isLevelEnabled('info')) return
+    const ip = req.ip === undefined ? '' : `,"ip":${JSON.stringify(req.ip)}`
+    const time = Number.isFinite(responseTime) ? String(responseTime) : 'null'
+    p.stream.write(`${p.levelPrefix}${p.time()}${p.chindings},${this.#idKey}:${JSON.stringify(id)},"req":{"method":${JSON.stringify(req.method)},"url":${JSON.stringify(req.url)}${ip}},"res":{"statusCode":${statusCode}},"responseTime":${time},${p.messageKey}:"request completed"${p.end}`)
+  }
 }
 
 /** A `logController` (Fastify option) writing the access line as described above. */
 export class RequestLogController extends LogController {
-  #lines: FastifyBaseLogger | undefined
+  #lines: AccessLine | undefined
 
   /** Uses `log` (the app's logger) for the access lines; before it is called, Fastify's behaviour. */
   use (log: FastifyBaseLogger): void {
-    this.#lines = accessLogger(log)
+    this.#lines = new AccessLine(log, this.requestIdLogLabel)
   }
 
   /** Nothing when a request comes in: its one line is written when it is answered. */
@@ -103,7 +169,7 @@ export class RequestLogController extends LogController {
       reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored')
       return
     }
-    lines.info({ [this.requestIdLogLabel]: request.id, req: accessRequest(request), res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed')
+    lines.write(request.id, accessRequest(request), reply.statusCode, reply.elapsedTime)
   }
 }
 

@@ -15,7 +15,6 @@
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
-import type { FastifyBaseLogger } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { errorResponses } from '../../../upstream/schemas/common.js'
@@ -24,7 +23,7 @@ import { EventStream, TrackcodeParams } from '../../../tracking/schemas.js'
 import type { TrackingHub } from '../../../tracking/hub.js'
 import { SSE_HEADERS, SseStream } from '../../../tracking/sse-stream.js'
 import { payerOf } from '../../../access/payer.js'
-import { accessLogger, clientNetwork } from '../../../lib/request-log.js'
+import { AccessLine, clientNetwork } from '../../../lib/request-log.js'
 import { shortTrackcode } from '../../../lib/log-privacy.js'
 
 /** Longest `Last-Event-ID` looked at; versions are short decimal numbers. */
@@ -67,7 +66,7 @@ function openStream (res: ServerResponse, headers: OutgoingHttpHeaders, hub: Tra
     onClose: (stream) => {
       hub.detach(trackcode, stream)
       // The stream's access line (src/lib/request-log.ts), written when it ends.
-      done.log.info({ reqId: done.reqId, req: { method: 'GET', url: `/orders/${shortTrackcode(trackcode)}/subscribe`, ip: done.ip }, res: { statusCode: 200 }, responseTime: performance.now() - done.startedAt }, 'request completed')
+      done.log.write(done.reqId, { method: 'GET', url: `/orders/${shortTrackcode(trackcode)}/subscribe`, ip: done.ip }, 200, performance.now() - done.startedAt)
     },
     onStall: (stream) => { hub.stalled(trackcode, stream) }
   })
@@ -75,8 +74,8 @@ function openStream (res: ServerResponse, headers: OutgoingHttpHeaders, hub: Tra
 
 /** What the end of a stream is logged with (Fastify's own `request completed` line is detached, see below). */
 interface StreamEnd {
-  /** The access logger. */
-  log: FastifyBaseLogger
+  /** Where the access line goes. */
+  log: AccessLine
   reqId: string
   /** The client's network (a string shared by its streams). */
   ip: string
@@ -100,7 +99,7 @@ function detachFastifyListeners (res: ServerResponse): void {
 const subscribeRoute: FastifyPluginAsyncTypebox = async (app) => {
   const hub = app.tracking
   const lifecycle = app.lifecycle
-  const streamLog = accessLogger(app.log)
+  const streamLog = new AccessLine(app.log)
   // No automatic HEAD route: the handler takes the raw response over, HEAD would get a body.
   app.get('/orders/:trackcode/subscribe', { schema, schemaErrorFormatter: schemaErrorFormatter(schema), exposeHeadRoute: false }, async (request, reply) => {
     const { trackcode } = request.params
