@@ -106,7 +106,7 @@ function pinoPieces (log: FastifyBaseLogger): PinoPieces | undefined {
   if (typeof l.isLevelEnabled !== 'function' || cache?.[30] === undefined || typeof l[s.timeSym] !== 'function' ||
     typeof l[s.chindingsSym] !== 'string' || typeof l[s.messageKeySym] !== 'string' || typeof l[s.endSym] !== 'string' ||
     stream === undefined || typeof stream.write !== 'function' || stream[s.needsMetadataGsym] === true ||
-    l[s.mixinSym] !== undefined || formatters?.log !== undefined || l[s.nestedKeySym] !== undefined ||
+    l[s.mixinSym] != null || formatters?.log != null || l[s.nestedKeySym] != null ||
     (log as { msgPrefix?: unknown }).msgPrefix !== undefined) return undefined
   return {
     isLevelEnabled: (level) => (l.isLevelEnabled as (level: string) => boolean).call(log, level),
@@ -129,6 +129,11 @@ export class AccessLine {
     this.#log = accessLogger(log)
     this.#pieces = pinoPieces(this.#log)
     this.#idKey = JSON.stringify(requestIdKey)
+  }
+
+  /** True when lines are put together here; false when pino writes them. */
+  get direct (): boolean {
+    return this.#pieces !== undefined
   }
 
   write (id: string, req: AccessRequest, statusCode: number, responseTime: number): void {

@@ -53,7 +53,9 @@ t.test('the line put together is the line pino writes for the same fields', asyn
   const stream = new Writable({ write (chunk, _enc, done) { lines.push(...String(chunk).split('\n').filter((l) => l !== '')); done() } })
   const log = pino({ ...loggerOptions('info'), timestamp: () => ',"time":42' }, stream) as unknown as FastifyBaseLogger
   const req = { method: 'GET', url: '/orders/6A5F…0123abcd?x="q"\\', ip: '203.0.113.0' }
-  new AccessLine(log).write('req-1', req, 200, 0.25)
+  const access = new AccessLine(log)
+  t.ok(access.direct, 'the line is put together here, not by pino')
+  access.write('req-1', req, 200, 0.25)
   log.child({}, { redact: { paths: [] }, serializers: { req: (v: unknown) => v, res: (v: unknown) => v } })
     .info({ reqId: 'req-1', req, res: { statusCode: 200 }, responseTime: 0.25 }, 'request completed')
   await new Promise((resolve) => setImmediate(resolve))
@@ -63,7 +65,9 @@ t.test('the line put together is the line pino writes for the same fields', asyn
   // Below its level, nothing; with a mixin (which changes the bytes), pino writes it.
   lines.length = 0
   new AccessLine(pino({ ...loggerOptions('warn') }, stream) as unknown as FastifyBaseLogger).write('req-2', req, 200, 1)
-  new AccessLine(pino({ ...loggerOptions('info'), mixin: () => ({ zone: 'a' }) }, stream) as unknown as FastifyBaseLogger).write('req-3', req, 404, 1)
+  const mixed = new AccessLine(pino({ ...loggerOptions('info'), mixin: () => ({ zone: 'a' }) }, stream) as unknown as FastifyBaseLogger)
+  t.notOk(mixed.direct, 'a mixin: pino writes it')
+  mixed.write('req-3', req, 404, 1)
   await new Promise((resolve) => setImmediate(resolve))
   t.equal(lines.length, 1)
   t.match(JSON.parse(lines[0] as string), { reqId: 'req-3', zone: 'a', req, res: { statusCode: 404 }, msg: 'request completed' })
