@@ -56,9 +56,20 @@ export function isExempt (method: string, url: string): boolean {
   return url === '/healthz' || url === '/readyz' || url === '/metrics' || url.endsWith('/subscribe')
 }
 
+/** Client addresses seen lately and their keys (at most {@link KEYS_KEPT}): a client sends many requests. */
+const keys = new Map<string, string>()
+const KEYS_KEPT = 10_000
+
 /** One counter per client network: an IPv4 address, an IPv6 /64. */
 function clientKey (request: FastifyRequest): string {
-  return networkOf(request.ip)
+  const ip = request.ip
+  let key = keys.get(ip)
+  if (key === undefined) {
+    key = networkOf(ip)
+    if (keys.size >= KEYS_KEPT) keys.clear()
+    keys.set(ip, key)
+  }
+  return key
 }
 
 function methods (route: RouteOptions): string[] {
