@@ -4,9 +4,10 @@
  * same run (the framework's own limit on this machine).
  *
  * Processes: the simulator, the gateway (exactly `src/server.ts`'s app, configuration
- * from the environment with the **production log level**, `info`: a line per request
- * and per response) and the baseline (`bench/bare-fastify-process.ts`: Fastify with its
- * default logger and one route), each in its own process; autocannon in this one.
+ * from the environment with the **production log level**, `info`: an access line per
+ * answered request) and the baseline (`bench/bare-fastify-process.ts`: Fastify with its
+ * default logger — a line per request and per response — and one route), each in its
+ * own process; autocannon in this one.
  *
  * Routes: `GET /orders/{trackcode}` (the polling fallback, served from the poller's
  * snapshot once a first call made one), the same with `If-None-Match` of the current
@@ -89,7 +90,7 @@ export async function runMemoryRoutes (opts: MemoryRoutesOptions): Promise<Memor
       entry: opts.build.entry('bench/gateway-process.ts'),
       execArgv: gatewayExecArgv(),
       env: gatewayEnv(sim.baseUrl, {
-        // Production's level: every request and response is logged.
+        // Production's level: every answered request is logged.
         LOG_LEVEL: 'info',
         UPSTREAM_DAILY_QUOTA: '100000000',
         // The limiter runs and costs what it costs, but is never reached.

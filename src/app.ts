@@ -21,6 +21,7 @@ import idempotency from './plugins/idempotency.js'
 import { loggerOptions } from './lib/log-privacy.js'
 import { logDestination } from './lib/log-destination.js'
 import { RequestLogController } from './lib/request-log.js'
+import { lazyChildLoggerFactory } from './lib/lazy-child-logger.js'
 import openapi from './plugins/openapi.js'
 import routes from './routes/index.js'
 import tracking, { type TrackingOptions } from './tracking/index.js'
@@ -79,6 +80,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   const app = Fastify({
     ...serverOptions(config),
     logController,
+    // `request.log` is made on its first use: most requests log nothing of their own (src/lib/lazy-child-logger.ts).
+    ...(opts.logger === false ? {} : { childLoggerFactory: lazyChildLoggerFactory }),
     // Redaction and privacy-preserving serializers apply to any logger options given (tests' streams too).
     // Standard output unless the options name a stream; a broken pipe turns logging off
     // instead of hanging the shutdown (src/lib/log-destination.ts).
@@ -96,7 +99,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
       customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false }
     }
   }).withTypeProvider<TypeBoxTypeProvider>()
-  // The per-request lines skip redaction: they hold only serializer output (src/lib/request-log.ts).
+  // One access line per request, without redaction: it holds only what may be logged (src/lib/request-log.ts).
   logController.use(app.log)
 
   await app.register(errorEnvelope)

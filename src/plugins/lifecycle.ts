@@ -67,19 +67,31 @@ async function lifecycle (app: FastifyInstance): Promise<void> {
     await handlersRun
   }
 
-  app.addHook('onRequest', async (request, reply) => {
+  /**
+   * `Connection: close` on an HTTP/1 response whose headers are not sent yet, set on the
+   * raw response (Fastify's `writeHead` adds its own headers to it). HTTP/2 has no
+   * `Connection` header: its sessions are closed by the server's close.
+   */
+  const closeAfter = (res: ServerResponse): void => {
+    if (!res.headersSent && res.req.httpVersionMajor < 2) res.setHeader('connection', 'close')
+  }
+  /** From now on every response says `Connection: close`: those in flight now, and later ones (onRequest). */
+  const startShutdown = (): void => {
+    if (shuttingDown) return
+    shuttingDown = true
+    for (const res of open) closeAfter(res)
+  }
+
+  // Synchronous: this runs on every request (no promise, no extra turn of the microtask queue).
+  app.addHook('onRequest', (request, reply, done) => {
     open.add(reply.raw)
     reply.raw.on('close', onClose)
-  })
-
-  app.addHook('onSend', async (request, reply, payload) => {
-    // (HTTP/2 has no `Connection` header: its sessions are closed by the server's close.)
-    if (shuttingDown && request.raw.httpVersionMajor < 2) reply.header('connection', 'close')
-    return payload
+    if (shuttingDown) closeAfter(reply.raw)
+    done()
   })
 
   app.addHook('preClose', async () => {
-    shuttingDown = true
+    startShutdown()
     await runHandlers()
   })
 
@@ -94,7 +106,7 @@ async function lifecycle (app: FastifyInstance): Promise<void> {
       const started = Date.now()
       // Keep a little time for closing the app itself.
       const drainUntil = started + timeoutMs - Math.min(2000, timeoutMs / 4)
-      shuttingDown = true
+      startShutdown()
       if (app.server.listening) app.server.close()
       const handlersDone = runHandlers()
       await Promise.race([handlersDone, new Promise((resolve) => setTimeout(resolve, Math.max(0, drainUntil - Date.now())).unref())])

@@ -2,11 +2,23 @@
  * Browser-facing security: security headers and CORS (`@fastify/cors`) limited to the
  * `CORS_ORIGINS` allow-list.
  *
- * Security headers: the twelve headers `@fastify/helmet` would set with the options in
- * {@link HELMET_EQUIVALENT_OPTIONS}, computed once at start (`securityHeaders`) and set
- * as one block by an `onRequest` hook — helmet rebuilt and validated them on every
- * request (≈ 5 % of the CPU of a request served from memory). A test
- * (`test/plugins/security/helmet-equivalence.test.ts`) checks they are exactly helmet's.
+ * Security headers, computed once at start and set as one block by an `onRequest` hook
+ * (helmet rebuilt and validated them on every request: ≈ 5 % of the CPU of a request
+ * served from memory). Two blocks, by route:
+ * - **pages** — the demo page `/`, its assets under `/web/`, the client module under
+ *   `/client/`, and `/docs` — get the twelve headers `@fastify/helmet` would set with the
+ *   options in {@link HELMET_EQUIVALENT_OPTIONS} (`securityHeaders`; a test,
+ *   `test/plugins/security/helmet-equivalence.test.ts`, checks they are exactly helmet's);
+ * - **every other answer** — the JSON API, its errors, `/metrics`, unmatched URLs — gets
+ *   {@link API_HEADERS}, what OWASP's REST Security cheat sheet asks of an API response:
+ *   `nosniff`, `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'`,
+ *   `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer`,
+ *   `Cross-Origin-Resource-Policy: same-origin` and HSTS. The six helmet headers left out
+ *   (`Cross-Origin-Opener-Policy`, `Origin-Agent-Cluster`, `X-DNS-Prefetch-Control`,
+ *   `X-Download-Options`, `X-Permitted-Cross-Domain-Policies`, `X-XSS-Protection`)
+ *   only mean something for a document a browser renders, which a JSON answer never is;
+ *   and its CSP allows nothing at all. Half the headers, on every request served from
+ *   memory: a measurable share of its CPU (BENCHMARKS.md, section 4).
  *
  * CSP: the gateway serves only its own scripts and styles, so the default policy is
  * strict — everything from `'self'`, images also as `data:` (the deposit QR code), no
@@ -33,7 +45,7 @@ export interface SecurityPluginOptions {
   corsOrigins: readonly string[]
 }
 
-/** The Content-Security-Policy of every response that does not set its own. */
+/** The Content-Security-Policy of the pages that do not set their own. */
 export const CSP_DIRECTIVES: Readonly<Record<string, string[]>> = {
   'default-src': ["'self'"],
   'base-uri': ["'self'"],
@@ -96,20 +108,37 @@ export const CORS_EXPOSED_HEADERS = [
   'Trackgate-Order-Token', 'Trackgate-Simulated', 'WWW-Authenticate'
 ]
 
-const API_HEADERS = securityHeaders(CSP_DIRECTIVES)
+/** The security headers of every answer that is not a page (see the module comment). */
+export const API_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'cross-origin-resource-policy': 'same-origin',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': `max-age=${HELMET_EQUIVALENT_OPTIONS.strictTransportSecurity.maxAge}`,
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY'
+})
+const PAGE_HEADERS = securityHeaders(CSP_DIRECTIVES)
 const DOCS_HEADERS = securityHeaders(DOCS_CSP_DIRECTIVES)
 
+/** The security headers of the route `url` (its pattern). */
+function securityHeadersOf (url: string): Readonly<Record<string, string>> {
+  if (url === '/docs' || url.startsWith('/docs/')) return DOCS_HEADERS
+  if (url === '/' || url.startsWith('/web/') || url.startsWith('/client/')) return PAGE_HEADERS
+  return API_HEADERS
+}
+
 async function security (app: FastifyInstance, opts: SecurityPluginOptions): Promise<void> {
-  // The routes under /docs, whose policy allows inline styles.
-  const docsRoutes = new Set<string>()
+  // The pages' routes and their headers; any other route gets API_HEADERS.
+  const pages = new Map<string, Readonly<Record<string, string>>>()
   app.addHook('onRoute', (route) => {
     const url = route.url ?? route.path
-    if (url === '/docs' || url.startsWith('/docs/')) docsRoutes.add(url)
+    const headers = securityHeadersOf(url)
+    if (headers !== API_HEADERS) pages.set(url, headers)
   })
   // Set first: a handler may still replace one (the demo page sets its own policy).
   app.addHook('onRequest', (request, reply, done) => {
     const url = request.routeOptions.url
-    reply.headers(url !== undefined && docsRoutes.has(url) ? DOCS_HEADERS : API_HEADERS)
+    reply.headers((url === undefined ? undefined : pages.get(url)) ?? API_HEADERS)
     done()
   })
 

@@ -22,10 +22,26 @@ export interface CachedGet {
   payer?: Payer
 }
 
+/** Keys of GETs with a query made lately, by path and query values (at most {@link KEYS_KEPT}). */
+const queryKeys = new Map<string, string>()
+const KEYS_KEPT = 1000
+
 /** The cache key of a GET: its path and its (already normalized) query. */
 export function cacheKey (get: CachedGet): string {
-  const qs = new URLSearchParams(get.query ?? {}).toString()
-  return `GET ${get.path}${qs === '' ? '' : `?${qs}`}`
+  if (get.query === undefined) return `GET ${get.path}`
+  // Names and values joined by NUL, which none of them holds (else no remembering).
+  let id = get.path
+  for (const name in get.query) id += `\u0000${name}\u0000${get.query[name] as string}`
+  let key = queryKeys.get(id)
+  if (key === undefined) {
+    const qs = new URLSearchParams(get.query).toString()
+    key = `GET ${get.path}${qs === '' ? '' : `?${qs}`}`
+    if (id.split('\u0000').length === 2 * Object.keys(get.query).length + 1) {
+      if (queryKeys.size >= KEYS_KEPT) queryKeys.clear()
+      queryKeys.set(id, key)
+    }
+  }
+  return key
 }
 
 /**

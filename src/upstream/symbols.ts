@@ -4,10 +4,14 @@
  * price (the keys of `prices_usd` in the cached `/v1/meta/exchange`). Every spelling
  * of one set of supported tickers is then one cache entry and one upstream call per
  * TTL, and a list of nothing but unknown tickers is answered without any call.
+ *
+ * The cached exchange meta is the same object while it stays cached, so its set of
+ * tickers, and the canonical form of each list asked against it, are worked out once
+ * per cached answer instead of on every request.
  */
 import type { FastifyInstance } from 'fastify'
 import { cachedGet } from './cached-get.js'
-import type { Payer } from './client.js'
+import type { Payer, UpstreamResult } from './client.js'
 import { isSuccess } from './forward.js'
 
 /** The upstream path of the exchange configuration, whose `prices_usd` names the supported tickers. */
@@ -18,15 +22,43 @@ export function parseSymbols (symbols: string): string[] {
   return [...new Set(symbols.split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== ''))].sort()
 }
 
+/** Lists parsed lately (at most {@link LISTS_KEPT}); never changed by their users. */
+const parsed = new Map<string, readonly string[]>()
+
+/** {@link parseSymbols}, remembered. */
+function parsedSymbols (symbols: string): readonly string[] {
+  let tickers = parsed.get(symbols)
+  if (tickers === undefined) {
+    tickers = parseSymbols(symbols)
+    if (parsed.size >= LISTS_KEPT) parsed.clear()
+    parsed.set(symbols, tickers)
+  }
+  return tickers
+}
+
+/** The supported tickers of each exchange meta answer seen (`null`: it names none). */
+const tickersOf = new WeakMap<UpstreamResult, Set<string> | null>()
+/** Per set of supported tickers, the canonical form of the lists asked lately (at most {@link LISTS_KEPT}). */
+const canonicalOf = new WeakMap<Set<string>, Map<string, string>>()
+const LISTS_KEPT = 1000
+
+/** The tickers an exchange meta answer prices; `null` when it says nothing usable. */
+function tickersIn (meta: UpstreamResult): Set<string> | null {
+  let tickers = tickersOf.get(meta)
+  if (tickers === undefined) {
+    const exchange = isSuccess(meta) ? meta.body.exchange : undefined
+    const prices = typeof exchange === 'object' && exchange !== null ? (exchange as Record<string, unknown>).prices_usd : undefined
+    tickers = typeof prices !== 'object' || prices === null ? null : new Set(Object.keys(prices).map((k) => k.toUpperCase()))
+    tickersOf.set(meta, tickers)
+  }
+  return tickers
+}
+
 /** The tickers upstream prices, from the cached exchange meta; `undefined` when it cannot be had. */
 async function supportedTickers (app: FastifyInstance, payer: Payer | undefined): Promise<Set<string> | undefined> {
   try {
     const meta = await cachedGet(app, { path: EXCHANGE_META_PATH, auth: true, ttlMs: app.config.metaCacheTtlMs, ...(payer === undefined ? {} : { payer }) })
-    if (!isSuccess(meta)) return undefined
-    const exchange = meta.body.exchange
-    const prices = typeof exchange === 'object' && exchange !== null ? (exchange as Record<string, unknown>).prices_usd : undefined
-    if (typeof prices !== 'object' || prices === null) return undefined
-    return new Set(Object.keys(prices).map((k) => k.toUpperCase()))
+    return tickersIn(meta) ?? undefined
   } catch (err) {
     app.log.debug({ err }, 'exchange meta unavailable: symbols kept as normalized')
     return undefined
@@ -40,8 +72,20 @@ async function supportedTickers (app: FastifyInstance, payer: Payer | undefined)
  */
 export async function canonicalSymbols (app: FastifyInstance, symbols: string | undefined, payer?: Payer): Promise<string | undefined> {
   if (symbols === undefined) return undefined
-  const tickers = parseSymbols(symbols)
+  const tickers = parsedSymbols(symbols)
   if (tickers.length === 0) return undefined
   const supported = await supportedTickers(app, payer)
-  return (supported === undefined ? tickers : tickers.filter((s) => supported.has(s))).join(',')
+  if (supported === undefined) return tickers.join(',')
+  let lists = canonicalOf.get(supported)
+  if (lists === undefined) {
+    lists = new Map()
+    canonicalOf.set(supported, lists)
+  }
+  let canonical = lists.get(symbols)
+  if (canonical === undefined) {
+    canonical = tickers.filter((s) => supported.has(s)).join(',')
+    if (lists.size >= LISTS_KEPT) lists.clear()
+    lists.set(symbols, canonical)
+  }
+  return canonical
 }

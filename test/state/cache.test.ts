@@ -5,6 +5,8 @@
  * gateway caches (their raw bytes must come back unchanged). Backend-only behaviour
  * (memory bounds, the Redis codec and outage twin) is in `memory/` and `redis/`.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises'
+import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
 import type { CacheStore } from '../../src/state/cache/index.js'
 import { MemoryCacheStore } from '../../src/state/cache/memory.js'
@@ -15,6 +17,7 @@ import type { UpstreamResult } from '../../src/upstream/client.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { clusterLinks } from './fixtures/redis.js'
 import { sqliteConnections } from './fixtures/sqlite.js'
+import type { StateDatabase } from '../../src/state/sqlite/database.js'
 import { upstreamAnswer } from './fixtures/samples.js'
 import { realTime, virtualTime, type StoreTime } from './fixtures/time.js'
 
@@ -89,5 +92,23 @@ t.test('sqlite', async (t) => {
     const time = virtualTime()
     const [a, b] = (await sqliteConnections(t, 2)).map((db) => new SqliteCacheStore<UpstreamResult>({ db, codec: upstreamResultCodec, now: time.now })) as [SqliteCacheStore<UpstreamResult>, SqliteCacheStore<UpstreamResult>]
     return { stores: [a, b], time }
+  })
+
+  // The store keeps what it read in process: another process's write must still be seen.
+  t.test('a write by another process on the file is seen from the next event-loop turn', async (t) => {
+    const time = virtualTime()
+    const [db] = await sqliteConnections(t, 1) as [StateDatabase]
+    const store = new SqliteCacheStore<UpstreamResult>({ db, codec: upstreamResultCodec, now: time.now })
+    await store.set('GET /prices', upstreamAnswer('{"v":1}'), LONG)
+    t.same((await store.get('GET /prices'))?.body, { v: 1 })
+    // A plain connection, as a second process (or the sqlite3 shell) would open it.
+    const other = new Database(db.path)
+    t.teardown(() => { other.close() })
+    other.prepare('UPDATE cache SET value = ? WHERE key = ?').run(upstreamResultCodec.encode(upstreamAnswer('{"v":2}')), 'GET /prices')
+    await nextTurn()
+    t.same((await store.get('GET /prices'))?.body, { v: 2 }, 'the replaced value')
+    other.prepare('DELETE FROM cache WHERE key = ?').run('GET /prices')
+    await nextTurn()
+    t.equal(await store.get('GET /prices'), undefined, 'the deleted value is gone')
   })
 })

@@ -5,6 +5,8 @@
  * marks expire, and once nothing is stored any writer may write. Backend-only
  * behaviour (the Redis mirror and merge) is in `redis/`.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises'
+import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
 import type { SnapshotStore, StoredSnapshot } from '../../src/state/snapshots/index.js'
 import { MemorySnapshotStore } from '../../src/state/snapshots/memory.js'
@@ -13,6 +15,7 @@ import { SqliteSnapshotStore } from '../../src/state/snapshots/sqlite.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { clusterLinks } from './fixtures/redis.js'
 import { sqliteConnections } from './fixtures/sqlite.js'
+import type { StateDatabase } from '../../src/state/sqlite/database.js'
 import { CODE, snapshot } from './fixtures/samples.js'
 import { realTime, virtualTime, type StoreTime } from './fixtures/time.js'
 
@@ -118,5 +121,30 @@ t.test('sqlite', async (t) => {
     const time = virtualTime()
     const [a, b] = (await sqliteConnections(t, 2)).map((db) => new SqliteSnapshotStore({ db, now: time.now })) as [SqliteSnapshotStore, SqliteSnapshotStore]
     return { stores: [a, b], time }
+  })
+
+  // The store keeps what it read in process: another process's writes must still be seen.
+  t.test('writes by another process on the file are seen from the next event-loop turn', async (t) => {
+    const time = virtualTime()
+    const [db] = await sqliteConnections(t, 1) as [StateDatabase]
+    const store = new SqliteSnapshotStore({ db, now: time.now })
+    t.ok(await store.put(CODE, snapshot(1), LONG, 0))
+    t.equal((await store.get(CODE))?.order.version, 1)
+    t.equal(await store.isNotFound(UNKNOWN), false)
+    // A plain connection, as a second process (or the sqlite3 shell) would open it.
+    const other = new Database(db.path)
+    t.teardown(() => { other.close() })
+    const next = snapshot(2)
+    other.prepare('UPDATE snapshots SET version = ?, json = ? WHERE trackcode = ?').run(2, next.json, CODE)
+    other.prepare('INSERT INTO not_found (trackcode, expires_at) VALUES (?, ?)').run(UNKNOWN, time.now() + LONG)
+    await nextTurn()
+    t.equal((await store.get(CODE))?.order.version, 2, 'the newer snapshot')
+    t.equal(await store.isNotFound(UNKNOWN), true, 'the new mark')
+    t.notOk(await store.put(CODE, snapshot(2), LONG, 1), 'the compare-and-set sees the other version')
+    other.prepare('DELETE FROM snapshots WHERE trackcode = ?').run(CODE)
+    other.prepare('DELETE FROM not_found WHERE trackcode = ?').run(UNKNOWN)
+    await nextTurn()
+    t.equal(await store.get(CODE), undefined, 'the deleted snapshot is gone')
+    t.equal(await store.isNotFound(UNKNOWN), false, 'the deleted mark is gone')
   })
 })

@@ -4,17 +4,20 @@
  * still fresh. Entries at or past their `expires_at` are ignored on read and deleted
  * by {@link SqliteCacheStore.sweep}.
  *
- * The last value decoded for each key is kept with its bytes (at most
- * {@link MEMO_ENTRIES} keys, oldest dropped first): while the row holds the same bytes
- * (another instance may have replaced them, so the row is still read), the decoded
- * value is reused instead of parsing the answer again on every request.
+ * Each entry read or written is also kept decoded in process, with its expiry (at most
+ * {@link COPIES_KEPT} keys, oldest dropped first), and served from there without a query
+ * until someone else writes the database (`../sqlite/external-writes.ts`: another
+ * connection in this process at once, another process from the next event-loop turn);
+ * then every copy is dropped and the rows are read again. A cached answer of
+ * `/v1/meta*` or `/v1/prices` thus costs no SQL on the hot path.
  */
 import type { CacheStore } from './index.js'
 import type { CacheCodec } from './codec.js'
 import type { StateDatabase } from '../sqlite/database.js'
+import { ExternalWrites } from '../sqlite/external-writes.js'
 
 /** Keys whose decoded value is kept at most. */
-const MEMO_ENTRIES = 1000
+const COPIES_KEPT = 1000
 
 export interface SqliteCacheStoreOptions<V> {
   db: StateDatabase
@@ -26,41 +29,60 @@ export class SqliteCacheStore<V> implements CacheStore<V> {
   readonly #db: StateDatabase
   readonly #codec: CacheCodec<V>
   readonly #now: () => number
-  readonly #decoded = new Map<string, { bytes: Buffer, value: V }>()
+  readonly #writes: ExternalWrites
+  readonly #copies = new Map<string, { value: V, expiresAt: number }>()
 
   constructor (opts: SqliteCacheStoreOptions<V>) {
     this.#db = opts.db
     this.#codec = opts.codec
     this.#now = opts.now ?? Date.now
+    this.#writes = new ExternalWrites(opts.db)
   }
 
   async get (key: string): Promise<V | undefined> {
-    const row = this.#db.statement('SELECT value FROM cache WHERE key = ? AND expires_at > ?').get(key, this.#now()) as { value: Buffer } | undefined
-    if (row === undefined) return undefined
-    const memo = this.#decoded.get(key)
-    if (memo !== undefined && memo.bytes.equals(row.value)) return memo.value
-    const value = this.#codec.decode(row.value)
-    if (value !== undefined) {
-      this.#decoded.delete(key)
-      if (this.#decoded.size >= MEMO_ENTRIES) {
-        const oldest = this.#decoded.keys().next().value
-        if (oldest !== undefined) this.#decoded.delete(oldest)
-      }
-      this.#decoded.set(key, { bytes: row.value, value })
+    if (this.#writes.changed()) this.#copies.clear()
+    const now = this.#now()
+    const copy = this.#copies.get(key)
+    if (copy !== undefined) {
+      if (copy.expiresAt > now) return copy.value
+      this.#copies.delete(key)
     }
+    const row = this.#db.statement('SELECT value, expires_at FROM cache WHERE key = ? AND expires_at > ?').get(key, now) as { value: Buffer, expires_at: number } | undefined
+    if (row === undefined) return undefined
+    const value = this.#codec.decode(row.value)
+    if (value !== undefined) this.#keep(key, value, row.expires_at)
     return value
   }
 
   async set (key: string, value: V, ttlMs: number): Promise<void> {
+    if (this.#writes.changed()) this.#copies.clear()
     if (ttlMs <= 0) {
       this.#db.statement('DELETE FROM cache WHERE key = ?').run(key)
+      this.#writes.committed()
+      this.#copies.delete(key)
       return
     }
-    this.#db.statement('INSERT OR REPLACE INTO cache (key, value, expires_at) VALUES (?, ?, ?)').run(key, this.#codec.encode(value), this.#now() + ttlMs)
+    const expiresAt = this.#now() + ttlMs
+    const bytes = this.#codec.encode(value)
+    this.#db.statement('INSERT OR REPLACE INTO cache (key, value, expires_at) VALUES (?, ?, ?)').run(key, bytes, expiresAt)
+    this.#writes.committed()
+    // What a read would decode (not the caller's object, which it may still change).
+    const stored = this.#codec.decode(bytes)
+    if (stored === undefined) this.#copies.delete(key)
+    else this.#keep(key, stored, expiresAt)
   }
 
   /** Deletes the expired entries; returns how many. */
   sweep (): number {
     return this.#db.statement('DELETE FROM cache WHERE expires_at <= ?').run(this.#now()).changes
+  }
+
+  #keep (key: string, value: V, expiresAt: number): void {
+    this.#copies.delete(key)
+    if (this.#copies.size >= COPIES_KEPT) {
+      const oldest = this.#copies.keys().next().value
+      if (oldest !== undefined) this.#copies.delete(oldest)
+    }
+    this.#copies.set(key, { value, expiresAt })
   }
 }

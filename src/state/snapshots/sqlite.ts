@@ -4,24 +4,48 @@
  * `put` is the compare-and-set of the port in one immediate transaction, which also
  * appends the change's webhook events to the outbox. Rows at or
  * past their `expires_at` are ignored on read, replaced on write and deleted by
- * {@link SqliteSnapshotStore.sweep}. The last snapshot parsed for each trackcode is
- * kept with its JSON (at most {@link PARSED_KEPT}): while the row holds the same JSON,
- * the polling fallback reuses it instead of parsing it again on every request.
+ * {@link SqliteSnapshotStore.sweep}.
+ *
+ * The polling fallback reads an order's mark and snapshot on every request, so both are
+ * also kept in process (the snapshot parsed, with its expiry; a trackcode's mark or its
+ * absence; at most {@link COPIES_KEPT} trackcodes each) and answered from there without
+ * a query until someone else writes the database (`../sqlite/external-writes.ts`: another
+ * connection in this process at once, another process from the next event-loop turn);
+ * then every copy is dropped and the rows are read again. This store's own writes
+ * update its copies.
  */
 import type { TrackedOrder } from '../../tracking/schemas.js'
 import type { SnapshotStore, StoredSnapshot } from './index.js'
 import type { StateDatabase } from '../sqlite/database.js'
 import type { OutboxEvent } from '../webhooks/index.js'
 import type { SqliteWebhookStore } from '../webhooks/sqlite.js'
+import { ExternalWrites } from '../sqlite/external-writes.js'
 
 interface Row {
   version: number
   json: string
   checked_at: number
+  expires_at: number
 }
 
-/** Trackcodes whose parsed snapshot is kept at most. */
-const PARSED_KEPT = 10_000
+/** Trackcodes whose snapshot (and, apart, whose mark) is kept at most. */
+const COPIES_KEPT = 10_000
+
+/** A snapshot row as kept in process. */
+interface Copy {
+  snapshot: StoredSnapshot
+  expiresAt: number
+}
+
+/** Sets `key` in `map` as its newest entry, dropping the oldest beyond {@link COPIES_KEPT}. */
+function keep<V> (map: Map<string, V>, key: string, value: V): void {
+  map.delete(key)
+  if (map.size >= COPIES_KEPT) {
+    const oldest = map.keys().next().value
+    if (oldest !== undefined) map.delete(oldest)
+  }
+  map.set(key, value)
+}
 
 export interface SqliteSnapshotStoreOptions {
   db: StateDatabase
@@ -34,37 +58,50 @@ export class SqliteSnapshotStore implements SnapshotStore {
   readonly #db: StateDatabase
   readonly #now: () => number
   readonly #outbox: SqliteWebhookStore | undefined
-  readonly #parsed = new Map<string, { json: string, order: TrackedOrder }>()
+  readonly #writes: ExternalWrites
+  readonly #snapshots = new Map<string, Copy>()
+  /** A trackcode's not-found mark: when it expires; 0 for no mark. */
+  readonly #marks = new Map<string, number>()
 
   constructor (opts: SqliteSnapshotStoreOptions) {
     this.#db = opts.db
     this.#outbox = opts.outbox
     this.#now = opts.now ?? Date.now
+    this.#writes = new ExternalWrites(opts.db)
+  }
+
+  /** Drops every copy when someone else may have written. */
+  #revalidate (): void {
+    if (!this.#writes.changed()) return
+    this.#snapshots.clear()
+    this.#marks.clear()
   }
 
   async get (trackcode: string): Promise<StoredSnapshot | undefined> {
-    const row = this.#db.statement('SELECT version, json, checked_at FROM snapshots WHERE trackcode = ? AND expires_at > ?').get(trackcode, this.#now()) as Row | undefined
+    this.#revalidate()
+    const now = this.#now()
+    const copy = this.#snapshots.get(trackcode)
+    if (copy !== undefined) {
+      if (copy.expiresAt > now) return copy.snapshot
+      this.#snapshots.delete(trackcode)
+    }
+    const row = this.#db.statement('SELECT version, json, checked_at, expires_at FROM snapshots WHERE trackcode = ? AND expires_at > ?').get(trackcode, now) as Row | undefined
     if (row === undefined) return undefined
-    const parsed = this.#parsed.get(trackcode)
-    if (parsed !== undefined && parsed.json === row.json) return { order: parsed.order, json: row.json, checkedAt: row.checked_at }
     try {
       const order = JSON.parse(row.json) as TrackedOrder
       if (typeof order !== 'object' || order === null || order.version !== row.version) return undefined
-      this.#parsed.delete(trackcode)
-      if (this.#parsed.size >= PARSED_KEPT) {
-        const oldest = this.#parsed.keys().next().value
-        if (oldest !== undefined) this.#parsed.delete(oldest)
-      }
-      this.#parsed.set(trackcode, { json: row.json, order })
-      return { order, json: row.json, checkedAt: row.checked_at }
+      const snapshot = { order, json: row.json, checkedAt: row.checked_at }
+      keep(this.#snapshots, trackcode, { snapshot, expiresAt: row.expires_at })
+      return snapshot
     } catch {
       return undefined
     }
   }
 
   async put (trackcode: string, snapshot: StoredSnapshot, ttlMs: number, expectedVersion: number, events: readonly OutboxEvent[] = []): Promise<boolean> {
+    this.#revalidate()
     const now = this.#now()
-    return this.#db.transaction(() => {
+    const written = this.#db.transaction(() => {
       const current = this.#db.statement('SELECT version FROM snapshots WHERE trackcode = ? AND expires_at > ?').get(trackcode, now) as { version: number } | undefined
       if (current !== undefined && current.version !== expectedVersion) return false
       if (ttlMs <= 0) {
@@ -77,18 +114,44 @@ export class SqliteSnapshotStore implements SnapshotStore {
       if (events.length > 0) this.#outbox?.append(events)
       return true
     })
+    if (!written) {
+      // Someone else holds another version: read it from the row next time.
+      this.#snapshots.delete(trackcode)
+      return false
+    }
+    this.#writes.committed()
+    if (ttlMs <= 0) {
+      this.#snapshots.delete(trackcode)
+    } else {
+      // Parsed from the stored JSON, as a read would give it (not the caller's object).
+      const order = JSON.parse(snapshot.json) as TrackedOrder
+      keep(this.#snapshots, trackcode, { snapshot: { order, json: snapshot.json, checkedAt: snapshot.checkedAt }, expiresAt: now + ttlMs })
+    }
+    return true
   }
 
   async markNotFound (trackcode: string, ttlMs: number): Promise<void> {
+    this.#revalidate()
     if (ttlMs <= 0) {
       this.#db.statement('DELETE FROM not_found WHERE trackcode = ?').run(trackcode)
+      this.#writes.committed()
+      keep(this.#marks, trackcode, 0)
       return
     }
-    this.#db.statement('INSERT OR REPLACE INTO not_found (trackcode, expires_at) VALUES (?, ?)').run(trackcode, this.#now() + ttlMs)
+    const expiresAt = this.#now() + ttlMs
+    this.#db.statement('INSERT OR REPLACE INTO not_found (trackcode, expires_at) VALUES (?, ?)').run(trackcode, expiresAt)
+    this.#writes.committed()
+    keep(this.#marks, trackcode, expiresAt)
   }
 
   async isNotFound (trackcode: string): Promise<boolean> {
-    return this.#db.statement('SELECT 1 FROM not_found WHERE trackcode = ? AND expires_at > ?').get(trackcode, this.#now()) !== undefined
+    this.#revalidate()
+    const now = this.#now()
+    const mark = this.#marks.get(trackcode)
+    if (mark !== undefined) return mark > now
+    const row = this.#db.statement('SELECT expires_at FROM not_found WHERE trackcode = ? AND expires_at > ?').get(trackcode, now) as { expires_at: number } | undefined
+    keep(this.#marks, trackcode, row?.expires_at ?? 0)
+    return row !== undefined
   }
 
   /** Deletes expired snapshots and marks; returns how many. */

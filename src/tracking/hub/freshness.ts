@@ -45,9 +45,28 @@ export interface FreshnessOptions {
 /** See the module comment. */
 export class Freshness {
   readonly #opts: FreshnessOptions
+  /**
+   * Until when (clock time) a snapshot checked at the key stays fresh, as the allocator
+   * answered during this turn of the event loop. Its answer weighs what it learned of
+   * upstream's refresh phase (a sort over the candidate phases): the polling fallback
+   * asks on every request, so it is asked once per turn and snapshot.
+   */
+  readonly #freshUntil = new Map<number, number>()
+  readonly #forget = (): void => { this.#freshUntil.clear() }
 
   constructor (opts: FreshnessOptions) {
     this.#opts = opts
+  }
+
+  /** `allocator.freshForMs(checkedAt)`, remembered for the turn (see {@link Freshness.#freshUntil}). */
+  #freshForMs (checkedAt: number, now: number): number {
+    let until = this.#freshUntil.get(checkedAt)
+    if (until === undefined) {
+      if (this.#freshUntil.size === 0) setImmediate(this.#forget)
+      until = now + this.#opts.allocator.freshForMs(checkedAt)
+      this.#freshUntil.set(checkedAt, until)
+    }
+    return Math.max(0, until - now)
   }
 
   /**
@@ -67,7 +86,7 @@ export class Freshness {
     // be fresh for more than one upstream refresh period — a watched order may be looked
     // at any round, and asking the gateway again costs upstream nothing.
     if (allocator.tracks(trackcode)) return { snapshot, freshForMs: Math.min(Math.max(0, allocator.nextCheckAt(trackcode) - now), allocator.settings.periodMs) }
-    const fresh = allocator.freshForMs(snapshot.checkedAt)
+    const fresh = this.#freshForMs(snapshot.checkedAt, now)
     if (fresh > 0) return { snapshot, freshForMs: fresh }
     return { snapshot }
   }

@@ -1,13 +1,13 @@
 /**
- * The security headers the gateway sets as one precomputed block
- * (`src/plugins/security.ts`) are exactly those `@fastify/helmet` sets with the same
- * options: same names, same values, nothing missing, nothing added — for the API's
- * policy and for the one of `/docs`.
+ * The security headers the gateway sets as precomputed blocks (`src/plugins/security.ts`):
+ * on pages, exactly those `@fastify/helmet` sets with the same options (same names, same
+ * values, nothing missing, nothing added), under the pages' policy and under `/docs`'s;
+ * on every other answer, the API's lean block — and nothing else.
  */
 import Fastify from 'fastify'
 import helmet from '@fastify/helmet'
 import t from 'tap'
-import { CSP_DIRECTIVES, DOCS_CSP_DIRECTIVES, HELMET_EQUIVALENT_OPTIONS } from '../../../src/plugins/security.js'
+import { API_HEADERS, CSP_DIRECTIVES, DOCS_CSP_DIRECTIVES, HELMET_EQUIVALENT_OPTIONS } from '../../../src/plugins/security.js'
 import { build } from '../../helpers/build.js'
 import { request } from '../../helpers/http.js'
 
@@ -33,13 +33,18 @@ function security (headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).filter(([k]) => !OTHER.has(k)).sort(([a], [b]) => a.localeCompare(b)))
 }
 
-t.test('the API\'s answers carry helmet\'s headers, byte for byte', async (t) => {
+t.test('pages carry helmet\'s headers, byte for byte', async (t) => {
   const { gw } = await build(t)
-  const res = await request(`${gw.url}/v1/ping`)
-  t.equal(res.status, 200)
   const expected = await helmetHeaders(CSP_DIRECTIVES)
   t.equal(Object.keys(expected).length, 12, 'helmet sets twelve headers')
-  t.same(security(plain(res.headers)), expected)
+  for (const path of ['/web/style.css', '/web/app.js', '/client/trackgate-client.js']) {
+    const res = await request(`${gw.url}${path}`)
+    t.equal(res.status, 200)
+    const headers = security(plain(res.headers))
+    // The client module may be imported from any origin (src/routes/web.ts).
+    delete headers['access-control-allow-origin']
+    t.same(headers, expected, path)
+  }
 })
 
 t.test('/docs carries helmet\'s headers under its own policy', async (t) => {
@@ -49,10 +54,13 @@ t.test('/docs carries helmet\'s headers under its own policy', async (t) => {
   t.same(security(plain(res.headers)), await helmetHeaders(DOCS_CSP_DIRECTIVES))
 })
 
-t.test('an unmatched URL and an error answer carry them too', async (t) => {
+t.test('the API\'s answers, errors and unmatched URLs carry the API block, and only it', async (t) => {
   const { gw } = await build(t)
-  const expected = await helmetHeaders(CSP_DIRECTIVES)
-  const res = await request(`${gw.url}/nothing/here`)
-  t.equal(res.status, 404)
-  t.same(security(plain(res.headers)), expected)
+  const expected = security({ ...API_HEADERS })
+  t.same(Object.keys(expected), ['content-security-policy', 'cross-origin-resource-policy', 'referrer-policy', 'strict-transport-security', 'x-content-type-options', 'x-frame-options'])
+  for (const [path, status] of [['/v1/ping', 200], ['/healthz', 200], ['/openapi.json', 200], ['/v1/nothing', 404], ['/nothing/here', 404]] as const) {
+    const res = await request(`${gw.url}${path}`)
+    t.equal(res.status, status, path)
+    t.same(security(plain(res.headers)), expected, path)
+  }
 })

@@ -15,7 +15,6 @@
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
-import type { FastifyBaseLogger } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { errorResponses } from '../../../upstream/schemas/common.js'
@@ -24,6 +23,8 @@ import { EventStream, TrackcodeParams } from '../../../tracking/schemas.js'
 import type { TrackingHub } from '../../../tracking/hub.js'
 import { SSE_HEADERS, SseStream } from '../../../tracking/sse-stream.js'
 import { payerOf } from '../../../access/payer.js'
+import { AccessLine, clientNetwork } from '../../../lib/request-log.js'
+import { shortTrackcode } from '../../../lib/log-privacy.js'
 
 /** Longest `Last-Event-ID` looked at; versions are short decimal numbers. */
 const MAX_LAST_EVENT_ID = 32
@@ -64,7 +65,8 @@ function openStream (res: ServerResponse, headers: OutgoingHttpHeaders, hub: Tra
     headers,
     onClose: (stream) => {
       hub.detach(trackcode, stream)
-      done.log.info({ reqId: done.reqId, res: { statusCode: 200 }, responseTime: performance.now() - done.startedAt }, 'request completed')
+      // The stream's access line (src/lib/request-log.ts), written when it ends.
+      done.log.write(done.reqId, { method: 'GET', url: `/orders/${shortTrackcode(trackcode)}/subscribe`, ip: done.ip }, 200, performance.now() - done.startedAt)
     },
     onStall: (stream) => { hub.stalled(trackcode, stream) }
   })
@@ -72,8 +74,11 @@ function openStream (res: ServerResponse, headers: OutgoingHttpHeaders, hub: Tra
 
 /** What the end of a stream is logged with (Fastify's own `request completed` line is detached, see below). */
 interface StreamEnd {
-  log: FastifyBaseLogger
+  /** Where the access line goes. */
+  log: AccessLine
   reqId: string
+  /** The client's network (a string shared by its streams). */
+  ip: string
   startedAt: number
 }
 
@@ -94,6 +99,7 @@ function detachFastifyListeners (res: ServerResponse): void {
 const subscribeRoute: FastifyPluginAsyncTypebox = async (app) => {
   const hub = app.tracking
   const lifecycle = app.lifecycle
+  const streamLog = new AccessLine(app.log)
   // No automatic HEAD route: the handler takes the raw response over, HEAD would get a body.
   app.get('/orders/:trackcode/subscribe', { schema, schemaErrorFormatter: schemaErrorFormatter(schema), exposeHeadRoute: false }, async (request, reply) => {
     const { trackcode } = request.params
@@ -113,7 +119,7 @@ const subscribeRoute: FastifyPluginAsyncTypebox = async (app) => {
       detachFastifyListeners(reply.raw)
       // Headers hooks set on the reply (CORS, the simulator's) travel with the stream;
       // the stream keeps only those an event stream needs (see `sse-stream.ts`).
-      return openStream(reply.raw, reply.getHeaders() as OutgoingHttpHeaders, hub, trackcode, { log: app.log, reqId: request.id, startedAt: performance.now() - reply.elapsedTime })
+      return openStream(reply.raw, reply.getHeaders() as OutgoingHttpHeaders, hub, trackcode, { log: streamLog, reqId: request.id, ip: clientNetwork(request.ip), startedAt: performance.now() - reply.elapsedTime })
     }, { ip: request.ip, payer: payerOf(request.caller, app.config) })
   })
 }
