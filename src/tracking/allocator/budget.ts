@@ -16,7 +16,7 @@
  *   and expected checks are served — `(limit − reserved) ÷ (windowMs × paceFraction)`,
  *   a rate it could keep up window after window. It runs ahead of that rate (over
  *   `paceFraction` of a window) only while half the coming windows are free *and* the
- *   pace of the last eighth of a window, kept up for a whole one, would leave 35 %:
+ *   pace of the last eighth of a window, kept up for a whole one, would leave as much:
  *   a burst spent while the window is still empty (after a start) comes back a window
  *   later as a shortage, exactly when that day's checks are still counted. It tapers
  *   to zero only while less than `taperBelow` of the window is free (a small margin:
@@ -113,12 +113,6 @@ export interface OwnLoad {
 
 /** The recent pace is read over this part of a window. */
 const RECENT_PARTS = 8
-/**
- * Added to the free share the recent pace would leave before it limits running ahead
- * (without it, a small K on a small partition — 5 orders a day, 500 checks — lost its
- * run-ahead to the appointments' own bursts: p95 3 → 4 min; K = 100 at 800 alike).
- */
-const PROJECTION_MARGIN = 0.15
 
 /** Points of the next window where {@link peakOf} looks, besides each reservation. */
 const PEAK_GRID = 96
@@ -213,10 +207,10 @@ export class Budget {
     const taper = Math.max(0, Math.min(1, freeShare / s.taperBelow))
     // Ahead of the sustainable rate (over `paceFraction` of a window) only while half the
     // coming windows are free, and the recent pace of all its checks, kept up for a
-    // window, would leave 35 % free; at it once a quarter (10 %) or less is: running
-    // ahead of a tight budget is paid for later by hours without a watch.
+    // window, would leave as much; at it once a quarter or less is: running ahead of a
+    // tight budget is paid for later by hours without a watch.
     const projected = countAfter(load.checks, now - state.windowMs / RECENT_PARTS) * RECENT_PARTS
-    const aheadShare = ownLimit > 0 ? Math.min(freeShare, Math.max(0, ownLimit - projected) / ownLimit + PROJECTION_MARGIN) : 0
+    const aheadShare = ownLimit > 0 ? Math.min(freeShare, Math.max(0, ownLimit - projected) / ownLimit) : 0
     const pace = s.paceFraction + (1 - s.paceFraction) * Math.max(0, Math.min(1, (0.5 - aheadShare) / 0.25))
     const watchRate = state.windowMs > 0 ? sustainable / (state.windowMs * pace) * taper : 0
     return { limit, used: state.used, windowMs: state.windowMs, pausedUntil: state.pausedUntil, firstLooks, firstLookReserve, ownLimit, ownUsed, reservedHard, reservedSoft, peak, free, watchRate }
