@@ -90,12 +90,12 @@ export function defaultSettings (t: PollTimings): AllocatorSettings {
     unpaidSpacingMs: t.pollWaitingPaymentMs,
     syncMs: 5 * p,
     paceFraction: 2 / 3,
-    taperBelow: 0.15,
+    taperBelow: 0.02,
     arrivalShare: 0.05,
     creditCapMs: 10 * p,
     firstLookMargin: 1.1,
     firstLookMinimum: 8,
-    watchFloorShare: 0.6,
+    watchFloorShare: 0.7,
     retentionLateMs: 120 * p
   }
 }

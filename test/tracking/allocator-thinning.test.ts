@@ -113,3 +113,23 @@ t.test('the budget: first looks keep their reserve, the watch its floor, and the
   const peak = peakOf({ checks, unknown: 0, reserved: ahead, soft: 0 }, T0, 24 * HOUR)
   t.ok(peak >= 50 && peak <= 52, `the peak of the coming windows (${peak})`)
 })
+
+t.test('the budget: the watch runs ahead of its sustainable pace only while the recent pace, kept up for a window, leaves room', async (t) => {
+  const budget = new Budget({ paceFraction: 0.5, taperBelow: 0.02, arrivalShare: 0, creditCapMs: 10 * MINUTE, firstLookMargin: 1, firstLookMinimum: 0, watchFloorShare: 0.7 })
+  const state = (used: number): { limit: number, used: number, windowMs: number, pausedUntil: number } => ({ limit: 240, used, windowMs: 24 * HOUR, pausedUntil: 0 })
+  const sustainable = 240 / (24 * HOUR)
+  // 10 checks spread over the last 3 h: 80 a window at that pace, a third of the share.
+  const slow = Array.from({ length: 10 }, (_, i) => T0 - 3 * HOUR + (i + 0.5) * 3 * HOUR / 10)
+  const ahead = budget.view(state(10), 0, 0, { checks: slow, reserved: [] }, 0, 0, T0)
+  t.ok(Math.abs(ahead.watchRate - 2 * sustainable) < 1e-12, 'a slow recent pace: twice the sustainable rate')
+  // 30 checks over the last 3 h: 240 a window at that pace, the whole share, though the window holds only 30.
+  const burst = Array.from({ length: 30 }, (_, i) => T0 - 3 * HOUR + (i + 0.5) * 3 * HOUR / 30)
+  const paced = budget.view(state(30), 0, 0, { checks: burst, reserved: [] }, 0, 0, T0)
+  t.ok(paced.free > 0.5 * paced.ownLimit, 'most of the coming windows are free')
+  t.ok(Math.abs(paced.watchRate - sustainable) < 1e-12, 'a burst: the sustainable rate, not ahead of it')
+  // The taper sets in only at the last 2 % of the share.
+  const high = Array.from({ length: 230 }, (_, i) => T0 - 24 * HOUR + (i + 0.5) * 24 * HOUR / 230)
+  const nearlyFull = budget.view(state(230), 0, 0, { checks: high, reserved: [] }, 0, 0, T0)
+  t.equal(nearlyFull.free, 10)
+  t.ok(Math.abs(nearlyFull.watchRate - sustainable) < 1e-12, 'with 4 % of the share free, no taper yet')
+})

@@ -14,11 +14,15 @@
  *   plus a share kept for orders still to come, are set aside before the watch spends.
  * - **Pacing.** The watch's credit accrues at what a window leaves it once the planned
  *   and expected checks are served — `(limit − reserved) ÷ (windowMs × paceFraction)`,
- *   a rate it could keep up window after window — tapering to zero while less than
- *   `taperBelow` of the window is free (the taper is what keeps the window from
- *   filling: the watch settles where the window keeps about that much room for
- *   appointments and arrivals); it is capped, so an idle hour does not turn into a
- *   burst. Subtracting the window's own checks as well (as a first version did)
+ *   a rate it could keep up window after window. It runs ahead of that rate (over
+ *   `paceFraction` of a window) only while half the coming windows are free *and* the
+ *   pace of the last eighth of a window, kept up for a whole one, would leave as much:
+ *   a burst spent while the window is still empty (after a start) comes back a window
+ *   later as a shortage, exactly when that day's checks are still counted. It tapers
+ *   to zero only while less than `taperBelow` of the window is free (a small margin:
+ *   a taper that sets in early starves the watch whenever the window is high, and the
+ *   checks it did not make then let the window fill again a window later — the 24 h
+ *   echo); it is capped, so an idle hour does not turn into a burst. Subtracting the window's own checks as well (as a first version did)
  *   counts the planned checks twice — once spent, once reserved — and left a third of
  *   the partition unspent (at most 325 of 500 checks in any 24 h at K = 20).
  * - **Thinning.** When the appointments would reserve more than the allocator's share
@@ -107,8 +111,23 @@ export interface OwnLoad {
   soft: number
 }
 
+/** The recent pace is read over this part of a window. */
+const RECENT_PARTS = 8
+
 /** Points of the next window where {@link peakOf} looks, besides each reservation. */
 const PEAK_GRID = 96
+
+/** How many of the ascending `times` are after `t` (binary search). */
+function countAfter (times: readonly number[], t: number): number {
+  let lo = 0
+  let hi = times.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if ((times[mid] as number) <= t) lo = mid + 1
+    else hi = mid
+  }
+  return times.length - lo
+}
 
 /**
  * The most of the allocator's own checks any window ending within the next one will
@@ -119,17 +138,7 @@ const PEAK_GRID = 96
  */
 export function peakOf (load: OwnLoad, now: number, windowMs: number): number {
   const { checks, reserved } = load
-  // Checks made after `t`: binary search in the ascending times.
-  const after = (t: number): number => {
-    let lo = 0
-    let hi = checks.length
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if ((checks[mid] as number) <= t) lo = mid + 1
-      else hi = mid
-    }
-    return checks.length - lo
-  }
+  const after = (t: number): number => countAfter(checks, t)
   const at = (end: number, due: number): number => load.unknown + after(end - windowMs) + due + load.soft * Math.min(1, Math.max(0, end - now) / windowMs)
   let peak = at(now, 0)
   reserved.forEach((r, i) => { if (r < now + windowMs) peak = Math.max(peak, at(r, i + 1)) })
@@ -197,9 +206,12 @@ export class Budget {
     const freeShare = ownLimit > 0 ? free / ownLimit : 0
     const taper = Math.max(0, Math.min(1, freeShare / s.taperBelow))
     // Ahead of the sustainable rate (over `paceFraction` of a window) only while half the
-    // coming windows are free; at it once a quarter or less is: running ahead of a tight
-    // budget is paid for later by hours without a watch.
-    const pace = s.paceFraction + (1 - s.paceFraction) * Math.max(0, Math.min(1, (0.5 - freeShare) / 0.25))
+    // coming windows are free, and the recent pace of all its checks, kept up for a
+    // window, would leave as much; at it once a quarter or less is: running ahead of a
+    // tight budget is paid for later by hours without a watch.
+    const projected = countAfter(load.checks, now - state.windowMs / RECENT_PARTS) * RECENT_PARTS
+    const aheadShare = ownLimit > 0 ? Math.min(freeShare, Math.max(0, ownLimit - projected) / ownLimit) : 0
+    const pace = s.paceFraction + (1 - s.paceFraction) * Math.max(0, Math.min(1, (0.5 - aheadShare) / 0.25))
     const watchRate = state.windowMs > 0 ? sustainable / (state.windowMs * pace) * taper : 0
     return { limit, used: state.used, windowMs: state.windowMs, pausedUntil: state.pausedUntil, firstLooks, firstLookReserve, ownLimit, ownUsed, reservedHard, reservedSoft, peak, free, watchRate }
   }
