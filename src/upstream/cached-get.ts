@@ -74,7 +74,32 @@ export function setCacheHeaders (reply: ForwardingReply, result: UpstreamResult,
     reply.header('cache-control', 'no-store')
     return
   }
-  reply.header('cache-control', `public, max-age=${Math.ceil(ttlMs / 1000)}`)
+  reply.header('cache-control', cacheControlOf(ttlMs))
   const at = fetchedAt.get(result)
-  if (at !== undefined) reply.header('age', String(Math.max(0, Math.floor((Date.now() - at) / 1000))))
+  if (at !== undefined) reply.header('age', secondsText(Math.max(0, Math.floor((Date.now() - at) / 1000))))
+}
+
+/** `Cache-Control` of a cacheable answer per TTL (a few TTLs: one per cached route kind). */
+const cacheControls = new Map<number, string>()
+
+function cacheControlOf (ttlMs: number): string {
+  let value = cacheControls.get(ttlMs)
+  if (value === undefined) {
+    value = `public, max-age=${Math.ceil(ttlMs / 1000)}`
+    if (cacheControls.size < 16) cacheControls.set(ttlMs, value)
+  }
+  return value
+}
+
+/** Decimal texts of small whole numbers of seconds, made once each. */
+const SECONDS_KEPT = 3600
+const secondsTexts: string[] = []
+
+function secondsText (seconds: number): string {
+  let text = secondsTexts[seconds]
+  if (text === undefined) {
+    text = String(seconds)
+    if (seconds <= SECONDS_KEPT) secondsTexts[seconds] = text
+  }
+  return text
 }
