@@ -26,9 +26,62 @@ export interface CachedGet {
 const queryKeys = new Map<string, string>()
 const KEYS_KEPT = 1000
 
+/**
+ * Keys are remembered rather than built per request: a string built anew is hashed
+ * again by every map it is looked up in (this module's, then the cache store's), while
+ * a remembered one carries its hash.
+ */
+const pathKeys = new Map<string, string>()
+/** Keys of GETs with a one-name query, by path, name and value (at most {@link KEYS_KEPT} values). */
+const oneNameKeys = new Map<string, Map<string, Map<string, string>>>()
+let oneNameKeysHeld = 0
+
+/** The key of a GET without query (paths are the routes' constants: a handful). */
+function pathKey (path: string): string {
+  let key = pathKeys.get(path)
+  if (key === undefined) {
+    key = `GET ${path}`
+    if (pathKeys.size < KEYS_KEPT) pathKeys.set(path, key)
+  }
+  return key
+}
+
+/** The key of a GET whose query has the one name `name`. */
+function oneNameKey (path: string, name: string, value: string): string {
+  if (oneNameKeysHeld >= KEYS_KEPT) {
+    oneNameKeys.clear()
+    oneNameKeysHeld = 0
+  }
+  let byName = oneNameKeys.get(path)
+  if (byName === undefined) {
+    byName = new Map()
+    oneNameKeys.set(path, byName)
+  }
+  let byValue = byName.get(name)
+  if (byValue === undefined) {
+    byValue = new Map()
+    byName.set(name, byValue)
+  }
+  let key = byValue.get(value)
+  if (key === undefined) {
+    const qs = new URLSearchParams({ [name]: value }).toString()
+    key = `GET ${path}${qs === '' ? '' : `?${qs}`}`
+    byValue.set(value, key)
+    oneNameKeysHeld++
+  }
+  return key
+}
+
 /** The cache key of a GET: its path and its (already normalized) query. */
 export function cacheKey (get: CachedGet): string {
-  if (get.query === undefined) return `GET ${get.path}`
+  if (get.query === undefined) return pathKey(get.path)
+  let only: string | undefined
+  let names = 0
+  for (const name in get.query) {
+    only = name
+    names++
+  }
+  if (names === 1) return oneNameKey(get.path, only as string, get.query[only as string] as string)
   // Names and values joined by NUL, which none of them holds (else no remembering).
   let id = get.path
   for (const name in get.query) id += `\u0000${name}\u0000${get.query[name] as string}`
@@ -74,7 +127,32 @@ export function setCacheHeaders (reply: ForwardingReply, result: UpstreamResult,
     reply.header('cache-control', 'no-store')
     return
   }
-  reply.header('cache-control', `public, max-age=${Math.ceil(ttlMs / 1000)}`)
+  reply.header('cache-control', cacheControlOf(ttlMs))
   const at = fetchedAt.get(result)
-  if (at !== undefined) reply.header('age', String(Math.max(0, Math.floor((Date.now() - at) / 1000))))
+  if (at !== undefined) reply.header('age', secondsText(Math.max(0, Math.floor((Date.now() - at) / 1000))))
+}
+
+/** `Cache-Control` of a cacheable answer per TTL (a few TTLs: one per cached route kind). */
+const cacheControls = new Map<number, string>()
+
+function cacheControlOf (ttlMs: number): string {
+  let value = cacheControls.get(ttlMs)
+  if (value === undefined) {
+    value = `public, max-age=${Math.ceil(ttlMs / 1000)}`
+    if (cacheControls.size < 16) cacheControls.set(ttlMs, value)
+  }
+  return value
+}
+
+/** Decimal texts of small whole numbers of seconds, made once each. */
+const SECONDS_KEPT = 3600
+const secondsTexts: string[] = []
+
+function secondsText (seconds: number): string {
+  let text = secondsTexts[seconds]
+  if (text === undefined) {
+    text = String(seconds)
+    if (seconds <= SECONDS_KEPT) secondsTexts[seconds] = text
+  }
+  return text
 }

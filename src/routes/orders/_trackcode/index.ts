@@ -13,6 +13,7 @@ import { componentRef, TrackcodeParams } from '../../../tracking/schemas.js'
 import { POLL_HEADERS } from '../../../openapi/response-headers.js'
 import { payerOf } from '../../../access/payer.js'
 import type { StoredSnapshot } from '../../../state/snapshots/index.js'
+import type { FastifyReply } from 'fastify'
 
 const schema = {
   operationId: 'getTrackedOrder',
@@ -30,35 +31,59 @@ const schema = {
   }
 }
 
-/**
- * The UTF-8 bytes of a stored snapshot's JSON, made once per snapshot: the stores hand out
- * the same object while the snapshot is current, and a JSON holding masked addresses
- * (`…`) is a two-byte string that would otherwise be measured and encoded on every answer.
- */
-const bytesOf = new WeakMap<StoredSnapshot, Buffer>()
+/** What is sent for one stored snapshot, made once per snapshot (see {@link answerOf}). */
+interface Answer {
+  /** The snapshot's JSON as UTF-8 bytes. */
+  bytes: Buffer
+  /** Its `ETag`, e.g. `"3"`. */
+  etag: string
+}
 
-function snapshotBytes (snapshot: StoredSnapshot): Buffer {
-  let bytes = bytesOf.get(snapshot)
-  if (bytes === undefined) {
-    bytes = Buffer.from(snapshot.json, 'utf8')
-    bytesOf.set(snapshot, bytes)
+/**
+ * The answer of a stored snapshot, made once: the stores hand out the same object while
+ * the snapshot is current, and a JSON holding masked addresses (`…`) is a two-byte
+ * string that would otherwise be measured and encoded on every answer.
+ */
+const answers = new WeakMap<StoredSnapshot, Answer>()
+
+function answerOf (snapshot: StoredSnapshot): Answer {
+  let answer = answers.get(snapshot)
+  if (answer === undefined) {
+    answer = { bytes: Buffer.from(snapshot.json, 'utf8'), etag: `"${snapshot.order.version}"` }
+    answers.set(snapshot, answer)
   }
-  return bytes
+  return answer
+}
+
+/** `X-Poll-After` and `Cache-Control` of each whole number of seconds met so far (a handful). */
+const POLL_HEADERS_KEPT = 3600
+const pollAfterValues: string[] = []
+const cacheControlValues: string[] = []
+
+function setPollHeaders (reply: FastifyReply, seconds: number): void {
+  let pollAfter = pollAfterValues[seconds]
+  let cacheControl = cacheControlValues[seconds]
+  if (pollAfter === undefined || cacheControl === undefined) {
+    pollAfter = String(seconds)
+    cacheControl = `private, max-age=${seconds}`
+    if (seconds <= POLL_HEADERS_KEPT) {
+      pollAfterValues[seconds] = pollAfter
+      cacheControlValues[seconds] = cacheControl
+    }
+  }
+  reply.header('x-poll-after', pollAfter).header('cache-control', cacheControl)
 }
 
 const orderRoute: FastifyPluginAsyncTypebox = async (app) => {
   const hub = app.tracking
   app.get('/orders/:trackcode', { schema, schemaErrorFormatter: schemaErrorFormatter(schema) }, async (request, reply) => {
     const { snapshot, pollAfterMs } = await hub.poll(request.params.trackcode, payerOf(request.caller, app.config))
-    const seconds = Math.max(1, Math.ceil(pollAfterMs / 1000))
-    const etag = `"${snapshot.order.version}"`
-    reply
-      .header('x-poll-after', String(seconds))
-      .header('cache-control', `private, max-age=${seconds}`)
-      .header('etag', etag)
-    if (request.headers['if-none-match'] === etag) return await reply.code(304).send()
+    const answer = answerOf(snapshot)
+    setPollHeaders(reply, Math.max(1, Math.ceil(pollAfterMs / 1000)))
+    reply.header('etag', answer.etag)
+    if (request.headers['if-none-match'] === answer.etag) return reply.code(304).send()
     // The stored serialization is sent as is (as bytes: no response serializer touches them).
-    return await reply.type('application/json; charset=utf-8').send(snapshotBytes(snapshot) as never)
+    return reply.type('application/json; charset=utf-8').send(answer.bytes as never)
   })
 }
 
