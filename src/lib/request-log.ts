@@ -28,6 +28,7 @@
 import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify'
 import pino from 'pino'
 import { anonymizeIp, redactUrl } from './log-privacy.js'
+import { remembered } from './remembered.js'
 
 /** The `req` of an access line. */
 export interface AccessRequest {
@@ -35,10 +36,6 @@ export interface AccessRequest {
   url: string
   ip?: string
 }
-
-/** Client addresses seen lately and their networks (a client sends many requests): at most {@link NETWORKS_KEPT}. */
-const networks = new Map<string, string>()
-const NETWORKS_KEPT = 10_000
 
 /**
  * URLs logged lately, as logged (clients poll the same URLs): at most {@link URLS_KEPT},
@@ -67,16 +64,8 @@ export function accessRequest (request: FastifyRequest): AccessRequest {
   return { method: request.method, url: loggedUrl(request.url), ip: clientNetwork(request.ip) }
 }
 
-/** The network of a client address, as access lines show it (`anonymizeIp`, remembered). */
-export function clientNetwork (ip: string): string {
-  let network = networks.get(ip)
-  if (network === undefined) {
-    network = anonymizeIp(ip)
-    if (networks.size >= NETWORKS_KEPT) networks.clear()
-    networks.set(ip, network)
-  }
-  return network
-}
+/** The network of a client address, as access lines show it (`anonymizeIp`, remembered for the last 10 000 addresses). */
+export const clientNetwork = remembered(anonymizeIp, 10_000)
 
 /**
  * The logger of access lines, a sibling of `log`: `req` and `res` are logged as given

@@ -30,6 +30,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import { networkOf } from '../access/caller.js'
 import { GatewayError } from '../errors.js'
 import { FixedWindowCounter } from './rate-limit/fixed-window.js'
+import { remembered } from '../lib/remembered.js'
 
 export interface RateLimitPluginOptions {
   /** General limit per IP and window; 0 disables it. */
@@ -56,20 +57,12 @@ export function isExempt (method: string, url: string): boolean {
   return url === '/healthz' || url === '/readyz' || url === '/metrics' || url.endsWith('/subscribe')
 }
 
-/** Client addresses seen lately and their keys (at most {@link KEYS_KEPT}): a client sends many requests. */
-const keys = new Map<string, string>()
-const KEYS_KEPT = 10_000
+/** The network of a client address (`networkOf`), remembered for the last 10 000 addresses. */
+const networkOfAddress = remembered(networkOf, 10_000)
 
 /** One counter per client network: an IPv4 address, an IPv6 /64. */
 function clientKey (request: FastifyRequest): string {
-  const ip = request.ip
-  let key = keys.get(ip)
-  if (key === undefined) {
-    key = networkOf(ip)
-    if (keys.size >= KEYS_KEPT) keys.clear()
-    keys.set(ip, key)
-  }
-  return key
+  return networkOfAddress(request.ip)
 }
 
 function methods (route: RouteOptions): string[] {

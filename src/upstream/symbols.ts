@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify'
 import { cachedGet } from './cached-get.js'
 import type { Payer, UpstreamResult } from './client.js'
 import { isSuccess } from './forward.js'
+import { remembered } from '../lib/remembered.js'
 
 /** The upstream path of the exchange configuration, whose `prices_usd` names the supported tickers. */
 export const EXCHANGE_META_PATH = '/meta/exchange'
@@ -22,25 +23,15 @@ export function parseSymbols (symbols: string): string[] {
   return [...new Set(symbols.split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== ''))].sort()
 }
 
-/** Lists parsed lately (at most {@link LISTS_KEPT}); never changed by their users. */
-const parsed = new Map<string, readonly string[]>()
+const LISTS_KEPT = 1000
 
-/** {@link parseSymbols}, remembered. */
-function parsedSymbols (symbols: string): readonly string[] {
-  let tickers = parsed.get(symbols)
-  if (tickers === undefined) {
-    tickers = parseSymbols(symbols)
-    if (parsed.size >= LISTS_KEPT) parsed.clear()
-    parsed.set(symbols, tickers)
-  }
-  return tickers
-}
+/** {@link parseSymbols}, remembered for the lists asked lately (at most {@link LISTS_KEPT}); never changed by their users. */
+const parsedSymbols = remembered<readonly string[]>(parseSymbols, LISTS_KEPT)
 
 /** The supported tickers of each exchange meta answer seen (`null`: it names none). */
 const tickersOf = new WeakMap<UpstreamResult, Set<string> | null>()
 /** Per set of supported tickers, the canonical form of the lists asked lately (at most {@link LISTS_KEPT}). */
 const canonicalOf = new WeakMap<Set<string>, Map<string, string>>()
-const LISTS_KEPT = 1000
 
 /** The tickers an exchange meta answer prices; `null` when it says nothing usable. */
 function tickersIn (meta: UpstreamResult): Set<string> | null {
