@@ -35,7 +35,8 @@ import { BenchChild, assertFileDescriptors } from './lib/proc.js'
 import type { BenchBuild } from './lib/build.js'
 import { ratio, round, summarize, type Summary } from './lib/stats.js'
 import { monoMs, sleep, waitFor } from './lib/time.js'
-import { BENCH_KEY, callsOf, gatewayEnv, gatewayExecArgv, startSimulatorProcess, type BenchSimulator } from './lib/upstream-fixture.js'
+import { Deadline } from './lib/deadline.js'
+import { BENCH_KEY, callsOf, startGatewayProcess, startSimulatorProcess, type BenchSimulator } from './lib/upstream-fixture.js'
 
 const CHECK_ROUTE = 'POST /v1/orders/check'
 /** Production polling interval (POLL_INTERVAL_MS default), for the calls-per-day projection. */
@@ -271,27 +272,6 @@ interface ClientStatus { open: number, closed: number, failed: number, events: n
 interface MemoryUsage { rss: number, heapTotal: number, heapUsed: number, external: number, arrayBuffers: number, newSpace: number }
 interface Published { trackcode: string, version: number, status: string, frameBytes: number, publishedAt: number, fannedOutAt: number, flushedAt: number }
 
-class Deadline {
-  readonly #at: number
-  readonly #what: string
-  constructor (ms: number, what: string) {
-    this.#at = monoMs() + ms
-    this.#what = what
-  }
-
-  /** Milliseconds left (throws when none). */
-  left (): number {
-    const left = this.#at - monoMs()
-    if (left <= 0) throw new Error(`${this.#what}: time limit reached`)
-    return left
-  }
-
-  /** `ms`, capped by what is left. */
-  cap (ms: number): number {
-    return Math.max(1, Math.min(ms, this.left()))
-  }
-}
-
 async function startClients (build: BenchBuild, count: number): Promise<BenchChild[]> {
   return await Promise.all(Array.from({ length: count }, async (_, i) => await BenchChild.start({
     name: `client-${i + 1}`,
@@ -386,20 +366,15 @@ async function runGateway (sim: BenchSimulator, opts: FanoutOptions, n: number, 
   const log = (line: string): void => { opts.log(writer === 'plugin' ? line.replace('gateway', 'gateway (@fastify/sse)') : line) }
   const warmup = Math.min(opts.warmup, Math.floor(n / 10))
   const prefix = writer === 'plugin' ? '/bench/sse-plugin' : ''
-  const gateway = await BenchChild.start({
-    name: 'gateway',
-    entry: opts.build.entry('bench/gateway-process.ts'),
-    execArgv: gatewayExecArgv(['--expose-gc']),
-    env: gatewayEnv(sim.baseUrl, {
-      POLL_INTERVAL_MS: String(opts.pollIntervalMs),
-      POLL_WAITING_PAYMENT_MS: String(opts.pollIntervalMs),
-      // A quota no run reaches: the fair-share stretching must not slow the polls measured.
-      UPSTREAM_DAILY_QUOTA: '100000000',
-      RATE_LIMIT_MAX: '0',
-      SSE_HEARTBEAT_MS: String(opts.heartbeatMs),
-      ...(writer === 'plugin' ? { BENCH_SSE_VARIANT: 'plugin' } : {})
-    })
-  })
+  const gateway = await startGatewayProcess(opts.build, sim.baseUrl, {
+    POLL_INTERVAL_MS: String(opts.pollIntervalMs),
+    POLL_WAITING_PAYMENT_MS: String(opts.pollIntervalMs),
+    // A quota no run reaches: the fair-share stretching must not slow the polls measured.
+    UPSTREAM_DAILY_QUOTA: '100000000',
+    RATE_LIMIT_MAX: '0',
+    SSE_HEARTBEAT_MS: String(opts.heartbeatMs),
+    ...(writer === 'plugin' ? { BENCH_SSE_VARIANT: 'plugin' } : {})
+  }, ['--expose-gc'])
   const clients = await startClients(opts.build, opts.clients)
   const slowClient = opts.slowReaders > 0 ? (await startClients(opts.build, 1))[0] : undefined
   try {

@@ -22,8 +22,8 @@ import type { BenchBuild } from './lib/build.js'
 import { runLoad, type LoadSpec } from './lib/load.js'
 import { BenchChild } from './lib/proc.js'
 import { ratio, round } from './lib/stats.js'
-import { monoMs } from './lib/time.js'
-import { gatewayEnv, gatewayExecArgv, startSimulatorProcess } from './lib/upstream-fixture.js'
+import { Deadline } from './lib/deadline.js'
+import { gatewayExecArgv, startGatewayProcess, startSimulatorProcess } from './lib/upstream-fixture.js'
 
 /** Options of {@link runMemoryRoutes}. */
 export interface MemoryRoutesOptions {
@@ -77,25 +77,17 @@ const TARGET_RATIO = 0.7
 /** Runs the benchmark; see the module comment. */
 export async function runMemoryRoutes (opts: MemoryRoutesOptions): Promise<MemoryRoutesResult> {
   const { log } = opts
-  const started = monoMs()
-  const timeLeft = (): void => {
-    if (monoMs() - started > opts.timeLimitMs) throw new Error('memory-routes benchmark: time limit reached')
-  }
+  const deadline = new Deadline(opts.timeLimitMs, 'memory-routes benchmark')
   const sim = await startSimulatorProcess(opts.build)
   let gateway: BenchChild | undefined
   let bare: BenchChild | undefined
   try {
-    gateway = await BenchChild.start({
-      name: 'gateway',
-      entry: opts.build.entry('bench/gateway-process.ts'),
-      execArgv: gatewayExecArgv(),
-      env: gatewayEnv(sim.baseUrl, {
-        // Production's level: every answered request is logged.
-        LOG_LEVEL: 'info',
-        UPSTREAM_DAILY_QUOTA: '100000000',
-        // The limiter runs and costs what it costs, but is never reached.
-        RATE_LIMIT_MAX: '10000000'
-      })
+    gateway = await startGatewayProcess(opts.build, sim.baseUrl, {
+      // Production's level: every answered request is logged.
+      LOG_LEVEL: 'info',
+      UPSTREAM_DAILY_QUOTA: '100000000',
+      // The limiter runs and costs what it costs, but is never reached.
+      RATE_LIMIT_MAX: '10000000'
     })
     bare = await BenchChild.start({ name: 'bare-fastify', entry: opts.build.entry('bench/bare-fastify-process.ts'), execArgv: gatewayExecArgv() })
     const gw = gateway
@@ -149,7 +141,7 @@ export async function runMemoryRoutes (opts: MemoryRoutesOptions): Promise<Memor
       for (let i = 0; i < opts.reps; i++) {
         b.push(await run(base, bareSpec(opts.durationS)))
         g.push(await run(gw, spec(opts.durationS)))
-        timeLeft()
+        deadline.left()
       }
       const stats = await sim.stats()
       const upstreamCalls = r.upstream.reduce((s, u) => s + (stats.byRoute[u] ?? 0), 0)

@@ -18,8 +18,8 @@ import type { BenchBuild } from './lib/build.js'
 import { runLoad, type LoadFigures, type LoadSpec } from './lib/load.js'
 import { BenchChild } from './lib/proc.js'
 import { ratio, round, summarize, type Summary } from './lib/stats.js'
-import { monoMs } from './lib/time.js'
-import { BENCH_KEY, callsOf, gatewayEnv, gatewayExecArgv, startSimulatorProcess, type BenchSimulator } from './lib/upstream-fixture.js'
+import { Deadline } from './lib/deadline.js'
+import { BENCH_KEY, callsOf, startGatewayProcess, startSimulatorProcess, type BenchSimulator } from './lib/upstream-fixture.js'
 
 /** Options of {@link runPassthrough}. */
 export interface PassthroughOptions {
@@ -128,22 +128,14 @@ async function measured (spec: LoadSpec, sim: BenchSimulator, gateway: BenchChil
 /** Runs the pass-through benchmark; see the module comment. */
 export async function runPassthrough (opts: PassthroughOptions): Promise<PassthroughResult> {
   const { log } = opts
-  const started = monoMs()
-  const timeLeft = (): void => {
-    if (monoMs() - started > opts.timeLimitMs) throw new Error('pass-through benchmark: time limit reached')
-  }
+  const deadline = new Deadline(opts.timeLimitMs, 'pass-through benchmark')
   const sim = await startSimulatorProcess(opts.build)
   let gateway: BenchChild | undefined
   try {
-    gateway = await BenchChild.start({
-      name: 'gateway',
-      entry: opts.build.entry('bench/gateway-process.ts'),
-      execArgv: gatewayExecArgv(),
-      env: gatewayEnv(sim.baseUrl, {
-        UPSTREAM_DAILY_QUOTA: '100000000',
-        // The limiter stays on (its per-request cost is part of the overhead) but is never reached.
-        RATE_LIMIT_MAX: '10000000'
-      })
+    gateway = await startGatewayProcess(opts.build, sim.baseUrl, {
+      UPSTREAM_DAILY_QUOTA: '100000000',
+      // The limiter stays on (its per-request cost is part of the overhead) but is never reached.
+      RATE_LIMIT_MAX: '10000000'
     })
     const gw = gateway
     const gatewayUrl = `${(gw.ready as { url: string }).url}/v1`
@@ -164,7 +156,7 @@ export async function runPassthrough (opts: PassthroughOptions): Promise<Passthr
       await runLoad(checkSpec(true, opts.connections, opts.warmupS))
       await runLoad(checkSpec(false, opts.connections, opts.warmupS))
     }
-    timeLeft()
+    deadline.left()
 
     log('pass-through: added latency (1 connection, sequential requests)')
     const direct: Array<{ load: LoadFigures, run: RunFigures }> = []
@@ -173,7 +165,7 @@ export async function runPassthrough (opts: PassthroughOptions): Promise<Passthr
     for (let i = 0; i < opts.reps; i++) {
       direct.push(await measured(checkSpec(true, 1, repS), sim, gw, false))
       viaGateway.push(await measured(checkSpec(false, 1, repS), sim, gw, true))
-      timeLeft()
+      deadline.left()
     }
     const pooledDirect = pool(direct)
     const pooledGateway = pool(viaGateway)
@@ -201,7 +193,7 @@ export async function runPassthrough (opts: PassthroughOptions): Promise<Passthr
       upstreamCallsPerRequest: round(gatewayChecks / Math.max(1, satGateway.load.latency.count), 3)
     }
     log(`  direct ${throughput.direct.perSecond} req/s; gateway ${throughput.gateway.perSecond} req/s (ratio ${throughput.ratio})`)
-    timeLeft()
+    deadline.left()
 
     const cached: CachedRouteFigures[] = []
     for (const route of CACHED_ROUTES) {
@@ -219,7 +211,7 @@ export async function runPassthrough (opts: PassthroughOptions): Promise<Passthr
       const upstreamCalls = callsOf(await sim.stats(), route.upstream)
       cached.push({ route: `GET /v1${route.path}`, gateway: g.run, direct: d.run, upstreamCalls, throughputRatio: round(ratio(g.run.perSecond, d.run.perSecond), 2) })
       log(`  GET /v1${route.path}: gateway ${g.run.perSecond} req/s (${upstreamCalls} upstream calls), direct ${d.run.perSecond} req/s`)
-      timeLeft()
+      deadline.left()
     }
 
     const slowestCached = cached.reduce((m, c) => Math.min(m, c.gateway.perSecond), Number.POSITIVE_INFINITY)

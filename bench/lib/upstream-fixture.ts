@@ -91,6 +91,19 @@ export function gatewayEnv (upstream: string, overrides: Readonly<Record<string,
   }
 }
 
+/**
+ * Starts `bench/gateway-process.ts` in front of `upstream`, with {@link gatewayEnv}`(upstream,
+ * env)` and {@link gatewayExecArgv}`(nodeFlags)`.
+ */
+export async function startGatewayProcess (build: BenchBuild, upstream: string, env: Readonly<Record<string, string>> = {}, nodeFlags: readonly string[] = []): Promise<BenchChild> {
+  return await BenchChild.start({
+    name: 'gateway',
+    entry: build.entry('bench/gateway-process.ts'),
+    execArgv: gatewayExecArgv(nodeFlags),
+    env: gatewayEnv(upstream, env)
+  })
+}
+
 /** A fresh state directory under the system's temporary one, deleted when this process exits. */
 function benchDataDir (): string {
   const dir = mkdtempSync(join(tmpdir(), 'trackgate-bench-state-'))
