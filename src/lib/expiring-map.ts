@@ -1,7 +1,8 @@
 /**
  * A bounded map with lazy expiry: entries vanish once their TTL has passed (noticed on
  * read), and past `max` entries the oldest-written one is evicted. Re-setting a key
- * moves it to the young end. The in-process stores (cache, snapshots) are built on it.
+ * moves it to the young end. The in-process stores (cache, snapshots) are built on it,
+ * as are the SQLite stores' in-process copies of their rows.
  *
  * Not `lru-cache`: with an injected clock it never expires an entry written at time 0
  * and keeps one until its age *exceeds* the TTL (here, and in Redis, it is gone once the
@@ -34,9 +35,14 @@ export class ExpiringMap<V> {
 
   /** Stores `value` for `ttlMs`; a TTL of 0 or less removes the key. */
   set (key: string, value: V, ttlMs: number): void {
+    this.setUntil(key, value, this.#now() + ttlMs)
+  }
+
+  /** Stores `value` until the epoch ms `expiresAt`; one already past removes the key. */
+  setUntil (key: string, value: V, expiresAt: number): void {
     this.#entries.delete(key)
-    if (ttlMs <= 0) return
-    this.#entries.set(key, { value, expiresAt: this.#now() + ttlMs })
+    if (expiresAt <= this.#now()) return
+    this.#entries.set(key, { value, expiresAt })
     if (this.#entries.size > this.#max) {
       const oldest = this.#entries.keys().next().value
       if (oldest !== undefined) this.#entries.delete(oldest)
@@ -45,6 +51,10 @@ export class ExpiringMap<V> {
 
   delete (key: string): void {
     this.#entries.delete(key)
+  }
+
+  clear (): void {
+    this.#entries.clear()
   }
 
   /** The live entries, oldest-written first (expired ones are dropped on the way). */

@@ -15,6 +15,7 @@ import type { CacheStore } from './index.js'
 import type { CacheCodec } from './codec.js'
 import type { StateDatabase } from '../sqlite/database.js'
 import { ExternalWrites } from '../sqlite/external-writes.js'
+import { ExpiringMap } from '../../lib/expiring-map.js'
 
 /** Keys whose decoded value is kept at most. */
 const COPIES_KEPT = 1000
@@ -30,27 +31,24 @@ export class SqliteCacheStore<V> implements CacheStore<V> {
   readonly #codec: CacheCodec<V>
   readonly #now: () => number
   readonly #writes: ExternalWrites
-  readonly #copies = new Map<string, { value: V, expiresAt: number }>()
+  readonly #copies: ExpiringMap<V>
 
   constructor (opts: SqliteCacheStoreOptions<V>) {
     this.#db = opts.db
     this.#codec = opts.codec
     this.#now = opts.now ?? Date.now
     this.#writes = new ExternalWrites(opts.db)
+    this.#copies = new ExpiringMap<V>(COPIES_KEPT, this.#now)
   }
 
   async get (key: string): Promise<V | undefined> {
     if (this.#writes.changed()) this.#copies.clear()
-    const now = this.#now()
     const copy = this.#copies.get(key)
-    if (copy !== undefined) {
-      if (copy.expiresAt > now) return copy.value
-      this.#copies.delete(key)
-    }
-    const row = this.#db.statement('SELECT value, expires_at FROM cache WHERE key = ? AND expires_at > ?').get(key, now) as { value: Buffer, expires_at: number } | undefined
+    if (copy !== undefined) return copy
+    const row = this.#db.statement('SELECT value, expires_at FROM cache WHERE key = ? AND expires_at > ?').get(key, this.#now()) as { value: Buffer, expires_at: number } | undefined
     if (row === undefined) return undefined
     const value = this.#codec.decode(row.value)
-    if (value !== undefined) this.#keep(key, value, row.expires_at)
+    if (value !== undefined) this.#copies.setUntil(key, value, row.expires_at)
     return value
   }
 
@@ -69,20 +67,11 @@ export class SqliteCacheStore<V> implements CacheStore<V> {
     // What a read would decode (not the caller's object, which it may still change).
     const stored = this.#codec.decode(bytes)
     if (stored === undefined) this.#copies.delete(key)
-    else this.#keep(key, stored, expiresAt)
+    else this.#copies.setUntil(key, stored, expiresAt)
   }
 
   /** Deletes the expired entries; returns how many. */
   sweep (): number {
     return this.#db.statement('DELETE FROM cache WHERE expires_at <= ?').run(this.#now()).changes
-  }
-
-  #keep (key: string, value: V, expiresAt: number): void {
-    this.#copies.delete(key)
-    if (this.#copies.size >= COPIES_KEPT) {
-      const oldest = this.#copies.keys().next().value
-      if (oldest !== undefined) this.#copies.delete(oldest)
-    }
-    this.#copies.set(key, { value, expiresAt })
   }
 }

@@ -20,6 +20,7 @@ import type { StateDatabase } from '../sqlite/database.js'
 import type { OutboxEvent } from '../webhooks/index.js'
 import type { SqliteWebhookStore } from '../webhooks/sqlite.js'
 import { ExternalWrites } from '../sqlite/external-writes.js'
+import { ExpiringMap } from '../../lib/expiring-map.js'
 
 interface Row {
   version: number
@@ -30,22 +31,6 @@ interface Row {
 
 /** Trackcodes whose snapshot (and, apart, whose mark) is kept at most. */
 const COPIES_KEPT = 10_000
-
-/** A snapshot row as kept in process. */
-interface Copy {
-  snapshot: StoredSnapshot
-  expiresAt: number
-}
-
-/** Sets `key` in `map` as its newest entry, dropping the oldest beyond {@link COPIES_KEPT}. */
-function keep<V> (map: Map<string, V>, key: string, value: V): void {
-  map.delete(key)
-  if (map.size >= COPIES_KEPT) {
-    const oldest = map.keys().next().value
-    if (oldest !== undefined) map.delete(oldest)
-  }
-  map.set(key, value)
-}
 
 export interface SqliteSnapshotStoreOptions {
   db: StateDatabase
@@ -59,15 +44,17 @@ export class SqliteSnapshotStore implements SnapshotStore {
   readonly #now: () => number
   readonly #outbox: SqliteWebhookStore | undefined
   readonly #writes: ExternalWrites
-  readonly #snapshots = new Map<string, Copy>()
-  /** A trackcode's not-found mark: when it expires; 0 for no mark. */
-  readonly #marks = new Map<string, number>()
+  readonly #snapshots: ExpiringMap<StoredSnapshot>
+  /** Whether a trackcode has a not-found mark (`true` until the mark expires; `false`, no mark, until someone else writes). */
+  readonly #marks: ExpiringMap<boolean>
 
   constructor (opts: SqliteSnapshotStoreOptions) {
     this.#db = opts.db
     this.#outbox = opts.outbox
     this.#now = opts.now ?? Date.now
     this.#writes = new ExternalWrites(opts.db)
+    this.#snapshots = new ExpiringMap(COPIES_KEPT, this.#now)
+    this.#marks = new ExpiringMap(COPIES_KEPT, this.#now)
   }
 
   /** Drops every copy when someone else may have written. */
@@ -79,19 +66,15 @@ export class SqliteSnapshotStore implements SnapshotStore {
 
   async get (trackcode: string): Promise<StoredSnapshot | undefined> {
     this.#revalidate()
-    const now = this.#now()
     const copy = this.#snapshots.get(trackcode)
-    if (copy !== undefined) {
-      if (copy.expiresAt > now) return copy.snapshot
-      this.#snapshots.delete(trackcode)
-    }
-    const row = this.#db.statement('SELECT version, json, checked_at, expires_at FROM snapshots WHERE trackcode = ? AND expires_at > ?').get(trackcode, now) as Row | undefined
+    if (copy !== undefined) return copy
+    const row = this.#db.statement('SELECT version, json, checked_at, expires_at FROM snapshots WHERE trackcode = ? AND expires_at > ?').get(trackcode, this.#now()) as Row | undefined
     if (row === undefined) return undefined
     try {
       const order = JSON.parse(row.json) as TrackedOrder
       if (typeof order !== 'object' || order === null || order.version !== row.version) return undefined
       const snapshot = { order, json: row.json, checkedAt: row.checked_at }
-      keep(this.#snapshots, trackcode, { snapshot, expiresAt: row.expires_at })
+      this.#snapshots.setUntil(trackcode, snapshot, row.expires_at)
       return snapshot
     } catch {
       return undefined
@@ -125,7 +108,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
     } else {
       // Parsed from the stored JSON, as a read would give it (not the caller's object).
       const order = JSON.parse(snapshot.json) as TrackedOrder
-      keep(this.#snapshots, trackcode, { snapshot: { order, json: snapshot.json, checkedAt: snapshot.checkedAt }, expiresAt: now + ttlMs })
+      this.#snapshots.setUntil(trackcode, { order, json: snapshot.json, checkedAt: snapshot.checkedAt }, now + ttlMs)
     }
     return true
   }
@@ -135,22 +118,22 @@ export class SqliteSnapshotStore implements SnapshotStore {
     if (ttlMs <= 0) {
       this.#db.statement('DELETE FROM not_found WHERE trackcode = ?').run(trackcode)
       this.#writes.committed()
-      keep(this.#marks, trackcode, 0)
+      this.#marks.setUntil(trackcode, false, Infinity)
       return
     }
     const expiresAt = this.#now() + ttlMs
     this.#db.statement('INSERT OR REPLACE INTO not_found (trackcode, expires_at) VALUES (?, ?)').run(trackcode, expiresAt)
     this.#writes.committed()
-    keep(this.#marks, trackcode, expiresAt)
+    this.#marks.setUntil(trackcode, true, expiresAt)
   }
 
   async isNotFound (trackcode: string): Promise<boolean> {
     this.#revalidate()
-    const now = this.#now()
     const mark = this.#marks.get(trackcode)
-    if (mark !== undefined) return mark > now
-    const row = this.#db.statement('SELECT expires_at FROM not_found WHERE trackcode = ? AND expires_at > ?').get(trackcode, now) as { expires_at: number } | undefined
-    keep(this.#marks, trackcode, row?.expires_at ?? 0)
+    if (mark !== undefined) return mark
+    const row = this.#db.statement('SELECT expires_at FROM not_found WHERE trackcode = ? AND expires_at > ?').get(trackcode, this.#now()) as { expires_at: number } | undefined
+    if (row === undefined) this.#marks.setUntil(trackcode, false, Infinity)
+    else this.#marks.setUntil(trackcode, true, row.expires_at)
     return row !== undefined
   }
 
