@@ -4,6 +4,7 @@
  * per TTL. Only 2xx answers are kept; errors are forwarded and asked again next time.
  */
 import type { FastifyInstance } from 'fastify'
+import { remembered } from '../lib/remembered.js'
 import type { Payer, UpstreamResult } from './client.js'
 import { isSuccess, type ForwardingReply } from './forward.js'
 
@@ -22,79 +23,38 @@ export interface CachedGet {
   payer?: Payer
 }
 
-/** Keys of GETs with a query made lately, by path and query values (at most {@link KEYS_KEPT}). */
-const queryKeys = new Map<string, string>()
+/** Keys remembered at most (one per path and query asked lately). */
 const KEYS_KEPT = 1000
 
+/** The key of a GET: `GET <path>[?<query>]`. */
+function buildKey (path: string, query: Readonly<Record<string, string>> | undefined): string {
+  const qs = new URLSearchParams(query ?? {}).toString()
+  return `GET ${path}${qs === '' ? '' : `?${qs}`}`
+}
+
 /**
- * Keys are remembered rather than built per request: a string built anew is hashed
- * again by every map it is looked up in (this module's, then the cache store's), while
- * a remembered one carries its hash.
+ * The key a GET's id stands for: the path, then each query name and value, joined by
+ * NUL. Keys are remembered by id rather than built per request: a key built anew is
+ * hashed again by every map it is looked up in, a remembered one carries its hash.
  */
-const pathKeys = new Map<string, string>()
-/** Keys of GETs with a one-name query, by path, name and value (at most {@link KEYS_KEPT} values). */
-const oneNameKeys = new Map<string, Map<string, Map<string, string>>>()
-let oneNameKeysHeld = 0
-
-/** The key of a GET without query (paths are the routes' constants: a handful). */
-function pathKey (path: string): string {
-  let key = pathKeys.get(path)
-  if (key === undefined) {
-    key = `GET ${path}`
-    if (pathKeys.size < KEYS_KEPT) pathKeys.set(path, key)
-  }
-  return key
-}
-
-/** The key of a GET whose query has the one name `name`. */
-function oneNameKey (path: string, name: string, value: string): string {
-  if (oneNameKeysHeld >= KEYS_KEPT) {
-    oneNameKeys.clear()
-    oneNameKeysHeld = 0
-  }
-  let byName = oneNameKeys.get(path)
-  if (byName === undefined) {
-    byName = new Map()
-    oneNameKeys.set(path, byName)
-  }
-  let byValue = byName.get(name)
-  if (byValue === undefined) {
-    byValue = new Map()
-    byName.set(name, byValue)
-  }
-  let key = byValue.get(value)
-  if (key === undefined) {
-    const qs = new URLSearchParams({ [name]: value }).toString()
-    key = `GET ${path}${qs === '' ? '' : `?${qs}`}`
-    byValue.set(value, key)
-    oneNameKeysHeld++
-  }
-  return key
-}
+const keyOfId = remembered((id: string): string => {
+  const [path, ...pairs] = id.split('\u0000')
+  const query = new URLSearchParams()
+  for (let i = 0; i < pairs.length; i += 2) query.append(pairs[i] as string, pairs[i + 1] as string)
+  const qs = query.toString()
+  return `GET ${path as string}${qs === '' ? '' : `?${qs}`}`
+}, KEYS_KEPT)
 
 /** The cache key of a GET: its path and its (already normalized) query. */
 export function cacheKey (get: CachedGet): string {
-  if (get.query === undefined) return pathKey(get.path)
-  let only: string | undefined
-  let names = 0
-  for (const name in get.query) {
-    only = name
-    names++
-  }
-  if (names === 1) return oneNameKey(get.path, only as string, get.query[only as string] as string)
-  // Names and values joined by NUL, which none of them holds (else no remembering).
   let id = get.path
-  for (const name in get.query) id += `\u0000${name}\u0000${get.query[name] as string}`
-  let key = queryKeys.get(id)
-  if (key === undefined) {
-    const qs = new URLSearchParams(get.query).toString()
-    key = `GET ${get.path}${qs === '' ? '' : `?${qs}`}`
-    if (id.split('\u0000').length === 2 * Object.keys(get.query).length + 1) {
-      if (queryKeys.size >= KEYS_KEPT) queryKeys.clear()
-      queryKeys.set(id, key)
-    }
+  for (const name in get.query) {
+    const value = get.query[name] as string
+    // NUL inside a name or value would make the id ambiguous: such a key is not remembered.
+    if (name.includes('\u0000') || value.includes('\u0000')) return buildKey(get.path, get.query)
+    id += `\u0000${name}\u0000${value}`
   }
-  return key
+  return keyOfId(id)
 }
 
 /**
