@@ -184,11 +184,23 @@ export class TrackingHub {
    * order upstream said does not exist is a 404 without any check or charge.
    */
   async poll (trackcode: string, payer?: Payer): Promise<PolledSnapshot> {
+    const held = this.pollHeld(trackcode)
+    if (held !== undefined) return held
     const topic = this.#topics.get(trackcode)
     const stored = await this.#freshness.lookup(trackcode)
     if (stored.snapshot !== undefined && stored.freshForMs !== undefined) return { snapshot: stored.snapshot, pollAfterMs: stored.freshForMs }
     const snapshot = await this.#check(trackcode, stored.snapshot, await this.#payerOfCheck(trackcode, stored.snapshot, topic, payer))
     return { snapshot, pollAfterMs: await this.#freshness.freshAfterCheck(snapshot) }
+  }
+
+  /**
+   * {@link poll}'s answer without waiting, when the store holds a snapshot of
+   * `trackcode` in process that may be served as it is; `undefined`: call {@link poll}
+   * (which may check, and charge `payer`).
+   */
+  pollHeld (trackcode: string): PolledSnapshot | undefined {
+    const stored = this.#freshness.held(trackcode)
+    return stored?.snapshot === undefined || stored.freshForMs === undefined ? undefined : { snapshot: stored.snapshot, pollAfterMs: stored.freshForMs }
   }
 
   /**

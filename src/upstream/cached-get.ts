@@ -2,11 +2,14 @@
  * GETs served through the short-TTL cache with request coalescing
  * (`app.upstreamCache`): a thousand browsers asking for prices cost one upstream call
  * per TTL. Only 2xx answers are kept; errors are forwarded and asked again next time.
+ *
+ * A hit the cache holds in process ({@link heldGet}) is answered without a promise: the
+ * routes try it first and fall back to {@link cachedGet}.
  */
 import type { FastifyInstance } from 'fastify'
 import { remembered } from '../lib/remembered.js'
 import type { Payer, UpstreamResult } from './client.js'
-import { isSuccess, type ForwardingReply } from './forward.js'
+import { forward, isSuccess, type ForwardingReply } from './forward.js'
 
 /** When each cached answer was fetched (for `Age`); answers from a shared store may be missing. */
 const fetchedAt = new WeakMap<UpstreamResult, number>()
@@ -78,11 +81,25 @@ export async function cachedGet (app: FastifyInstance, get: CachedGet): Promise<
 }
 
 /**
+ * {@link cachedGet}'s answer when the cache holds it in process, without waiting
+ * (always a 2xx: nothing else is kept); `undefined`: call {@link cachedGet}.
+ */
+export function heldGet (app: FastifyInstance, get: CachedGet): UpstreamResult | undefined {
+  return app.upstreamCache.held(cacheKey(get))
+}
+
+/** Sends an answer of {@link cachedGet} or {@link heldGet}: its caching headers, then the answer as upstream gave it. */
+export function sendCached<R extends ForwardingReply> (reply: R, result: UpstreamResult, ttlMs: number): R {
+  setCacheHeaders(reply, result, ttlMs)
+  return forward(reply, result)
+}
+
+/**
  * Caching headers of an answer served by {@link cachedGet}: a 2xx may be kept by
  * browsers and proxies for the rest of its TTL (`Cache-Control` + `Age`); anything else
  * must not be kept.
  */
-export function setCacheHeaders (reply: ForwardingReply, result: UpstreamResult, ttlMs: number): void {
+function setCacheHeaders (reply: ForwardingReply, result: UpstreamResult, ttlMs: number): void {
   if (!isSuccess(result) || ttlMs <= 0) {
     reply.header('cache-control', 'no-store')
     return

@@ -31,6 +31,11 @@ export class CachedLoader<V> {
     this.#store = store
   }
 
+  /** The value of `key` when the store holds it in process (see `CacheStore.held`); `undefined`: call {@link get}. */
+  held (key: string): V | undefined {
+    return this.#store.held(key)
+  }
+
   async get (key: string, ttlMs: number, load: () => Promise<V>, keep: (v: V) => boolean = () => true): Promise<V> {
     const hit = await this.#store.get(key)
     if (hit !== undefined) return hit

@@ -10,7 +10,7 @@
  * per cached answer instead of on every request.
  */
 import type { FastifyInstance } from 'fastify'
-import { cachedGet } from './cached-get.js'
+import { cachedGet, heldGet, type CachedGet } from './cached-get.js'
 import type { Payer, UpstreamResult } from './client.js'
 import { isSuccess } from './forward.js'
 import { remembered } from '../lib/remembered.js'
@@ -45,10 +45,15 @@ function tickersIn (meta: UpstreamResult): Set<string> | null {
   return tickers
 }
 
+/** The cached GET of the exchange meta. */
+function exchangeMeta (app: FastifyInstance, payer?: Payer): CachedGet {
+  return { path: EXCHANGE_META_PATH, auth: true, ttlMs: app.config.metaCacheTtlMs, ...(payer === undefined ? {} : { payer }) }
+}
+
 /** The tickers upstream prices, from the cached exchange meta; `undefined` when it cannot be had. */
 async function supportedTickers (app: FastifyInstance, payer: Payer | undefined): Promise<Set<string> | undefined> {
   try {
-    const meta = await cachedGet(app, { path: EXCHANGE_META_PATH, auth: true, ttlMs: app.config.metaCacheTtlMs, ...(payer === undefined ? {} : { payer }) })
+    const meta = await cachedGet(app, exchangeMeta(app, payer))
     return tickersIn(meta) ?? undefined
   } catch (err) {
     app.log.debug({ err }, 'exchange meta unavailable: symbols kept as normalized')
@@ -66,7 +71,24 @@ export async function canonicalSymbols (app: FastifyInstance, symbols: string | 
   const tickers = parsedSymbols(symbols)
   if (tickers.length === 0) return undefined
   const supported = await supportedTickers(app, payer)
-  if (supported === undefined) return tickers.join(',')
+  return supported === undefined ? tickers.join(',') : canonicalAgainst(symbols, tickers, supported)
+}
+
+/**
+ * {@link canonicalSymbols} without waiting: `{ symbols }` when the answer needs no
+ * exchange meta or the cache holds it in process; `undefined`: call {@link canonicalSymbols}.
+ */
+export function heldCanonicalSymbols (app: FastifyInstance, symbols: string | undefined): { symbols: string | undefined } | undefined {
+  if (symbols === undefined) return { symbols }
+  const tickers = parsedSymbols(symbols)
+  if (tickers.length === 0) return { symbols: undefined }
+  const meta = heldGet(app, exchangeMeta(app))
+  const supported = meta === undefined ? null : tickersIn(meta)
+  return supported === null ? undefined : { symbols: canonicalAgainst(symbols, tickers, supported) }
+}
+
+/** The supported `tickers` of the list `symbols`, joined by commas; remembered per set of supported tickers. */
+function canonicalAgainst (symbols: string, tickers: readonly string[], supported: Set<string>): string {
   let lists = canonicalOf.get(supported)
   if (lists === undefined) {
     lists = new Map()

@@ -30,6 +30,7 @@ declare module 'fastify' {
 function kicking (store: SnapshotStore, kick: () => void): SnapshotStore {
   return {
     get: async (trackcode) => await store.get(trackcode),
+    held: (trackcode) => store.held(trackcode),
     markNotFound: async (trackcode, ttlMs) => { await store.markNotFound(trackcode, ttlMs) },
     isNotFound: async (trackcode) => await store.isNotFound(trackcode),
     put: async (trackcode, snapshot, ttlMs, expected, events) => {

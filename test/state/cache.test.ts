@@ -28,6 +28,8 @@ const SHORT = 300
 interface CacheFixture {
   stores: [CacheStore<UpstreamResult>, CacheStore<UpstreamResult>]
   time: StoreTime
+  /** Whether `held` answers from process memory once a value was read (false: it always says "ask"). */
+  holds: boolean
 }
 
 type MakeStore = (t: Test) => Promise<CacheFixture>
@@ -62,6 +64,30 @@ async function contract (t: Test, makeStore: MakeStore): Promise<void> {
     t.ok(await b.get('GET /meta') !== undefined, 'a longer TTL keeps its value')
   })
 
+  t.test('held answers without waiting, and only what get would answer', async (t) => {
+    const { stores: [a, b], time, holds } = await makeStore(t)
+    const KEY = 'GET /prices'
+    /** `store.held(KEY)`, checked against the read made right after it. */
+    const held = async (store: CacheStore<UpstreamResult>, what: string): Promise<UpstreamResult | undefined> => {
+      const now = store.held(KEY)
+      const read = await store.get(KEY)
+      if (now !== undefined) t.same(now, read, `${what}: held is what get gives`)
+      return now
+    }
+    t.equal(await held(a, 'nothing stored'), undefined)
+    await a.set(KEY, upstreamAnswer('{"v":1}'), LONG)
+    await held(a, 'after its own set')
+    t.same((await held(a, 'once read'))?.body, holds ? { v: 1 } : undefined, holds ? 'held once read' : 'never held')
+    await b.set(KEY, upstreamAnswer('{"v":2}'), LONG)
+    t.notSame(a.held(KEY)?.body, { v: 1 }, 'a replaced value is never held')
+    await held(a, 'after another instance set')
+    t.same((await held(a, 'read again'))?.body, holds ? { v: 2 } : undefined)
+    await a.set(KEY, upstreamAnswer('{"v":3}'), SHORT)
+    t.same((await held(a, 'a short entry'))?.body, holds ? { v: 3 } : undefined)
+    await time.lapse(SHORT, async () => await a.get(KEY) === undefined, 'the value to expire')
+    t.equal(a.held(KEY), undefined, 'an expired value is not held')
+  })
+
   t.test('a zero TTL caches nothing', async (t) => {
     const { stores: [a, b] } = await makeStore(t)
     await a.set('GET /prices', upstreamAnswer(), 0)
@@ -74,7 +100,7 @@ t.test('memory', async (t) => {
   await contract(t, async () => {
     const time = virtualTime()
     const store = new MemoryCacheStore<UpstreamResult>({ now: time.now })
-    return { stores: [store, store], time }
+    return { stores: [store, store], time, holds: true }
   })
 })
 
@@ -83,7 +109,7 @@ t.test('redis', async (t) => {
   await contract(t, async (t) => {
     const links = await clusterLinks(t, redis, 2)
     const [a, b] = links.map(({ link }) => new RedisCacheStore<UpstreamResult>({ link, codec: upstreamResultCodec })) as [RedisCacheStore<UpstreamResult>, RedisCacheStore<UpstreamResult>]
-    return { stores: [a, b], time: realTime() }
+    return { stores: [a, b], time: realTime(), holds: false }
   })
 })
 
@@ -91,7 +117,7 @@ t.test('sqlite', async (t) => {
   await contract(t, async (t) => {
     const time = virtualTime()
     const [a, b] = (await sqliteConnections(t, 2)).map((db) => new SqliteCacheStore<UpstreamResult>({ db, codec: upstreamResultCodec, now: time.now })) as [SqliteCacheStore<UpstreamResult>, SqliteCacheStore<UpstreamResult>]
-    return { stores: [a, b], time }
+    return { stores: [a, b], time, holds: true }
   })
 
   // The store keeps what it read in process: another process's write must still be seen.
@@ -106,6 +132,7 @@ t.test('sqlite', async (t) => {
     t.teardown(() => { other.close() })
     other.prepare('UPDATE cache SET value = ? WHERE key = ?').run(upstreamResultCodec.encode(upstreamAnswer('{"v":2}')), 'GET /prices')
     await nextTurn()
+    t.equal(store.held('GET /prices'), undefined, 'nothing held once another process wrote')
     t.same((await store.get('GET /prices'))?.body, { v: 2 }, 'the replaced value')
     other.prepare('DELETE FROM cache WHERE key = ?').run('GET /prices')
     await nextTurn()

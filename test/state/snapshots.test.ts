@@ -27,6 +27,8 @@ const UNKNOWN = 'FFFFFFFFFFFFFFFF'
 interface SnapshotFixture {
   stores: [SnapshotStore, SnapshotStore]
   time: StoreTime
+  /** Whether `held` answers from process memory once a snapshot was read (false: it always says "ask"). */
+  holds: boolean
 }
 
 type MakeStore = (t: Test) => Promise<SnapshotFixture>
@@ -86,6 +88,35 @@ async function contract (t: Test, makeStore: MakeStore): Promise<void> {
     t.equal(await b.get(CODE), undefined, 'dropped')
   })
 
+  t.test('held answers without waiting, and only what isNotFound and get would answer', async (t) => {
+    const { stores: [a, b], time, holds } = await makeStore(t)
+    /** `store.held(CODE)`, checked against the asynchronous reads made right after it. */
+    const held = async (store: SnapshotStore, what: string): Promise<StoredSnapshot | undefined> => {
+      const now = store.held(CODE)
+      const read = await store.isNotFound(CODE) ? undefined : await store.get(CODE)
+      if (now !== undefined) t.same(now, read, `${what}: held is what the reads give`)
+      return now
+    }
+    t.equal(await held(a, 'nothing stored'), undefined)
+    await a.put(CODE, snapshot(1), LONG, 0)
+    await held(a, 'after its own write')
+    t.equal((await held(a, 'once read'))?.order.version, holds ? 1 : undefined, holds ? 'held once read' : 'never held')
+    t.equal(await b.put(CODE, snapshot(2, 'Confirming'), LONG, 1), true)
+    await held(b, 'after its own write')
+    const seen = await held(a, 'after another instance wrote')
+    t.not(seen?.order.version, 1, 'the replaced version is never held')
+    t.equal((await held(a, 'read again'))?.order.version, holds ? 2 : undefined)
+    await b.markNotFound(CODE, LONG)
+    t.equal(a.held(CODE), undefined, 'a not-found mark made on another instance: nothing held')
+    t.equal(await held(b, 'after marking'), undefined)
+    await b.markNotFound(CODE, 0)
+    await a.put(CODE, snapshot(3), SHORT, 2)
+    await held(a, 'mark removed, written again')
+    t.equal((await held(a, 'read again'))?.order.version, holds ? 3 : undefined)
+    await time.lapse(SHORT, async () => await a.get(CODE) === undefined, 'the snapshot to expire')
+    t.equal(a.held(CODE), undefined, 'an expired snapshot is not held')
+  })
+
   t.test('not-found marks: shared, independent of snapshots, expiring', async (t) => {
     const { stores: [a, b], time } = await makeStore(t)
     t.equal(await b.isNotFound(UNKNOWN), false)
@@ -103,7 +134,7 @@ t.test('memory', async (t) => {
   await contract(t, async () => {
     const time = virtualTime()
     const store = new MemorySnapshotStore({ now: time.now })
-    return { stores: [store, store], time }
+    return { stores: [store, store], time, holds: true }
   })
 })
 
@@ -112,7 +143,7 @@ t.test('redis', async (t) => {
   await contract(t, async (t) => {
     const links = await clusterLinks(t, redis, 2)
     const [a, b] = links.map(({ link }) => new RedisSnapshotStore({ link, mirrorTtlMs: LONG })) as [RedisSnapshotStore, RedisSnapshotStore]
-    return { stores: [a, b], time: realTime() }
+    return { stores: [a, b], time: realTime(), holds: false }
   })
 })
 
@@ -120,7 +151,7 @@ t.test('sqlite', async (t) => {
   await contract(t, async (t) => {
     const time = virtualTime()
     const [a, b] = (await sqliteConnections(t, 2)).map((db) => new SqliteSnapshotStore({ db, now: time.now })) as [SqliteSnapshotStore, SqliteSnapshotStore]
-    return { stores: [a, b], time }
+    return { stores: [a, b], time, holds: true }
   })
 
   // The store keeps what it read in process: another process's writes must still be seen.
@@ -138,6 +169,7 @@ t.test('sqlite', async (t) => {
     other.prepare('UPDATE snapshots SET version = ?, json = ? WHERE trackcode = ?').run(2, next.json, CODE)
     other.prepare('INSERT INTO not_found (trackcode, expires_at) VALUES (?, ?)').run(UNKNOWN, time.now() + LONG)
     await nextTurn()
+    t.equal(store.held(CODE), undefined, 'nothing held once another process wrote')
     t.equal((await store.get(CODE))?.order.version, 2, 'the newer snapshot')
     t.equal(await store.isNotFound(UNKNOWN), true, 'the new mark')
     t.notOk(await store.put(CODE, snapshot(2), LONG, 1), 'the compare-and-set sees the other version')

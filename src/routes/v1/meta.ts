@@ -7,8 +7,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { TSchema } from 'typebox'
 import { errorResponses, NO_AUTH_UPSTREAM_ERRORS, UPSTREAM_ERRORS } from '../../upstream/schemas/common.js'
 import { ExchangeMetaResponse, MetaResponse, MixerMetaResponse } from '../../upstream/schemas/meta.js'
-import { cachedGet, setCacheHeaders } from '../../upstream/cached-get.js'
-import { forward } from '../../upstream/forward.js'
+import { cachedGet, heldGet, sendCached } from '../../upstream/cached-get.js'
 import { CACHE_HEADERS } from '../../openapi/response-headers.js'
 import { payerOf } from '../../access/payer.js'
 
@@ -63,11 +62,16 @@ const metaRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['Catalog'],
         response: { 200: { ...route.response, headers: CACHE_HEADERS }, ...errorResponses(route.auth ? UPSTREAM_ERRORS : NO_AUTH_UPSTREAM_ERRORS) }
       }
-    }, async (request, reply) => {
+    }, (request, reply) => {
       const ttlMs = app.config.metaCacheTtlMs
-      const result = await cachedGet(app, { path: route.path, auth: route.auth, ttlMs, payer: payerOf(request.caller, app.config) })
-      setCacheHeaders(reply, result, ttlMs)
-      return forward(reply, result)
+      const get = { path: route.path, auth: route.auth, ttlMs }
+      // A hit held in process is sent without a promise; anything else waits for the cache.
+      const held = heldGet(app, get)
+      if (held !== undefined) {
+        sendCached(reply, held, ttlMs)
+        return
+      }
+      return cachedGet(app, { ...get, payer: payerOf(request.caller, app.config) }).then((result) => sendCached(reply, result, ttlMs))
     })
   }
 }

@@ -8,11 +8,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses, UPSTREAM_ERRORS } from '../../upstream/schemas/common.js'
 import { PricesQuery, PricesResponse } from '../../upstream/schemas/prices.js'
-import { cachedGet, setCacheHeaders } from '../../upstream/cached-get.js'
-import { forward } from '../../upstream/forward.js'
+import { cachedGet, heldGet, sendCached, type CachedGet } from '../../upstream/cached-get.js'
 import { CACHE_HEADERS } from '../../openapi/response-headers.js'
-import { canonicalSymbols } from '../../upstream/symbols.js'
+import { canonicalSymbols, heldCanonicalSymbols } from '../../upstream/symbols.js'
 import { payerOf } from '../../access/payer.js'
+
+/** The cached upstream GET of the prices of `symbols` (canonical; `undefined`: every price). */
+function pricesGet (symbols: string | undefined, ttlMs: number): CachedGet {
+  return { path: '/prices', auth: true, ttlMs, ...(symbols === undefined ? {} : { query: { symbols } }) }
+}
 
 const pricesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/prices', {
@@ -24,17 +28,25 @@ const pricesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: PricesQuery,
       response: { 200: { ...PricesResponse, headers: CACHE_HEADERS }, ...errorResponses([400, ...UPSTREAM_ERRORS], { examples: { 400: [{ ok: false, code: 'BAD_REQUEST', message: 'symbols must be a comma-separated list of tickers (letters and digits, at most 256 characters), e.g. BTC,ETH' }] } }) }
     }
-  }, async (request, reply) => {
-    const payer = payerOf(request.caller, app.config)
-    const symbols = await canonicalSymbols(app, request.query.symbols, payer)
+  }, (request, reply) => {
     const ttlMs = app.config.pricesCacheTtlMs
-    if (symbols === '') {
-      reply.header('cache-control', `public, max-age=${Math.ceil(ttlMs / 1000)}`)
-      return { ok: true as const, base: 'USD', ts: Math.floor(Date.now() / 1000), prices: {} }
+    // A hit held in process (the exchange meta for the list, then the prices) is sent
+    // without a promise; anything else waits for the cache.
+    const canonical = heldCanonicalSymbols(app, request.query.symbols)
+    const held = canonical === undefined || canonical.symbols === '' ? undefined : heldGet(app, pricesGet(canonical.symbols, ttlMs))
+    if (held !== undefined) {
+      sendCached(reply, held, ttlMs)
+      return
     }
-    const result = await cachedGet(app, { path: '/prices', auth: true, ttlMs, payer, ...(symbols === undefined ? {} : { query: { symbols } }) })
-    setCacheHeaders(reply, result, ttlMs)
-    return forward(reply, result)
+    return (async () => {
+      const payer = payerOf(request.caller, app.config)
+      const symbols = await canonicalSymbols(app, request.query.symbols, payer)
+      if (symbols === '') {
+        reply.header('cache-control', `public, max-age=${Math.ceil(ttlMs / 1000)}`)
+        return { ok: true as const, base: 'USD', ts: Math.floor(Date.now() / 1000), prices: {} }
+      }
+      return sendCached(reply, await cachedGet(app, { ...pricesGet(symbols, ttlMs), payer }), ttlMs)
+    })()
   })
 }
 

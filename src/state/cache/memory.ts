@@ -14,6 +14,10 @@ export class MemoryCacheStore<V> implements CacheStore<V> {
     return this.#entries.get(key)
   }
 
+  held (key: string): V | undefined {
+    return this.#entries.get(key)
+  }
+
   async set (key: string, value: V, ttlMs: number): Promise<void> {
     this.#entries.set(key, value, ttlMs)
   }

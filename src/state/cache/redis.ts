@@ -36,6 +36,11 @@ export class RedisCacheStore<V> implements CacheStore<V> {
     this.#local = new MemoryCacheStore<V>({ maxEntries: opts.maxLocalEntries ?? 1000, ...(opts.now === undefined ? {} : { now: opts.now }) })
   }
 
+  /** Never held: another instance may have replaced the value; every read asks Redis. */
+  held (): V | undefined {
+    return undefined
+  }
+
   async get (key: string): Promise<V | undefined> {
     const bytes = await this.#link.run('cache', async (redis) => await redis.getBuffer(redisKeys.cache(key)), async () => undefined)
     if (bytes === undefined) return await this.#local.get(key)

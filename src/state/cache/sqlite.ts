@@ -52,6 +52,11 @@ export class SqliteCacheStore<V> implements CacheStore<V> {
     return value
   }
 
+  held (key: string): V | undefined {
+    if (this.#writes.changed()) this.#copies.clear()
+    return this.#copies.get(key)
+  }
+
   async set (key: string, value: V, ttlMs: number): Promise<void> {
     if (this.#writes.changed()) this.#copies.clear()
     if (ttlMs <= 0) {

@@ -5,6 +5,8 @@
  * Async on purpose: the in-process store below serves one gateway; a Redis store with
  * the same interface lets several gateways share versions and the 404 cache (`put`
  * is a compare-and-set on the version so two writers cannot both claim version n+1).
+ * Only {@link SnapshotStore.held} is synchronous: what a store can answer from its own
+ * memory, the hot path of the polling fallback.
  */
 import type { TrackedOrder } from '../../tracking/schemas.js'
 import type { OutboxEvent } from '../webhooks/index.js'
@@ -21,6 +23,14 @@ export interface StoredSnapshot {
 /** Snapshot and negative-answer storage. */
 export interface SnapshotStore {
   get (trackcode: string): Promise<StoredSnapshot | undefined>
+  /**
+   * The snapshot of `trackcode` when this process can tell without waiting: it holds
+   * the stored snapshot, nobody else can have replaced it since, and no not-found mark
+   * is remembered for it. `undefined` says nothing: ask {@link isNotFound} and
+   * {@link get} (nothing held here, a mark, or a store that must ask a server first).
+   * The polling fallback answers from it without a promise.
+   */
+  held (trackcode: string): StoredSnapshot | undefined
   /**
    * Stores `snapshot` for `ttlMs` if the stored version is still `expectedVersion`, or
    * nothing is stored (expired or evicted: no writer to conflict with). Returns false,

@@ -32,6 +32,10 @@ export class MemorySnapshotStore implements SnapshotStore {
     return this.#snapshots.get(trackcode)
   }
 
+  held (trackcode: string): StoredSnapshot | undefined {
+    return this.#notFound.get(trackcode) === true ? undefined : this.#snapshots.get(trackcode)
+  }
+
   async put (trackcode: string, snapshot: StoredSnapshot, ttlMs: number, expectedVersion: number, events: readonly OutboxEvent[] = []): Promise<boolean> {
     const current = this.#snapshots.get(trackcode)?.order.version
     if (current !== undefined && current !== expectedVersion) return false

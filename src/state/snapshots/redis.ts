@@ -111,6 +111,11 @@ export class RedisSnapshotStore implements SnapshotStore {
     this.#link.onRejoin(async () => { await this.#merge() })
   }
 
+  /** Never held: another instance may have written since; every read asks Redis. */
+  held (): StoredSnapshot | undefined {
+    return undefined
+  }
+
   async get (trackcode: string): Promise<StoredSnapshot | undefined> {
     const fields = await this.#link.run('snapshots', async (redis) => await redis.hmget(redisKeys.snapshot(trackcode), 'version', 'json', 'checkedAt'), async () => null)
     if (fields === null) return await this.#mirror.get(trackcode)

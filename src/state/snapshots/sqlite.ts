@@ -81,6 +81,12 @@ export class SqliteSnapshotStore implements SnapshotStore {
     }
   }
 
+  held (trackcode: string): StoredSnapshot | undefined {
+    this.#revalidate()
+    // A mark, or none known yet (`isNotFound` reads the row): ask.
+    return this.#marks.get(trackcode) === false ? this.#snapshots.get(trackcode) : undefined
+  }
+
   async put (trackcode: string, snapshot: StoredSnapshot, ttlMs: number, expectedVersion: number, events: readonly OutboxEvent[] = []): Promise<boolean> {
     this.#revalidate()
     const now = this.#now()

@@ -75,10 +75,25 @@ export class Freshness {
    * of an order known not to exist.
    */
   async lookup (trackcode: string): Promise<Stored> {
-    const { store, clock, finalCacheMs } = this.#opts
+    const { store } = this.#opts
     if (await store.isNotFound(trackcode)) throw notFound(trackcode)
     const snapshot = await store.get(trackcode)
     if (snapshot === undefined) return { snapshot }
+    return this.#freshness(trackcode, snapshot)
+  }
+
+  /**
+   * {@link lookup} without waiting, when the store holds the snapshot in process (see
+   * `SnapshotStore.held`); `undefined`: call {@link lookup}.
+   */
+  held (trackcode: string): Stored | undefined {
+    const snapshot = this.#opts.store.held(trackcode)
+    return snapshot === undefined ? undefined : this.#freshness(trackcode, snapshot)
+  }
+
+  /** Whether the stored `snapshot` of `trackcode` may be served as it is, and for how long. */
+  #freshness (trackcode: string, snapshot: StoredSnapshot): Stored {
+    const { clock, finalCacheMs } = this.#opts
     if (isFinalStatus(snapshot.order.status)) return { snapshot, freshForMs: finalCacheMs }
     const now = clock.now()
     const { allocator } = this.#opts

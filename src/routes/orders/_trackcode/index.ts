@@ -14,6 +14,7 @@ import { POLL_HEADERS } from '../../../openapi/response-headers.js'
 import { payerOf } from '../../../access/payer.js'
 import type { StoredSnapshot } from '../../../state/snapshots/index.js'
 import type { FastifyReply } from 'fastify'
+import type { PolledSnapshot } from '../../../tracking/hub/freshness.js'
 
 const schema = {
   operationId: 'getTrackedOrder',
@@ -74,16 +75,29 @@ function setPollHeaders (reply: FastifyReply, seconds: number): void {
   reply.header('x-poll-after', pollAfter).header('cache-control', cacheControl)
 }
 
+/** Sends a polled snapshot: its polling headers and `ETag`, then the JSON, or a bodiless 304 when the client holds this version. */
+function sendPolled (reply: FastifyReply, { snapshot, pollAfterMs }: PolledSnapshot, ifNoneMatch: string | undefined): FastifyReply {
+  const answer = answerOf(snapshot)
+  setPollHeaders(reply, Math.max(1, Math.ceil(pollAfterMs / 1000)))
+  reply.header('etag', answer.etag)
+  if (ifNoneMatch === answer.etag) return reply.code(304).send()
+  // The stored serialization is sent as is (as bytes: no response serializer touches them).
+  return reply.type('application/json; charset=utf-8').send(answer.bytes as never)
+}
+
 const orderRoute: FastifyPluginAsyncTypebox = async (app) => {
   const hub = app.tracking
-  app.get('/orders/:trackcode', { schema, schemaErrorFormatter: schemaErrorFormatter(schema) }, async (request, reply) => {
-    const { snapshot, pollAfterMs } = await hub.poll(request.params.trackcode, payerOf(request.caller, app.config))
-    const answer = answerOf(snapshot)
-    setPollHeaders(reply, Math.max(1, Math.ceil(pollAfterMs / 1000)))
-    reply.header('etag', answer.etag)
-    if (request.headers['if-none-match'] === answer.etag) return reply.code(304).send()
-    // The stored serialization is sent as is (as bytes: no response serializer touches them).
-    return reply.type('application/json; charset=utf-8').send(answer.bytes as never)
+  app.get('/orders/:trackcode', { schema, schemaErrorFormatter: schemaErrorFormatter(schema) }, (request, reply) => {
+    const { trackcode } = request.params
+    const ifNoneMatch = request.headers['if-none-match']
+    // A snapshot held in process and fresh enough is sent without a promise; anything
+    // else waits for the hub (stored elsewhere, stale, unknown: maybe a check).
+    const held = hub.pollHeld(trackcode)
+    if (held !== undefined) {
+      sendPolled(reply, held, ifNoneMatch)
+      return
+    }
+    return hub.poll(trackcode, payerOf(request.caller, app.config)).then((polled) => sendPolled(reply, polled, ifNoneMatch))
   })
 }
 
