@@ -9,7 +9,10 @@
  * (EPIPE), and the process hangs past its shutdown deadline, deaf to a second signal.
  * This destination collects the lines logged during {@link FLUSH_INTERVAL_MS} and writes
  * them with one system call, at once when {@link FLUSH_BYTES} are waiting, and at exit
- * (so a crash's last lines are not lost; a `kill -9` loses at most that interval's). At
+ * (so a crash's last lines are not lost; a `kill -9` loses at most that interval's).
+ * Each line is encoded into one reused buffer as it comes: joining the lines first
+ * would copy them all once more, and one line with a character outside Latin-1 (the
+ * `…` of a shortened trackcode) made the whole batch a two-byte string. At
  * the default level every request logs a line: a write per line was the largest single
  * cost of a request served from memory, and a write per turn of the event loop (a few
  * requests under load) still a twentieth of it.
@@ -26,6 +29,8 @@ const FULL_PIPE_PATIENCE_MS = 1000
 const FLUSH_INTERVAL_MS = 10
 /** A batch this large is written without waiting for the interval to end. */
 const FLUSH_BYTES = 64 * 1024
+/** Room of the batch buffer: a line that may not fit is written after a flush (or alone, when longer). */
+const BATCH_CAPACITY = 2 * FLUSH_BYTES
 const PAUSE_MS = 5
 const pause = new Int32Array(new SharedArrayBuffer(4))
 
@@ -41,12 +46,13 @@ const destinations = new Map<number, LogDestination>()
 
 function create (fd: number): LogDestination {
   let broken = false
-  let pending: string[] = []
-  let pendingChars = 0
+  /** The batch, UTF-8 encoded: `batch[0, used)`. */
+  const batch = Buffer.allocUnsafe(BATCH_CAPACITY)
+  let used = 0
   let scheduled = false
 
-  const writeAll = (text: string): void => {
-    let buf = Buffer.from(text, 'utf8')
+  const writeAll = (bytes: Buffer): void => {
+    let buf = bytes
     let waited = 0
     while (buf.length > 0) {
       try {
@@ -63,11 +69,11 @@ function create (fd: number): LogDestination {
     }
   }
   const flushSync = (): void => {
-    if (pending.length === 0) return
-    const text = pending.length === 1 ? pending[0] as string : pending.join('')
-    pending = []
-    pendingChars = 0
-    if (!broken) writeAll(text)
+    if (used === 0) return
+    const bytes = batch.subarray(0, used)
+    used = 0
+    // Written before the buffer is reused: `writeSync` copies it out, or the rest is dropped.
+    if (!broken) writeAll(bytes)
   }
   const onTimer = (): void => {
     scheduled = false
@@ -76,9 +82,16 @@ function create (fd: number): LogDestination {
   return {
     write (line) {
       if (broken) return
-      pending.push(line)
-      pendingChars += line.length
-      if (pendingChars >= FLUSH_BYTES) flushSync()
+      // A UTF-16 unit takes at most 3 bytes: what might not fit is made room for first.
+      if (line.length * 3 > BATCH_CAPACITY - used) {
+        flushSync()
+        if (line.length * 3 > BATCH_CAPACITY) {
+          if (!broken) writeAll(Buffer.from(line, 'utf8'))
+          return
+        }
+      }
+      used += batch.write(line, used, 'utf8')
+      if (used >= FLUSH_BYTES) flushSync()
       else if (!scheduled) {
         scheduled = true
         setTimeout(onTimer, FLUSH_INTERVAL_MS).unref()
