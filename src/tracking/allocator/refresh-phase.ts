@@ -103,10 +103,19 @@ export class RefreshPhase {
     return ticks[Math.floor((ticks.length - 1) / 2)] as number
   }
 
-  /** The next tick after `t` under the most likely phase (for pacing the watch). */
+  /**
+   * The next tick after `t` under the most likely phase (for pacing the watch, and the
+   * freshness of every snapshot the polling fallback serves): the least of
+   * {@link ticksAfter}, found in one pass without building and sorting the list.
+   */
   nextTick (t: number): number {
-    const ticks = this.ticksAfter(t)
-    return ticks[0] ?? t + this.periodMs
+    let best = Infinity
+    for (const p of this.#penalty) best = Math.min(best, p)
+    let next = Infinity
+    for (let i = 0; i < this.#bins; i++) {
+      if ((this.#penalty[i] as number) <= best + 1e-9) next = Math.min(next, firstAfter(t, (i + 1) * this.#binMs, this.periodMs))
+    }
+    return next === Infinity ? t + this.periodMs : next
   }
 
   #observe (from: number, to: number, inside: boolean): void {
