@@ -186,7 +186,8 @@ export class UpstreamClient {
   /** Options objects of the requests undici has started writing. */
   readonly #written = new WeakSet<object>()
   readonly #basePath: string
-  readonly #auth: string
+  /** The request headers, by method and by whether the key is sent: made once (undici only reads them). */
+  readonly #headers: Readonly<Record<'GET' | 'POST', Readonly<Record<'auth' | 'anonymous', Readonly<Record<string, string>>>>>>
   readonly #opts: Required<Omit<UpstreamClientOptions, 'observer' | 'apiKey' | 'baseUrl' | 'allowances'>>
   readonly #allowances: AllowanceStore | undefined
   readonly #observer: UpstreamObserver | undefined
@@ -196,7 +197,13 @@ export class UpstreamClient {
   constructor (opts: UpstreamClientOptions) {
     const url = new URL(opts.baseUrl)
     this.#basePath = url.pathname.replace(/\/+$/, '')
-    this.#auth = `Bearer ${opts.apiKey}`
+    const auth = `Bearer ${opts.apiKey}`
+    const get = { accept: 'application/json' }
+    const post = { ...get, 'content-type': 'application/json' }
+    this.#headers = Object.freeze({
+      GET: Object.freeze({ anonymous: Object.freeze(get), auth: Object.freeze({ ...get, authorization: auth }) }),
+      POST: Object.freeze({ anonymous: Object.freeze(post), auth: Object.freeze({ ...post, authorization: auth }) })
+    })
     this.#observer = opts.observer
     this.#allowances = opts.allowances
     this.#opts = {
@@ -321,13 +328,9 @@ export class UpstreamClient {
   }
 
   async #attempt (call: UpstreamCall, signal: AbortSignal, timeoutMs: number): Promise<UpstreamResult> {
-    const headers: Record<string, string> = { accept: 'application/json' }
-    if (call.auth) headers.authorization = this.#auth
-    let body: string | undefined
-    if (call.method === 'POST') {
-      headers['content-type'] = 'application/json'
-      body = JSON.stringify(call.body ?? {})
-    }
+    const post = call.method === 'POST'
+    const headers = this.#headers[post ? 'POST' : 'GET'][call.auth ? 'auth' : 'anonymous']
+    const body = post ? JSON.stringify(call.body ?? {}) : undefined
     // Identifies this attempt to markWritten: whether undici started writing it.
     const options: Dispatcher.RequestOptions = {
       method: call.method,
@@ -370,6 +373,7 @@ export class UpstreamClient {
   }
 
   #path (call: UpstreamCall): string {
+    if (call.query === undefined) return `${this.#basePath}${call.path}`
     const params = new URLSearchParams()
     for (const [k, v] of Object.entries(call.query ?? {})) if (v !== undefined) params.set(k, v)
     const qs = params.toString()
