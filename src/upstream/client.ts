@@ -6,7 +6,8 @@
  * - every authenticated call takes a quota slot of its purpose's partition first, so the
  *   daily quota holds; with a `payer`, one of the caller's allowance before that (refused:
  *   429 with `Retry-After`, no slot, no call);
- * - a precise deadline per call (`AbortSignal.timeout`, not undici's 1 s-tick timers),
+ * - a precise deadline per call (an abort signal on a timer cleared when the call ends,
+ *   not undici's 1 s-tick timers),
  *   `UPSTREAM_TIMEOUT_MS` unless the call sets its own (an order creation settling in the
  *   background after its client got a 504, see `src/routes/v1/create-order.ts`);
  * - retries with backoff only where safe (`retry: true`) and only when the attempt
@@ -22,6 +23,7 @@
  *   behind busy connections, connection refused, DNS or TLS failure) provably never
  *   reached upstream, so an order creation that failed that way created nothing.
  */
+import type { Readable } from 'node:stream'
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici'
 import { GatewayError } from '../errors.js'
 import type { AllowanceStore } from '../state/allowances/index.js'
@@ -138,6 +140,33 @@ function markWritten (written: WeakSet<object>): Dispatcher.DispatcherComposeInt
   })
 }
 
+/**
+ * A call's deadline: a signal aborted with a `TimeoutError` after `ms`, like
+ * `AbortSignal.timeout(ms)`, but whose timer is cleared once the call is over.
+ * `AbortSignal.timeout` leaves its timer armed for the whole `ms` after the call ended
+ * (10 s by default), so at a few thousand calls a second tens of thousands of timers
+ * and signals outlive their calls, survive young-generation collections and make each
+ * one longer.
+ */
+class Deadline {
+  readonly #controller = new AbortController()
+  readonly #timer: NodeJS.Timeout
+
+  constructor (ms: number) {
+    const controller = this.#controller
+    this.#timer = setTimeout(() => { controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')) }, ms)
+    this.#timer.unref()
+  }
+
+  get signal (): AbortSignal {
+    return this.#controller.signal
+  }
+
+  clear (): void {
+    clearTimeout(this.#timer)
+  }
+}
+
 const sleep = async (ms: number, signal: AbortSignal): Promise<void> => {
   await new Promise<void>((resolve) => {
     const timer = setTimeout(done, ms)
@@ -157,7 +186,8 @@ export class UpstreamClient {
   /** Options objects of the requests undici has started writing. */
   readonly #written = new WeakSet<object>()
   readonly #basePath: string
-  readonly #auth: string
+  /** The request headers, by method and by whether the key is sent: made once (undici only reads them). */
+  readonly #headers: Readonly<Record<'GET' | 'POST', Readonly<Record<'auth' | 'anonymous', Readonly<Record<string, string>>>>>>
   readonly #opts: Required<Omit<UpstreamClientOptions, 'observer' | 'apiKey' | 'baseUrl' | 'allowances'>>
   readonly #allowances: AllowanceStore | undefined
   readonly #observer: UpstreamObserver | undefined
@@ -167,7 +197,13 @@ export class UpstreamClient {
   constructor (opts: UpstreamClientOptions) {
     const url = new URL(opts.baseUrl)
     this.#basePath = url.pathname.replace(/\/+$/, '')
-    this.#auth = `Bearer ${opts.apiKey}`
+    const auth = `Bearer ${opts.apiKey}`
+    const get = { accept: 'application/json' }
+    const post = { ...get, 'content-type': 'application/json' }
+    this.#headers = Object.freeze({
+      GET: Object.freeze({ anonymous: Object.freeze(get), auth: Object.freeze({ ...get, authorization: auth }) }),
+      POST: Object.freeze({ anonymous: Object.freeze(post), auth: Object.freeze({ ...post, authorization: auth }) })
+    })
     this.#observer = opts.observer
     this.#allowances = opts.allowances
     this.#opts = {
@@ -207,31 +243,36 @@ export class UpstreamClient {
    */
   async request (call: UpstreamCall): Promise<UpstreamResult> {
     const timeoutMs = call.timeoutMs ?? this.#opts.timeoutMs
-    const deadline = AbortSignal.timeout(timeoutMs)
-    const signal = call.signal === undefined ? deadline : AbortSignal.any([deadline, call.signal])
-    const attempts = call.retry ? this.#opts.maxAttempts : 1
-    // One allowance call and one quota slot for the whole request: a retry happens only
-    // when upstream provably never saw the attempt, so it never counted it either.
-    if (call.auth) await this.#charge(call.purpose, call.payer)
-    let last: GatewayError | undefined
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      if (attempt > 1) {
-        const base = this.#opts.retryBaseMs * 2 ** (attempt - 2)
-        await sleep(base / 2 + Math.random() * base, signal)
-        if (signal.aborted) break
+    const deadline = new Deadline(timeoutMs)
+    try {
+      const signal = call.signal === undefined ? deadline.signal : AbortSignal.any([deadline.signal, call.signal])
+      const attempts = call.retry ? this.#opts.maxAttempts : 1
+      // One allowance call and one quota slot for the whole request: a retry happens only
+      // when upstream provably never saw the attempt, so it never counted it either.
+      if (call.auth) await this.#charge(call.purpose, call.payer)
+      let last: GatewayError | undefined
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        if (attempt > 1) {
+          const base = this.#opts.retryBaseMs * 2 ** (attempt - 2)
+          await sleep(base / 2 + Math.random() * base, signal)
+          if (signal.aborted) break
+        }
+        try {
+          const result = await this.#attempt(call, signal, timeoutMs)
+          if (result.statusCode === 429 && call.auth) await this.#pauseAfterTooMany(result.retryAfter)
+          return result
+        } catch (err) {
+          if (!(err instanceof GatewayError)) throw err
+          last = err
+          if (!neverReachedUpstream(err) || call.signal?.aborted === true) break
+        }
       }
-      try {
-        const result = await this.#attempt(call, signal, timeoutMs)
-        if (result.statusCode === 429 && call.auth) await this.#pauseAfterTooMany(result.retryAfter)
-        return result
-      } catch (err) {
-        if (!(err instanceof GatewayError)) throw err
-        last = err
-        if (!neverReachedUpstream(err) || call.signal?.aborted === true) break
-      }
+      if (last !== undefined) throw last
+      throw this.#timeoutError(timeoutMs, false)
+    } finally {
+      // The answer is read in full by now: nothing of the call can outlive its deadline.
+      deadline.clear()
     }
-    if (last !== undefined) throw last
-    throw this.#timeoutError(timeoutMs, false)
   }
 
   /**
@@ -287,13 +328,9 @@ export class UpstreamClient {
   }
 
   async #attempt (call: UpstreamCall, signal: AbortSignal, timeoutMs: number): Promise<UpstreamResult> {
-    const headers: Record<string, string> = { accept: 'application/json' }
-    if (call.auth) headers.authorization = this.#auth
-    let body: string | undefined
-    if (call.method === 'POST') {
-      headers['content-type'] = 'application/json'
-      body = JSON.stringify(call.body ?? {})
-    }
+    const post = call.method === 'POST'
+    const headers = this.#headers[post ? 'POST' : 'GET'][call.auth ? 'auth' : 'anonymous']
+    const body = post ? JSON.stringify(call.body ?? {}) : undefined
     // Identifies this attempt to markWritten: whether undici started writing it.
     const options: Dispatcher.RequestOptions = {
       method: call.method,
@@ -336,6 +373,7 @@ export class UpstreamClient {
   }
 
   #path (call: UpstreamCall): string {
+    if (call.query === undefined) return `${this.#basePath}${call.path}`
     const params = new URLSearchParams()
     for (const [k, v] of Object.entries(call.query ?? {})) if (v !== undefined) params.set(k, v)
     const qs = params.toString()
@@ -344,6 +382,8 @@ export class UpstreamClient {
 }
 
 class BodyTooLargeError extends Error {}
+
+function ignore (): void {}
 
 /** Whole seconds until `retryAt` (at least 1), for `Retry-After` and the message. */
 function secondsUntil (retryAt: number): number {
@@ -409,15 +449,51 @@ async function untilAborted (response: Promise<Dispatcher.ResponseData>, signal:
   })
 }
 
-async function readLimited (body: AsyncIterable<Buffer>, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of body) {
-    size += chunk.length
-    if (size > limit) throw new BodyTooLargeError(`SecretCryptos sent a body over ${limit} bytes`)
-    chunks.push(chunk)
-  }
-  return Buffer.concat(chunks, size)
+/**
+ * The whole of `body`, or a rejection past `limit` bytes (the body is then destroyed) or
+ * when the stream fails (an abort destroys it with the signal's reason). Read through
+ * its events rather than `for await`: the async iterator allocates a promise, a result
+ * object and an end-of-stream watcher per chunk, on the path of every forwarded answer.
+ */
+async function readLimited (body: Readable, limit: number): Promise<Buffer> {
+  return await new Promise<Buffer>((resolve, reject) => {
+    let first: Buffer | undefined
+    let chunks: Buffer[] | undefined
+    let size = 0
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length
+      if (size > limit) {
+        cleanup()
+        // undici reports the destruction as an error of its own: nobody waits for it.
+        body.on('error', ignore)
+        body.destroy()
+        reject(new BodyTooLargeError(`SecretCryptos sent a body over ${limit} bytes`))
+        return
+      }
+      if (first === undefined) first = chunk
+      else (chunks ??= [first]).push(chunk)
+    }
+    const onEnd = (): void => {
+      cleanup()
+      resolve(chunks !== undefined ? Buffer.concat(chunks, size) : first ?? Buffer.alloc(0))
+    }
+    const onError = (err: Error): void => {
+      cleanup()
+      reject(err)
+    }
+    // 'close' before 'end': destroyed without an error (undici reports aborts as errors).
+    const onClose = (): void => { onError(new Error('the upstream body was closed before its end')) }
+    function cleanup (): void {
+      body.off('data', onData)
+      body.off('end', onEnd)
+      body.off('error', onError)
+      body.off('close', onClose)
+    }
+    body.on('data', onData)
+    body.once('end', onEnd)
+    body.once('error', onError)
+    body.once('close', onClose)
+  })
 }
 
 function parseObject (raw: Buffer): Record<string, unknown> | undefined {

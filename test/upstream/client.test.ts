@@ -80,6 +80,26 @@ t.test('upstream answering nothing within the deadline → 504 UPSTREAM_TIMEOUT,
   t.equal(upstream.requests.length, 1, 'a timeout is not retried even when retry is allowed')
 })
 
+t.test('an answer written in several chunks comes back whole, byte for byte', async (t) => {
+  const { upstream, client } = await setup(t)
+  const parts = ['{"ok":true,', '"outputs":[{"amount":"0.1"}', '],"status":"Done"}']
+  upstream.handle((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' })
+    // Each part in its own chunk of the chunked encoding, a turn of the loop apart.
+    const next = (i: number): void => {
+      if (i === parts.length) {
+        res.end()
+        return
+      }
+      res.write(parts[i], () => { setImmediate(next, i + 1) })
+    }
+    next(0)
+  })
+  const result = await client.request(CHECK)
+  t.equal(result.raw.toString('utf8'), parts.join(''))
+  t.same(result.body, JSON.parse(parts.join('')))
+})
+
 t.test('a body that stalls past the deadline → 504', async (t) => {
   const { upstream, client } = await setup(t, { timeoutMs: 300 })
   upstream.handle((_req, res) => {
