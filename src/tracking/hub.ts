@@ -184,8 +184,6 @@ export class TrackingHub {
    * order upstream said does not exist is a 404 without any check or charge.
    */
   async poll (trackcode: string, payer?: Payer): Promise<PolledSnapshot> {
-    const held = this.pollHeld(trackcode)
-    if (held !== undefined) return held
     const topic = this.#topics.get(trackcode)
     const stored = await this.#freshness.lookup(trackcode)
     if (stored.snapshot !== undefined && stored.freshForMs !== undefined) return { snapshot: stored.snapshot, pollAfterMs: stored.freshForMs }
@@ -199,8 +197,7 @@ export class TrackingHub {
    * (which may check, and charge `payer`).
    */
   pollHeld (trackcode: string): PolledSnapshot | undefined {
-    const stored = this.#freshness.held(trackcode)
-    return stored?.snapshot === undefined || stored.freshForMs === undefined ? undefined : { snapshot: stored.snapshot, pollAfterMs: stored.freshForMs }
+    return this.#freshness.held(trackcode)
   }
 
   /**

@@ -83,12 +83,15 @@ export class Freshness {
   }
 
   /**
-   * {@link lookup} without waiting, when the store holds the snapshot in process (see
-   * `SnapshotStore.held`); `undefined`: call {@link lookup}.
+   * The snapshot to serve as it is and for how long, without waiting: when the store
+   * holds it in process (see `SnapshotStore.held`) and it is fresh. `undefined`: call
+   * {@link lookup}.
    */
-  held (trackcode: string): Stored | undefined {
+  held (trackcode: string): PolledSnapshot | undefined {
     const snapshot = this.#opts.store.held(trackcode)
-    return snapshot === undefined ? undefined : this.#freshness(trackcode, snapshot)
+    if (snapshot === undefined) return undefined
+    const { freshForMs } = this.#freshness(trackcode, snapshot)
+    return freshForMs === undefined ? undefined : { snapshot, pollAfterMs: freshForMs }
   }
 
   /** Whether the stored `snapshot` of `trackcode` may be served as it is, and for how long. */
