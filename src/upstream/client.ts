@@ -375,7 +375,7 @@ export class UpstreamClient {
   #path (call: UpstreamCall): string {
     if (call.query === undefined) return `${this.#basePath}${call.path}`
     const params = new URLSearchParams()
-    for (const [k, v] of Object.entries(call.query ?? {})) if (v !== undefined) params.set(k, v)
+    for (const [k, v] of Object.entries(call.query)) if (v !== undefined) params.set(k, v)
     const qs = params.toString()
     return `${this.#basePath}${call.path}${qs === '' ? '' : `?${qs}`}`
   }
