@@ -4,7 +4,7 @@
  * or neither; the allowance decides first; allowances kept elsewhere are left to the
  * caller (`undefined`). Then the upstream client over it: the right 429 for each refusal.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { MemoryAllowances } from '../../../src/state/allowances/memory.js'
 import { SqliteAllowances } from '../../../src/state/allowances/sqlite.js'
 import { SqliteQuota } from '../../../src/state/quota/sqlite.js'
@@ -15,21 +15,22 @@ import { startFakeUpstream } from '../../helpers/fake-upstream.js'
 
 const PAYER = 'ip:203.0.113.9'
 
-t.test('granted: one allowance call and one slot', async (t) => {
+/** A quota of 10 (reserve 2, poll share 0.5) and the allowances, on one state database. */
+async function ledger (t: Test): Promise<{ quota: SqliteQuota, allowances: SqliteAllowances }> {
   const [db] = await sqliteConnections(t, 1)
   if (db === undefined) throw new Error('no database')
-  const quota = new SqliteQuota({ db, ledger: 'k', limit: 10, reserve: 2, pollShare: 0.5 })
-  const allowances = new SqliteAllowances({ db })
+  return { quota: new SqliteQuota({ db, ledger: 'k', limit: 10, reserve: 2, pollShare: 0.5 }), allowances: new SqliteAllowances({ db }) }
+}
+
+t.test('granted: one allowance call and one slot', async (t) => {
+  const { quota, allowances } = await ledger(t)
   t.same(await quota.tryAcquireCharged('rest', { allowances, id: PAYER, limit: 5 }), { granted: true })
   t.equal(await allowances.used(PAYER), 1)
   t.equal((await quota.state()).partitions.rest.used, 1)
 })
 
 t.test('allowance used up: refused by the allowance, no slot taken', async (t) => {
-  const [db] = await sqliteConnections(t, 1)
-  if (db === undefined) throw new Error('no database')
-  const quota = new SqliteQuota({ db, ledger: 'k', limit: 10, reserve: 2, pollShare: 0.5 })
-  const allowances = new SqliteAllowances({ db })
+  const { quota, allowances } = await ledger(t)
   t.same(await quota.tryAcquireCharged('rest', { allowances, id: PAYER, limit: 1 }), { granted: true })
   const refused = await quota.tryAcquireCharged('rest', { allowances, id: PAYER, limit: 1 })
   t.match(refused, { granted: false, refusedBy: 'allowance' })
@@ -38,11 +39,8 @@ t.test('allowance used up: refused by the allowance, no slot taken', async (t) =
 })
 
 t.test('partition full: refused by the quota, the allowance call is kept', async (t) => {
-  const [db] = await sqliteConnections(t, 1)
-  if (db === undefined) throw new Error('no database')
   // rest = 10 − 2 − 5 = 3 slots.
-  const quota = new SqliteQuota({ db, ledger: 'k', limit: 10, reserve: 2, pollShare: 0.5 })
-  const allowances = new SqliteAllowances({ db })
+  const { quota, allowances } = await ledger(t)
   for (let i = 0; i < 3; i++) t.same(await quota.tryAcquire('rest'), { granted: true })
   const refused = await quota.tryAcquireCharged('rest', { allowances, id: PAYER, limit: 5 })
   t.match(refused, { granted: false, refusedBy: 'quota' })
