@@ -8,6 +8,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { remembered } from '../lib/remembered.js'
+import { textOfSeconds } from '../lib/text-of-seconds.js'
 import type { Payer, UpstreamResult } from './client.js'
 import { forward, isSuccess, type ForwardingReply } from './forward.js'
 
@@ -29,9 +30,9 @@ export interface CachedGet {
 /** Keys remembered at most (one per path and query asked lately). */
 const KEYS_KEPT = 1000
 
-/** The key of a GET: `GET <path>[?<query>]`. */
-function buildKey (path: string, query: Readonly<Record<string, string>> | undefined): string {
-  const qs = new URLSearchParams(query ?? {}).toString()
+/** The key of a GET: `GET <path>[?<query>]`, the query's names and values in the order given. */
+function buildKey (path: string, pairs: string[][]): string {
+  const qs = new URLSearchParams(pairs).toString()
   return `GET ${path}${qs === '' ? '' : `?${qs}`}`
 }
 
@@ -41,11 +42,10 @@ function buildKey (path: string, query: Readonly<Record<string, string>> | undef
  * hashed again by every map it is looked up in, a remembered one carries its hash.
  */
 const keyOfId = remembered((id: string): string => {
-  const [path, ...pairs] = id.split('\u0000')
-  const query = new URLSearchParams()
-  for (let i = 0; i < pairs.length; i += 2) query.append(pairs[i] as string, pairs[i + 1] as string)
-  const qs = query.toString()
-  return `GET ${path as string}${qs === '' ? '' : `?${qs}`}`
+  const [path, ...parts] = id.split('\u0000')
+  const pairs: string[][] = []
+  for (let i = 0; i < parts.length; i += 2) pairs.push([parts[i] as string, parts[i + 1] as string])
+  return buildKey(path as string, pairs)
 }, KEYS_KEPT)
 
 /** The cache key of a GET: its path and its (already normalized) query. */
@@ -54,7 +54,7 @@ export function cacheKey (get: CachedGet): string {
   for (const name in get.query) {
     const value = get.query[name] as string
     // NUL inside a name or value would make the id ambiguous: such a key is not remembered.
-    if (name.includes('\u0000') || value.includes('\u0000')) return buildKey(get.path, get.query)
+    if (name.includes('\u0000') || value.includes('\u0000')) return buildKey(get.path, Object.entries(get.query ?? {}))
     id += `\u0000${name}\u0000${value}`
   }
   return keyOfId(id)
@@ -106,7 +106,7 @@ function setCacheHeaders (reply: ForwardingReply, result: UpstreamResult, ttlMs:
   }
   reply.header('cache-control', cacheControlOf(ttlMs))
   const at = fetchedAt.get(result)
-  if (at !== undefined) reply.header('age', secondsText(Math.max(0, Math.floor((Date.now() - at) / 1000))))
+  if (at !== undefined) reply.header('age', ageText(Math.max(0, Math.floor((Date.now() - at) / 1000))))
 }
 
 /** `Cache-Control` of a cacheable answer per TTL (a few TTLs: one per cached route kind). */
@@ -121,15 +121,5 @@ function cacheControlOf (ttlMs: number): string {
   return value
 }
 
-/** Decimal texts of small whole numbers of seconds, made once each. */
-const SECONDS_KEPT = 3600
-const secondsTexts: string[] = []
-
-function secondsText (seconds: number): string {
-  let text = secondsTexts[seconds]
-  if (text === undefined) {
-    text = String(seconds)
-    if (seconds <= SECONDS_KEPT) secondsTexts[seconds] = text
-  }
-  return text
-}
+/** `Age` per number of seconds, made once each. */
+const ageText = textOfSeconds(String)

@@ -15,6 +15,7 @@ import { payerOf } from '../../../access/payer.js'
 import type { StoredSnapshot } from '../../../state/snapshots/index.js'
 import type { FastifyReply } from 'fastify'
 import type { PolledSnapshot } from '../../../tracking/hub/freshness.js'
+import { textOfSeconds } from '../../../lib/text-of-seconds.js'
 
 const schema = {
   operationId: 'getTrackedOrder',
@@ -56,23 +57,12 @@ function answerOf (snapshot: StoredSnapshot): Answer {
   return answer
 }
 
-/** `X-Poll-After` and `Cache-Control` of each whole number of seconds met so far (a handful). */
-const POLL_HEADERS_KEPT = 3600
-const pollAfterValues: string[] = []
-const cacheControlValues: string[] = []
+/** `X-Poll-After` and `Cache-Control` per number of seconds, made once each. */
+const pollAfterText = textOfSeconds(String)
+const cacheControlText = textOfSeconds((seconds) => `private, max-age=${seconds}`)
 
 function setPollHeaders (reply: FastifyReply, seconds: number): void {
-  let pollAfter = pollAfterValues[seconds]
-  let cacheControl = cacheControlValues[seconds]
-  if (pollAfter === undefined || cacheControl === undefined) {
-    pollAfter = String(seconds)
-    cacheControl = `private, max-age=${seconds}`
-    if (seconds <= POLL_HEADERS_KEPT) {
-      pollAfterValues[seconds] = pollAfter
-      cacheControlValues[seconds] = cacheControl
-    }
-  }
-  reply.header('x-poll-after', pollAfter).header('cache-control', cacheControl)
+  reply.header('x-poll-after', pollAfterText(seconds)).header('cache-control', cacheControlText(seconds))
 }
 
 /** Sends a polled snapshot: its polling headers and `ETag`, then the JSON, or a bodiless 304 when the client holds this version. */
