@@ -31,7 +31,7 @@ const parsedSymbols = remembered<readonly string[]>(parseSymbols, LISTS_KEPT)
 /** The supported tickers of each exchange meta answer seen (`null`: it names none). */
 const tickersOf = new WeakMap<UpstreamResult, Set<string> | null>()
 /** Per set of supported tickers, the canonical form of the lists asked lately (at most {@link LISTS_KEPT}). */
-const canonicalOf = new WeakMap<Set<string>, Map<string, string>>()
+const canonicalOf = new WeakMap<Set<string>, (symbols: string) => string>()
 
 /** The tickers an exchange meta answer prices; `null` when it says nothing usable. */
 function tickersIn (meta: UpstreamResult): Set<string> | null {
@@ -71,7 +71,7 @@ export async function canonicalSymbols (app: FastifyInstance, symbols: string | 
   const tickers = parsedSymbols(symbols)
   if (tickers.length === 0) return undefined
   const supported = await supportedTickers(app, payer)
-  return supported === undefined ? tickers.join(',') : canonicalAgainst(symbols, tickers, supported)
+  return supported === undefined ? tickers.join(',') : canonicalAgainst(symbols, supported)
 }
 
 /**
@@ -84,21 +84,15 @@ export function heldCanonicalSymbols (app: FastifyInstance, symbols: string | un
   if (tickers.length === 0) return { symbols: undefined }
   const meta = heldGet(app, exchangeMeta(app))
   const supported = meta === undefined ? null : tickersIn(meta)
-  return supported === null ? undefined : { symbols: canonicalAgainst(symbols, tickers, supported) }
+  return supported === null ? undefined : { symbols: canonicalAgainst(symbols, supported) }
 }
 
-/** The supported `tickers` of the list `symbols`, joined by commas; remembered per set of supported tickers. */
-function canonicalAgainst (symbols: string, tickers: readonly string[], supported: Set<string>): string {
-  let lists = canonicalOf.get(supported)
-  if (lists === undefined) {
-    lists = new Map()
-    canonicalOf.set(supported, lists)
-  }
-  let canonical = lists.get(symbols)
+/** The supported tickers of the list `symbols`, joined by commas; remembered per set of supported tickers. */
+function canonicalAgainst (symbols: string, supported: Set<string>): string {
+  let canonical = canonicalOf.get(supported)
   if (canonical === undefined) {
-    canonical = tickers.filter((s) => supported.has(s)).join(',')
-    if (lists.size >= LISTS_KEPT) lists.clear()
-    lists.set(symbols, canonical)
+    canonical = remembered((list) => parsedSymbols(list).filter((s) => supported.has(s)).join(','), LISTS_KEPT)
+    canonicalOf.set(supported, canonical)
   }
-  return canonical
+  return canonical(symbols)
 }
