@@ -31,6 +31,7 @@ import { networkOf } from '../access/caller.js'
 import { GatewayError } from '../errors.js'
 import { FixedWindowCounter } from './rate-limit/fixed-window.js'
 import { remembered } from '../lib/remembered.js'
+import { textOfSeconds } from '../lib/text-of-seconds.js'
 
 export interface RateLimitPluginOptions {
   /** General limit per IP and window; 0 disables it. */
@@ -56,6 +57,9 @@ export function isExempt (method: string, url: string): boolean {
   if (method !== 'GET' && method !== 'HEAD') return false
   return url === '/healthz' || url === '/readyz' || url === '/metrics' || url.endsWith('/subscribe')
 }
+
+/** `X-RateLimit-Reset` per number of seconds, made once each. */
+const secondsText = textOfSeconds(String)
 
 /** The network of a client address (`networkOf`), remembered for the last 10 000 addresses. */
 const networkOfAddress = remembered(networkOf, 10_000)
@@ -94,7 +98,7 @@ async function rateLimits (app: FastifyInstance, opts: RateLimitPluginOptions): 
   const max = String(opts.max)
   function limitGeneral (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
     const { count, ttlMs } = (general as FixedWindowCounter).hit(clientKey(request))
-    const reset = String(Math.ceil(ttlMs / 1000))
+    const reset = secondsText(Math.ceil(ttlMs / 1000))
     reply.header('x-ratelimit-limit', max)
     if (count <= opts.max) {
       reply.header('x-ratelimit-remaining', String(opts.max - count)).header('x-ratelimit-reset', reset)
