@@ -37,27 +37,15 @@ export interface AccessRequest {
   ip?: string
 }
 
-/**
- * URLs logged lately, as logged (clients poll the same URLs): at most {@link URLS_KEPT},
- * none longer than {@link URL_KEPT_CHARS}, and none that had something to redact (a
- * secret is not kept in memory for the sake of speed).
- */
-const urls = new Map<string, string>()
 const URLS_KEPT = 10_000
 const URL_KEPT_CHARS = 200
 
-/** `redactUrl(url)`, remembered as described above. */
-function loggedUrl (url: string): string {
-  let logged = urls.get(url)
-  if (logged === undefined) {
-    logged = redactUrl(url)
-    if (url.length <= URL_KEPT_CHARS && !logged.includes('[redacted]')) {
-      if (urls.size >= URLS_KEPT) urls.clear()
-      urls.set(url, logged)
-    }
-  }
-  return logged
-}
+/**
+ * `redactUrl(url)`, remembered for the URLs logged lately (clients poll the same URLs):
+ * at most {@link URLS_KEPT}, none longer than {@link URL_KEPT_CHARS}, and none that had
+ * something to redact (a secret is not kept in memory for the sake of speed).
+ */
+const loggedUrl = remembered(redactUrl, URLS_KEPT, (url, logged) => url.length <= URL_KEPT_CHARS && !logged.includes('[redacted]'))
 
 /** What an access line says of `request`. */
 export function accessRequest (request: FastifyRequest): AccessRequest {
