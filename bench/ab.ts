@@ -8,7 +8,9 @@
  * Why it exists: the machine's speed and a process's luck move single runs of
  * `bench/memory-routes.ts` by several µs per request (BENCHMARKS.md §4), more than most
  * single changes save. Read B against A in the same run, and each route against
- * `/healthz` (whose code rarely changes). A diagnostic: no target, no result file.
+ * `/healthz` (whose code rarely changes). One of the two gateway processes can stay 3–6 µs
+ * per request slower than the other on every route for its whole life: run it twice,
+ * A and B swapped, before believing a difference. A diagnostic: no target, no result file.
  *
  *   node --import @tapjs/typescript/import bench/ab.ts --a ../trackgate-main [--b .]
  *        [--routes order,304,meta,mixer,prices,healthz] [--reps 3] [--seconds 3]
