@@ -18,12 +18,11 @@
  * - the answer is returned byte for byte (`raw`) next to its parsed JSON (`body`), so
  *   the pass-through can forward it unchanged;
  * - a failure says whether upstream may have received the request
- *   ({@link UpstreamCallError.requestSent}): undici tells when it starts writing a request
- *   to a socket (`onRequestStart`); a request that failed before that (still queued
+ *   ({@link UpstreamCallError.requestSent}): undici tells when it hands a request a
+ *   connection, right before writing it (`onConnect`); a request that failed before that (still queued
  *   behind busy connections, connection refused, DNS or TLS failure) provably never
  *   reached upstream, so an order creation that failed that way created nothing.
  */
-import type { Readable } from 'node:stream'
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici'
 import { GatewayError } from '../errors.js'
 import type { AllowanceStore } from '../state/allowances/index.js'
@@ -120,24 +119,101 @@ export function mayHaveReachedUpstream (err: unknown): boolean {
 }
 
 /**
- * An interceptor marking the options of every request undici starts writing to a socket:
- * `onRequestStart` is called right before the first byte is written, unless the request
- * is aborted right there (which is how a request aborted while queued learns it). The
- * rest of the handler is passed through untouched.
+ * One attempt, as a handler of undici's core (`Pool.dispatch`): it collects the status,
+ * `Retry-After` and the body (at most `limit` bytes) and settles {@link done}.
+ *
+ * Driven by the dispatcher directly rather than through `request()`: that API wraps each
+ * request in a handler of its own, an async resource and a `Readable` for the body (then
+ * read here through its events), on the path of every forwarded answer.
+ *
+ * - {@link written} turns true when undici hands the request a connection, right before
+ *   it writes the first byte (`onConnect`); a request that fails before that provably
+ *   never reached upstream.
+ * - An abort of `signal` settles {@link done} at once, even while the request is still
+ *   queued behind busy connections: undici only tells a queued request when a connection
+ *   frees up, which could be long after its deadline. The request is then dropped when
+ *   dequeued, never written, or cut where it is if it was.
  */
-function markWritten (written: WeakSet<object>): Dispatcher.DispatcherComposeInterceptor {
-  return (dispatch) => (opts, handler) => dispatch(opts, {
-    onRequestStart (controller, context) {
-      handler.onRequestStart?.(controller, context)
-      // A request aborted while it was queued is only told so here, and then not written.
-      if (!controller.aborted) written.add(opts)
-    },
-    onRequestUpgrade (controller, statusCode, headers, socket) { handler.onRequestUpgrade?.(controller, statusCode, headers, socket) },
-    onResponseStart (controller, statusCode, headers, statusMessage) { handler.onResponseStart?.(controller, statusCode, headers, statusMessage) },
-    onResponseData (controller, chunk) { handler.onResponseData?.(controller, chunk) },
-    onResponseEnd (controller, trailers) { handler.onResponseEnd?.(controller, trailers) },
-    onResponseError (controller, error) { handler.onResponseError?.(controller, error) }
-  })
+class Exchange implements Dispatcher.DispatchHandler {
+  readonly done: Promise<Buffer>
+  statusCode = 0
+  retryAfter: string | undefined
+  written = false
+  readonly #signal: AbortSignal
+  readonly #limit: number
+  #abort: ((err?: Error) => void) | undefined
+  #first: Buffer | undefined
+  #chunks: Buffer[] | undefined
+  #size = 0
+  #settled = false
+  #resolve!: (body: Buffer) => void
+  #reject!: (err: unknown) => void
+  readonly #onAbort = (): void => {
+    this.#fail(this.#signal.reason)
+    this.#abort?.(this.#signal.reason as Error)
+  }
+
+  constructor (signal: AbortSignal, limit: number) {
+    this.#signal = signal
+    this.#limit = limit
+    this.done = new Promise<Buffer>((resolve, reject) => {
+      this.#resolve = resolve
+      this.#reject = reject
+    })
+    if (signal.aborted) this.#fail(signal.reason)
+    else signal.addEventListener('abort', this.#onAbort, { once: true })
+  }
+
+  onConnect (abort: (err?: Error) => void): void {
+    // Aborted while queued: dropped here, never written.
+    if (this.#settled) {
+      abort(this.#signal.reason as Error)
+      return
+    }
+    this.written = true
+    this.#abort = abort
+  }
+
+  onHeaders (statusCode: number, headers: Buffer[]): boolean {
+    this.statusCode = statusCode
+    let seen = 0
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i] as Buffer
+      // Compared without making a string of every header name.
+      if (name.length === 11 && name.toString('latin1').toLowerCase() === 'retry-after') {
+        // Sent twice: ambiguous, so none (as a repeated header is an array in Node).
+        this.retryAfter = ++seen === 1 ? (headers[i + 1] as Buffer).toString('utf8') : undefined
+      }
+    }
+    return true
+  }
+
+  onData (chunk: Buffer): boolean {
+    this.#size += chunk.length
+    // Thrown here, undici aborts the request with it and reports it to onError.
+    if (this.#size > this.#limit) throw new BodyTooLargeError(`SecretCryptos sent a body over ${this.#limit} bytes`)
+    if (this.#first === undefined) this.#first = chunk
+    else (this.#chunks ??= [this.#first]).push(chunk)
+    return true
+  }
+
+  onComplete (): void {
+    this.#signal.removeEventListener('abort', this.#onAbort)
+    if (this.#settled) return
+    this.#settled = true
+    this.#resolve(this.#chunks !== undefined ? Buffer.concat(this.#chunks, this.#size) : this.#first ?? Buffer.alloc(0))
+  }
+
+  onError (err: Error): void {
+    this.#signal.removeEventListener('abort', this.#onAbort)
+    this.#fail(err)
+  }
+
+  #fail (err: unknown): void {
+    if (this.#settled) return
+    this.#settled = true
+    this.#reject(err)
+  }
 }
 
 /**
@@ -181,10 +257,6 @@ const sleep = async (ms: number, signal: AbortSignal): Promise<void> => {
 
 export class UpstreamClient {
   readonly #pool: Pool
-  /** `#pool` with {@link markWritten}: what requests go through. */
-  readonly #dispatcher: Dispatcher
-  /** Options objects of the requests undici has started writing. */
-  readonly #written = new WeakSet<object>()
   readonly #basePath: string
   /** The request headers, by method and by whether the key is sent: made once (undici only reads them). */
   readonly #headers: Readonly<Record<'GET' | 'POST', Readonly<Record<'auth' | 'anonymous', Readonly<Record<string, string>>>>>>
@@ -224,7 +296,6 @@ export class UpstreamClient {
       bodyTimeout: opts.timeoutMs + 1000,
       connect: { timeout: Math.min(opts.timeoutMs, 10_000) }
     })
-    this.#dispatcher = this.#pool.compose(markWritten(this.#written))
   }
 
   /** Total attempts made so far (every one of them reached for upstream). */
@@ -331,33 +402,31 @@ export class UpstreamClient {
     const post = call.method === 'POST'
     const headers = this.#headers[post ? 'POST' : 'GET'][call.auth ? 'auth' : 'anonymous']
     const body = post ? JSON.stringify(call.body ?? {}) : undefined
-    // Identifies this attempt to markWritten: whether undici started writing it.
-    const options: Dispatcher.RequestOptions = {
+    const options: Dispatcher.DispatchOptions = {
       method: call.method,
       path: this.#path(call),
       headers,
       body,
-      signal,
       headersTimeout: timeoutMs + 1000,
       bodyTimeout: timeoutMs + 1000
     }
     const started = performance.now()
-    let statusCode = 0
+    const exchange = new Exchange(signal, this.#opts.maxBodyBytes)
     try {
-      const res = await untilAborted(this.#dispatcher.request(options), signal)
-      statusCode = res.statusCode
-      const raw = await readLimited(res.body, this.#opts.maxBodyBytes)
+      this.#pool.dispatch(options, exchange)
+      const raw = await exchange.done
+      const statusCode = exchange.statusCode
       const parsed = parseObject(raw)
       if (parsed === undefined) {
         this.#count(call, 'bad_response', started)
         throw new UpstreamCallError(502, 'UPSTREAM_BAD_RESPONSE', `SecretCryptos answered HTTP ${statusCode} with a body that is not a JSON object`, true)
       }
       this.#count(call, statusCode, started)
-      const retryAfter = res.headers['retry-after']
-      return { statusCode, raw, body: parsed, ...(typeof retryAfter === 'string' ? { retryAfter } : {}) }
+      const retryAfter = exchange.retryAfter
+      return { statusCode, raw, body: parsed, ...(retryAfter !== undefined ? { retryAfter } : {}) }
     } catch (err) {
       if (err instanceof GatewayError) throw err
-      const sent = this.#written.has(options)
+      const sent = exchange.written
       if (signal.aborted) {
         this.#count(call, 'timeout', started)
         if (call.signal?.aborted === true) throw new UpstreamCallError(502, 'UPSTREAM_UNAVAILABLE', 'The upstream call was cancelled', sent, err)
@@ -382,8 +451,6 @@ export class UpstreamClient {
 }
 
 class BodyTooLargeError extends Error {}
-
-function ignore (): void {}
 
 /** Whole seconds until `retryAt` (at least 1), for `Retry-After` and the message. */
 function secondsUntil (retryAt: number): number {
@@ -420,80 +487,6 @@ function errorCode (err: unknown): string {
   if (err instanceof AggregateError) return err.errors.map(errorCode).find((c) => CONNECT_FAILURES.has(c)) ?? ''
   if (err instanceof Error && 'code' in err && typeof err.code === 'string') return err.code
   return ''
-}
-
-/**
- * `response`, or a rejection as soon as `signal` aborts. undici only tells a request
- * aborted while still queued (every connection busy) once a connection frees up, which
- * could be long after its deadline; this keeps the deadline. The request itself is
- * dropped by undici when dequeued, never written; were it answered anyway, its body is
- * discarded.
- */
-async function untilAborted (response: Promise<Dispatcher.ResponseData>, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
-  return await new Promise<Dispatcher.ResponseData>((resolve, reject) => {
-    let settled = false
-    const onAbort = (): void => {
-      settled = true
-      reject(signal.reason)
-    }
-    if (signal.aborted) onAbort()
-    else signal.addEventListener('abort', onAbort, { once: true })
-    response.then((res) => {
-      signal.removeEventListener('abort', onAbort)
-      if (settled) res.body.destroy()
-      else resolve(res)
-    }, (err: unknown) => {
-      signal.removeEventListener('abort', onAbort)
-      if (!settled) reject(err)
-    })
-  })
-}
-
-/**
- * The whole of `body`, or a rejection past `limit` bytes (the body is then destroyed) or
- * when the stream fails (an abort destroys it with the signal's reason). Read through
- * its events rather than `for await`: the async iterator allocates a promise, a result
- * object and an end-of-stream watcher per chunk, on the path of every forwarded answer.
- */
-async function readLimited (body: Readable, limit: number): Promise<Buffer> {
-  return await new Promise<Buffer>((resolve, reject) => {
-    let first: Buffer | undefined
-    let chunks: Buffer[] | undefined
-    let size = 0
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length
-      if (size > limit) {
-        cleanup()
-        // undici reports the destruction as an error of its own: nobody waits for it.
-        body.on('error', ignore)
-        body.destroy()
-        reject(new BodyTooLargeError(`SecretCryptos sent a body over ${limit} bytes`))
-        return
-      }
-      if (first === undefined) first = chunk
-      else (chunks ??= [first]).push(chunk)
-    }
-    const onEnd = (): void => {
-      cleanup()
-      resolve(chunks !== undefined ? Buffer.concat(chunks, size) : first ?? Buffer.alloc(0))
-    }
-    const onError = (err: Error): void => {
-      cleanup()
-      reject(err)
-    }
-    // 'close' before 'end': destroyed without an error (undici reports aborts as errors).
-    const onClose = (): void => { onError(new Error('the upstream body was closed before its end')) }
-    function cleanup (): void {
-      body.off('data', onData)
-      body.off('end', onEnd)
-      body.off('error', onError)
-      body.off('close', onClose)
-    }
-    body.on('data', onData)
-    body.once('end', onEnd)
-    body.once('error', onError)
-    body.once('close', onClose)
-  })
 }
 
 function parseObject (raw: Buffer): Record<string, unknown> | undefined {
