@@ -242,9 +242,20 @@ async function metrics (app: FastifyInstance, opts: MetricsPluginOptions): Promi
     if (app.hasDecorator('allocator')) allocatorMetrics(registry, () => (app as unknown as { allocator: { state: () => AllocatorState } }).allocator.state())
   })
 
+  // Same for the upstream calls (told before the answer is relayed, so on the path of
+  // every forwarded request); bounded: the client's paths × outcomes.
+  const upstreamSeries = new Map<string, { inc: () => void, observe: (value: number) => void }>()
   app.upstreamObservers.add((event) => {
-    upstreamCalls.inc({ method: event.method, route: event.path, outcome: String(event.outcome) })
-    upstreamDuration.observe({ method: event.method, route: event.path }, event.durationMs / 1000)
+    const key = `${event.method} ${event.path} ${event.outcome}`
+    let series = upstreamSeries.get(key)
+    if (series === undefined) {
+      const calls = upstreamCalls.labels({ method: event.method, route: event.path, outcome: String(event.outcome) })
+      const duration = upstreamDuration.labels({ method: event.method, route: event.path })
+      series = { inc: () => { calls.inc() }, observe: (value) => { duration.observe(value) } }
+      upstreamSeries.set(key, series)
+    }
+    series.inc()
+    series.observe(event.durationMs / 1000)
   })
 
   // The histogram's series of each method, route and status, found by one string instead
