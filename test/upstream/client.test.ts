@@ -7,7 +7,7 @@ import t, { type Test } from 'tap'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { GatewayError } from '../../src/errors.js'
-import { UpstreamClient, type UpstreamCall } from '../../src/upstream/client.js'
+import { UpstreamCallError, UpstreamClient, type UpstreamCall } from '../../src/upstream/client.js'
 import { MemoryQuota } from '../../src/state/quota/memory.js'
 import { MemoryAllowances } from '../../src/state/allowances/memory.js'
 import { sendJson, startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js'
@@ -78,6 +78,27 @@ t.test('upstream answering nothing within the deadline → 504 UPSTREAM_TIMEOUT,
   t.equal(err.statusCode, 504)
   t.equal(err.code, 'UPSTREAM_TIMEOUT')
   t.equal(upstream.requests.length, 1, 'a timeout is not retried even when retry is allowed')
+})
+
+t.test('the caller\'s own signal ends the call: 502 "cancelled", before or while it is in flight', async (t) => {
+  const { upstream, client } = await setup(t, { timeoutMs: 30_000 })
+  let seen!: () => void
+  const arrived = new Promise<void>((resolve) => { seen = resolve })
+  upstream.handle(() => { seen() /* never answers */ })
+  const aborter = new AbortController()
+  const call = client.request({ ...GET_PING, signal: aborter.signal })
+  await arrived
+  aborter.abort()
+  const err = await rejection(t, call)
+  t.equal(err.statusCode, 502)
+  t.equal(err.code, 'UPSTREAM_UNAVAILABLE')
+  t.match(err.message, /cancelled/)
+  t.equal((err as UpstreamCallError).requestSent, true, 'it was written: upstream may have seen it')
+
+  const early = await rejection(t, client.request({ ...GET_PING, signal: AbortSignal.abort() }))
+  t.match(early.message, /cancelled/)
+  t.equal((early as UpstreamCallError).requestSent, false, 'aborted before it was written')
+  t.equal(upstream.requests.length, 1, 'the call aborted beforehand never reached upstream')
 })
 
 t.test('an answer written in several chunks comes back whole, byte for byte', async (t) => {
