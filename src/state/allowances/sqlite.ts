@@ -1,13 +1,14 @@
 /**
  * The allowances of a single gateway in its state database (table `allowance_calls`:
- * one row per call a caller caused, with its time), so a restart does not hand every
- * caller a fresh allowance. A call is counted and taken in one immediate transaction.
- * Unbounded in callers, unlike the in-process store, but bounded in rows: every row is
- * an upstream call within the window, which the quota bounds; older rows are ignored
- * by every read and deleted by the sweep.
+ * the calls each caller caused, by millisecond, with a running total — `CallLedger`),
+ * so a restart does not hand every caller a fresh allowance. A call is counted and
+ * taken in one immediate transaction. Unbounded in callers, unlike the in-process
+ * store, but bounded in rows: every row holds upstream calls within the window, which
+ * the quota bounds; older rows are ignored by every read and deleted by the sweep.
  */
 import { DAY_MS } from '../quota/index.js'
 import type { StateDatabase } from '../sqlite/database.js'
+import { CallLedger } from '../sqlite/call-ledger.js'
 import type { AllowanceDecision, AllowanceStore } from './index.js'
 
 export interface SqliteAllowancesOptions {
@@ -20,11 +21,13 @@ export class SqliteAllowances implements AllowanceStore {
   readonly #db: StateDatabase
   readonly #windowMs: number
   readonly #now: () => number
+  readonly #calls: CallLedger
 
   constructor (opts: SqliteAllowancesOptions) {
     this.#db = opts.db
     this.#windowMs = opts.windowMs ?? DAY_MS
     this.#now = opts.now ?? Date.now
+    this.#calls = new CallLedger(opts.db, 'allowance_calls', ['caller'])
   }
 
   /** The store's time (epoch ms), for a joint charge's {@link decide} and {@link record}. */
@@ -54,16 +57,13 @@ export class SqliteAllowances implements AllowanceStore {
     const from = now - this.#windowMs
     const used = this.#count(callerId, from)
     if (used < limit) return { granted: true }
-    const leaving = limit <= 0
-      ? undefined
-      : this.#db.statement('SELECT at FROM allowance_calls WHERE caller = ? AND at > ? ORDER BY at LIMIT 1 OFFSET ?')
-        .pluck().get(callerId, from, used - limit) as number | undefined
+    const leaving = limit <= 0 ? undefined : this.#calls.nthAt([callerId], from, used - limit)
     return { granted: false, retryAt: leaving === undefined ? now + this.#windowMs : leaving + this.#windowMs }
   }
 
   /** Counts one call of `callerId` at `now` (inside the transaction that {@link decide}d it). */
   record (callerId: string, now: number): void {
-    this.#db.statement('INSERT INTO allowance_calls (caller, at) VALUES (?, ?)').run(callerId, now)
+    this.#calls.record([callerId], now)
   }
 
   async used (callerId: string): Promise<number> {
@@ -72,17 +72,11 @@ export class SqliteAllowances implements AllowanceStore {
 
   /** Deletes the calls that left the window; returns how many. */
   sweep (): number {
-    return this.#db.statement('DELETE FROM allowance_calls WHERE at <= ?').run(this.#now() - this.#windowMs).changes
+    return this.#calls.sweep(this.#now() - this.#windowMs)
   }
 
-  /**
-   * Calls of `callerId` in the window from `from`: its count (kept by triggers: one row
-   * read) less its rows that left the window and are not swept yet.
-   */
+  /** Calls of `callerId` in the window from `from` (see `CallLedger`: two index seeks). */
   #count (callerId: string, from: number): number {
-    const counted = (this.#db.statement('SELECT calls FROM allowance_counts WHERE caller = ?').pluck().get(callerId) as number | undefined) ?? 0
-    if (counted === 0) return 0
-    const expired = this.#db.statement('SELECT count(*) FROM allowance_calls WHERE caller = ? AND at <= ?').pluck().get(callerId, from) as number
-    return counted - expired
+    return this.#calls.count([callerId], from)
   }
 }

@@ -2,11 +2,12 @@
  * The quota ledger of a single gateway in its state database (tables `quota_calls`
  * and `quota_pause`), so a restart — or a crash loop — cannot forget the calls already
  * made and take the gateway past upstream's own count. Same strict partitions as the
- * in-process quota (`index.ts`): one row per granted call, with its partition and time;
+ * in-process quota (`index.ts`): the granted calls by partition and millisecond, with a
+ * running total (`CallLedger`: one page written per call, two index seeks per count);
  * a slot is counted and taken in one immediate transaction, so two connections racing
  * for the last slot cannot both get it. With the caller's allowance kept in the same
  * database (`SqliteAllowances`), the allowance and the slot are taken in that one
- * transaction ({@link SqliteQuota.tryAcquireCharged}): one commit per upstream call.
+ * transaction ({@link SqliteQuota.tryAcquireCharged}): one commit, two pages, per upstream call.
  *
  * Calls are filed under a ledger id (the upstream API key's short hash, as in Redis):
  * upstream counts per key, so a new key starts an empty ledger. Rows older than the
@@ -15,6 +16,7 @@
 import { DAY_MS, DEFAULT_POLL_SHARE, QUOTA_PURPOSES, partitionLimits, partitionsOf, type AllowanceCharge, type ChargedDecision, type QuotaBudget, type QuotaDecision, type QuotaPurpose, type QuotaState } from './index.js'
 import { SqliteAllowances } from '../allowances/sqlite.js'
 import type { StateDatabase } from '../sqlite/database.js'
+import { CallLedger } from '../sqlite/call-ledger.js'
 
 export interface SqliteQuotaOptions {
   db: StateDatabase
@@ -37,6 +39,7 @@ export class SqliteQuota implements QuotaBudget {
   readonly #caps: Record<QuotaPurpose, number>
   readonly #windowMs: number
   readonly #now: () => number
+  readonly #calls: CallLedger
 
   constructor (opts: SqliteQuotaOptions) {
     if (opts.reserve >= opts.limit) throw new RangeError('quota reserve must be below the limit')
@@ -47,6 +50,7 @@ export class SqliteQuota implements QuotaBudget {
     this.#reserve = opts.reserve
     this.#windowMs = opts.windowMs ?? DAY_MS
     this.#now = opts.now ?? Date.now
+    this.#calls = new CallLedger(opts.db, 'quota_calls', ['ledger', 'purpose'])
   }
 
   async tryAcquire (purpose: QuotaPurpose): Promise<QuotaDecision> {
@@ -108,7 +112,7 @@ export class SqliteQuota implements QuotaBudget {
   /** Deletes the calls that left the window and the pauses that ended; returns how many rows. */
   sweep (): number {
     const now = this.#now()
-    return this.#db.statement('DELETE FROM quota_calls WHERE at <= ?').run(now - this.#windowMs).changes +
+    return this.#calls.sweep(now - this.#windowMs) +
       this.#db.statement('DELETE FROM quota_pause WHERE until <= ?').run(now).changes
   }
 
@@ -120,27 +124,17 @@ export class SqliteQuota implements QuotaBudget {
     const used = this.#used(purpose, from)
     const cap = this.#caps[purpose]
     if (used < cap) return { granted: true }
-    const leaving = cap <= 0
-      ? undefined
-      : this.#db.statement('SELECT at FROM quota_calls WHERE ledger = ? AND purpose = ? AND at > ? ORDER BY at LIMIT 1 OFFSET ?')
-        .pluck().get(this.#ledger, purpose, from, used - cap) as number | undefined
+    const leaving = cap <= 0 ? undefined : this.#calls.nthAt([this.#ledger, purpose], from, used - cap)
     return { granted: false, retryAt: leaving === undefined ? now + this.#windowMs : leaving + this.#windowMs }
   }
 
   #record (purpose: QuotaPurpose, now: number): void {
-    this.#db.statement('INSERT INTO quota_calls (ledger, purpose, at) VALUES (?, ?, ?)').run(this.#ledger, purpose, now)
+    this.#calls.record([this.#ledger, purpose], now)
   }
 
-  /**
-   * Calls of `purpose` in the window from `from`: the partition's count (kept by
-   * triggers: one row read, whatever the number of calls) less its rows that left the
-   * window and are not swept yet (few: the sweep runs every 10 minutes).
-   */
+  /** Calls of `purpose` in the window from `from` (see `CallLedger`: two index seeks). */
   #used (purpose: QuotaPurpose, from: number): number {
-    const counted = (this.#db.statement('SELECT calls FROM quota_counts WHERE ledger = ? AND purpose = ?').pluck().get(this.#ledger, purpose) as number | undefined) ?? 0
-    if (counted === 0) return 0
-    const expired = this.#db.statement('SELECT count(*) FROM quota_calls WHERE ledger = ? AND purpose = ? AND at <= ?').pluck().get(this.#ledger, purpose, from) as number
-    return counted - expired
+    return this.#calls.count([this.#ledger, purpose], from)
   }
 
   #pausedUntil (): number {

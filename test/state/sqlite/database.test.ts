@@ -97,23 +97,34 @@ t.test('the state plugin opens the database in DATA_DIR (STATE_BACKEND=sqlite), 
   t.notOk(existsSync(join(dataDir, 'unused')), 'STATE_BACKEND=memory opens no database')
 })
 
-t.test('the counts migration counts the calls already in the ledger; the triggers keep the counts after it', async (t) => {
+t.test('the ledger migrations keep the calls already in the ledger; the running totals count them after it', async (t) => {
+  // Before the 11th migration (counts kept by triggers) and the 12th (one row per
+  // millisecond with a running total): one row per call.
   const dir = await tempDataDir(t)
-  const before = openStateDatabase(dir, { migrations: MIGRATIONS.slice(0, -1) })
+  const before = openStateDatabase(dir, { migrations: MIGRATIONS.slice(0, -2) })
   const now = Date.now()
-  for (const purpose of ['rest', 'rest', 'poll']) before.statement('INSERT INTO quota_calls (ledger, purpose, at) VALUES (?, ?, ?)').run('k', purpose, now)
-  before.statement('INSERT INTO allowance_calls (caller, at) VALUES (?, ?)').run('ip:a', now)
+  const DAY = 24 * 60 * 60 * 1000
+  for (const [purpose, at] of [['rest', now - 2], ['rest', now - 2], ['rest', now - 1], ['poll', now - 1], ['rest', now - DAY - 1]] as const) {
+    before.statement('INSERT INTO quota_calls (ledger, purpose, at) VALUES (?, ?, ?)').run('k', purpose, at)
+  }
+  before.statement('INSERT INTO allowance_calls (caller, at) VALUES (?, ?)').run('ip:a', now - 1)
+  before.statement('INSERT INTO allowance_calls (caller, at) VALUES (?, ?)').run('ip:a', now - DAY - 1)
   before.close()
   const db = openStateDatabase(dir)
   t.teardown(() => { db.close() })
+  t.same(db.migrated.length, 2, 'both applied')
   const quota = new SqliteQuota({ db, ledger: 'k', limit: 100, reserve: 10 })
   const allowances = new SqliteAllowances({ db })
-  t.same((await quota.state()).partitions.rest.used, 2, 'counted by the migration')
+  const state = await quota.state()
+  t.equal(state.partitions.rest.used, 3, 'kept by the migration; the call before the window not counted')
+  t.equal(state.partitions.poll.used, 1)
   t.equal(await allowances.used('ip:a'), 1)
   await quota.tryAcquire('rest')
   await allowances.take('ip:a', 10)
-  t.equal((await quota.state()).partitions.rest.used, 3, 'counted by the trigger')
+  t.equal((await quota.state()).partitions.rest.used, 4, 'counted after it')
   t.equal(await allowances.used('ip:a'), 2)
-  db.statement('DELETE FROM allowance_calls').run()
-  t.equal(db.statement('SELECT count(*) FROM allowance_counts').pluck().get(), 0, 'a caller with no call left has no count row')
+  t.equal(quota.sweep(), 1, 'the call before the window, swept')
+  t.equal(allowances.sweep(), 1)
+  t.equal((await quota.state()).partitions.rest.used, 4, 'the sweep leaves the count as it was')
+  t.equal(await allowances.used('ip:a'), 2)
 })
