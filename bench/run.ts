@@ -3,10 +3,12 @@
  * one's same-run baseline; writes `bench/results/<name>.json` and the charts.
  *
  *   node --import @tapjs/typescript/import bench/run.ts [--smoke] [--only passthrough|memory-routes|fanout|subscriber-heap]
- *        [--sizes 1000,5000,10000] [--clients 2] [--out DIR] [--wait-quiet SECONDS]
+ *        [--sizes 1000,5000,10000] [--clients 2] [--writer-only] [--out DIR] [--wait-quiet SECONDS]
  *
  * `--smoke`: tiny sizes (what the test suite runs), results in a temporary directory
- * unless `--out` is given. Loopback only; every run is bounded in time and stops by
+ * unless `--out` is given. `--writer-only`: the fan-out measures the product's
+ * writer alone (no `@fastify/sse` variant, no per-client proxy baseline, no slow readers):
+ * a quicker run for iterating on delivery, never the recorded figure. Loopback only; every run is bounded in time and stops by
  * itself (a watchdog ends the process if a benchmark overruns its limit).
  * `--wait-quiet S`: first wait up to S seconds for the machine's 1-minute load average
  * to drop below half its cores (other work on the machine skews every figure).
@@ -20,7 +22,7 @@ import { loadAverage } from './lib/report.js'
 import { sleep } from './lib/time.js'
 import { BENCHMARK_NAMES, FULL, SMOKE, runSuite, type BenchmarkName } from './suite.js'
 
-const USAGE = 'usage: bench/run.ts [--smoke] [--only passthrough|memory-routes|fanout|subscriber-heap] [--sizes N,N,…] [--clients K] [--out DIR] [--wait-quiet SECONDS]'
+const USAGE = 'usage: bench/run.ts [--smoke] [--only passthrough|memory-routes|fanout|subscriber-heap] [--sizes N,N,…] [--clients K] [--writer-only] [--out DIR] [--wait-quiet SECONDS]'
 
 function fail (message: string): never {
   process.stderr.write(`${message}\n${USAGE}\n`)
@@ -33,6 +35,7 @@ const { values } = parseArgs({
     only: { type: 'string', multiple: true },
     sizes: { type: 'string' },
     clients: { type: 'string' },
+    'writer-only': { type: 'boolean', default: false },
     out: { type: 'string' },
     'wait-quiet': { type: 'string' },
     help: { type: 'boolean', default: false }
@@ -92,6 +95,7 @@ try {
     ...(only === undefined ? {} : { only }),
     ...(sizes === undefined ? {} : { sizes }),
     ...(clients === undefined ? {} : { clients }),
+    writerOnly: values['writer-only'] === true,
     ...(resultsDir === undefined ? {} : { resultsDir })
   })
   process.stdout.write(`${result.report}\n\n`)

@@ -75,6 +75,8 @@ export interface SuiteOptions {
   sizes?: readonly number[]
   /** Overrides of the number of client processes. */
   clients?: number
+  /** Fan-out: the product's writer only (no `@fastify/sse` variant, baseline or slow readers). */
+  writerOnly?: boolean
   /** Directory of the result files. */
   resultsDir?: string
   /** The command line recorded in result files. */
@@ -126,7 +128,8 @@ export async function runSuite (opts: SuiteOptions): Promise<SuiteResult> {
       const fanout = {
         ...preset.fanout,
         ...(opts.sizes === undefined ? {} : { sizes: opts.sizes }),
-        ...(opts.clients === undefined ? {} : { clients: opts.clients })
+        ...(opts.clients === undefined ? {} : { clients: opts.clients }),
+        ...(opts.writerOnly === true ? { ssePlugin: false, baseline: false, slowReaders: 0 } : {})
       }
       const ctx = context()
       const result = await runFanout({ ...fanout, build, log: opts.log })
