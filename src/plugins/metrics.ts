@@ -25,9 +25,10 @@
  * - the standard `process_*` / `nodejs_*` metrics of prom-client.
  */
 import fp from 'fastify-plugin'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, onResponseHookHandler } from 'fastify'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { AllocatorState } from '../tracking/allocator/explain.js'
+import { RequestDurations, type DurationSeries } from './metrics/request-durations.js'
 
 /** Counters of the live tracking, as the metrics plugin reads them. */
 export interface TrackingStats {
@@ -132,17 +133,22 @@ function allocatorMetrics (registry: Registry, state: () => AllocatorState): voi
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 
+/** Event streams are left out of request durations: theirs is a connection's lifetime. */
+function isEventStream (reply: FastifyReply): boolean {
+  const type = reply.getHeader('content-type')
+  return typeof type === 'string' && type.startsWith('text/event-stream')
+}
+
 async function metrics (app: FastifyInstance, opts: MetricsPluginOptions): Promise<void> {
   const registry = new Registry()
   if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry })
   const trackingStats = opts.trackingStats ?? trackingStatsFromApp(app)
 
-  const httpDuration = new Histogram({
+  const httpDuration = new RequestDurations({
     name: 'trackgate_http_request_duration_seconds',
     help: 'Time to answer HTTP requests (event streams excluded), by route pattern and status.',
-    labelNames: ['method', 'route', 'status_code'] as const,
     buckets: DURATION_BUCKETS,
-    registers: [registry]
+    registry
   })
   const upstreamCalls = new Counter({
     name: 'trackgate_upstream_requests_total',
@@ -258,25 +264,31 @@ async function metrics (app: FastifyInstance, opts: MetricsPluginOptions): Promi
     series.observe(event.durationMs / 1000)
   })
 
-  // The histogram's series of each method, route and status, found by one string instead
-  // of prom-client hashing a label object on every answer (bounded: routes × statuses).
-  const series = new Map<string, { observe: (value: number) => void }>()
-  app.addHook('onResponse', (request, reply, done) => {
-    const type = reply.getHeader('content-type')
-    if (typeof type === 'string' && type.startsWith('text/event-stream')) {
+  // Each route's hook holds its own series (found once per method and status), so an
+  // answer costs neither Fastify's `routeOptions` object nor a label key built and hashed.
+  const observerOf = (route: string): onResponseHookHandler => {
+    const byMethod = new Map<string, Map<number, DurationSeries>>()
+    return function observeDuration (request, reply, done) {
+      if (!isEventStream(reply)) {
+        const method = KNOWN_METHODS.has(request.method) ? request.method : 'OTHER'
+        let byStatus = byMethod.get(method)
+        if (byStatus === undefined) byMethod.set(method, byStatus = new Map())
+        let series = byStatus.get(reply.statusCode)
+        if (series === undefined) byStatus.set(reply.statusCode, series = httpDuration.series({ method, route, status_code: String(reply.statusCode) }))
+        series.observe(reply.elapsedTime / 1000)
+      }
       done()
-      return
     }
-    const method = KNOWN_METHODS.has(request.method) ? request.method : 'OTHER'
-    const route = request.routeOptions.url ?? 'unmatched'
-    const key = `${method} ${reply.statusCode} ${route}`
-    let observer = series.get(key)
-    if (observer === undefined) {
-      observer = httpDuration.labels({ method, route, status_code: String(reply.statusCode) })
-      series.set(key, observer)
-    }
-    observer.observe(reply.elapsedTime / 1000)
-    done()
+  }
+  app.addHook('onRoute', (route) => {
+    const own = route.onResponse === undefined ? [] : Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse]
+    route.onResponse = [...own, observerOf(route.url ?? route.path)]
+  })
+  // URLs that match no route have no route hook: they share `route="unmatched"`.
+  const unmatched = observerOf('unmatched')
+  app.addHook('onResponse', function observeUnmatched (request, reply, done) {
+    if (request.is404) unmatched.call(this, request, reply, done)
+    else done()
   })
 
   app.decorate('metrics', registry)
