@@ -5,7 +5,7 @@
  *
  * The line holds the request id, `req` — the method, the URL with trackcodes shortened
  * and secret-looking query values redacted, the client IP truncated to its network
- * (`src/lib/log-privacy.ts`) — `res.statusCode` and `responseTime` (ms). It is built from
+ * (`src/lib/log-privacy.ts`) — `res.statusCode` and `responseTime` (ms, to the µs). It is built from
  * those privacy helpers alone, so pino's redaction (thirty paths, with wildcards) would
  * have nothing to find in it; it is written through a sibling of the app's logger with no
  * redaction paths (same destination, level, hooks and base fields). At the default level
@@ -46,6 +46,17 @@ const URL_KEPT_CHARS = 200
  * something to redact (a secret is not kept in memory for the sake of speed).
  */
 const loggedUrl = remembered(redactUrl, URLS_KEPT, (url, logged) => url.length <= URL_KEPT_CHARS && !logged.includes('[redacted]'))
+
+/**
+ * A string as JSON, remembered for those logged lately: an access line's method, URL and
+ * network take few distinct values (none longer than {@link URL_KEPT_CHARS} is kept).
+ */
+const jsonOf = remembered((s: string) => JSON.stringify(s), URLS_KEPT, (s) => s.length <= URL_KEPT_CHARS)
+
+/** An access line's `responseTime`: milliseconds to the microsecond (a double's seventeen digits say nothing more, and cost more to print). */
+export function loggedResponseTime (ms: number): number {
+  return Math.round(ms * 1000) / 1000
+}
 
 /** What an access line says of `request`. */
 export function accessRequest (request: FastifyRequest): AccessRequest {
@@ -120,9 +131,9 @@ export class AccessLine {
       return
     }
     if (!p.isLevelEnabled('info')) return
-    const ip = req.ip === undefined ? '' : `,"ip":${JSON.stringify(req.ip)}`
+    const ip = req.ip === undefined ? '' : `,"ip":${jsonOf(req.ip)}`
     const time = Number.isFinite(responseTime) ? String(responseTime) : 'null'
-    p.stream.write(`${p.levelPrefix}${p.time()}${p.chindings},${this.#idKey}:${JSON.stringify(id)},"req":{"method":${JSON.stringify(req.method)},"url":${JSON.stringify(req.url)}${ip}},"res":{"statusCode":${statusCode}},"responseTime":${time},${p.messageKey}:"request completed"${p.end}`)
+    p.stream.write(`${p.levelPrefix}${p.time()}${p.chindings},${this.#idKey}:${JSON.stringify(id)},"req":{"method":${jsonOf(req.method)},"url":${jsonOf(req.url)}${ip}},"res":{"statusCode":${statusCode}},"responseTime":${time},${p.messageKey}:"request completed"${p.end}`)
   }
 }
 
@@ -151,7 +162,7 @@ export class RequestLogController extends LogController {
       reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored')
       return
     }
-    lines.write(request.id, accessRequest(request), reply.statusCode, reply.elapsedTime)
+    lines.write(request.id, accessRequest(request), reply.statusCode, loggedResponseTime(reply.elapsedTime))
   }
 }
 

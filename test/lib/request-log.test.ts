@@ -8,7 +8,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import pino from 'pino'
 import t from 'tap'
 import { loggerOptions } from '../../src/lib/log-privacy.js'
-import { AccessLine } from '../../src/lib/request-log.js'
+import { AccessLine, loggedResponseTime } from '../../src/lib/request-log.js'
 import { build } from '../helpers/build.js'
 import { request } from '../helpers/http.js'
 
@@ -39,6 +39,7 @@ t.test('one access line per request: its shape, nothing secret', async (t) => {
   t.match(outLine.req, { method: 'GET', url: /^\/orders\/6A5F…[0-9a-f]{8}\?key=\[redacted\]$/, ip: '127.0.0.0' })
   t.same(outLine.res, { statusCode: 404 })
   t.ok(typeof outLine.responseTime === 'number')
+  for (const line of completed) t.equal(line.responseTime, Math.round((line.responseTime as number) * 1000) / 1000, 'responseTime in ms, to the microsecond')
   t.same(healthLine.req, { method: 'GET', url: '/healthz', ip: '127.0.0.0' })
   t.same(healthLine.res, { statusCode: 200 })
 
@@ -71,4 +72,11 @@ t.test('the line put together is the line pino writes for the same fields', asyn
   await new Promise((resolve) => setImmediate(resolve))
   t.equal(lines.length, 1)
   t.match(JSON.parse(lines[0] as string), { reqId: 'req-3', zone: 'a', req, res: { statusCode: 404 }, msg: 'request completed' })
+})
+
+t.test('responseTime is logged to the microsecond', async (t) => {
+  t.equal(loggedResponseTime(0.41234599995613), 0.412)
+  t.equal(loggedResponseTime(12.0005), 12.001)
+  t.equal(loggedResponseTime(3), 3)
+  t.equal(loggedResponseTime(0.0004), 0)
 })
