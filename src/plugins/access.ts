@@ -108,10 +108,19 @@ async function access (app: FastifyInstance): Promise<void> {
     return payload
   }
 
+  // The methods of each route that anyone may call whatever the body: nothing to judge
+  // unless the caller holds a gateway token.
+  const openToAll = new Map<string, Set<string>>()
   app.addHook('onRoute', (route) => {
     for (const method of methods(route)) {
-      if (accessOf(method, route.url) === undefined) {
+      const access = accessOf(method, route.url)
+      if (access === undefined) {
         throw new Error(`${method} ${route.url} has no row in the route policy (src/access/policy.ts)`)
+      }
+      if (access === 'public' && OWNER_WHEN[`${method} ${route.url}`] === undefined) {
+        let open = openToAll.get(route.url)
+        if (open === undefined) openToAll.set(route.url, open = new Set())
+        open.add(method)
       }
     }
     if (route.config?.issuesOrderToken === true) {
@@ -165,6 +174,8 @@ async function access (app: FastifyInstance): Promise<void> {
   function refusal (request: FastifyRequest): GatewayError | undefined {
     const url = request.routeOptions.url
     if (url === undefined) return
+    // A gateway token's routes are judged even where anyone may go (its scope may exclude them).
+    if (request.caller?.kind !== 'token' && openToAll.get(url)?.has(request.method) === true) return
     const access = requiredAccess(request.method, url, request.body)
     if (access === undefined) return
     const header = request.headers[ORDER_TOKEN_HEADER]

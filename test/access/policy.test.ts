@@ -136,6 +136,7 @@ t.test('a token\'s routes list: anything outside it is 403, with no upstream cal
   const before = sim.control.stats().total
   refused(t, await request(`${gw.url}/v1/orders/delete`, { body: { trackcode }, headers: RESTRICTED_AUTH }), 403, 'delete')
   refused(t, await request(`${gw.url}/v1/orders/check`, { body: { trackcode }, headers: RESTRICTED_AUTH }), 403, 'even a public route outside its list')
+  refused(t, await request(`${gw.url}/orders/${trackcode}`, { headers: RESTRICTED_AUTH }), 403, 'even a route open to anyone whatever the body')
   refused(t, await request(`${gw.url}/tracked-orders/${trackcode}`, { method: 'DELETE', headers: RESTRICTED_AUTH }), 403, 'another method of a listed path')
   t.equal(sim.control.stats().total, before, 'no upstream call')
   t.ok(sim.control.getOrder(trackcode))
