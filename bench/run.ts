@@ -6,7 +6,8 @@
  *        [--sizes 1000,5000,10000] [--clients 2] [--writer-only] [--out DIR] [--wait-quiet SECONDS]
  *
  * `--smoke`: tiny sizes (what the test suite runs), results in a temporary directory
- * unless `--out` is given. `--writer-only`: the fan-out measures the product's
+ * unless `--out` is given (`--out DIR`: results and charts in DIR, the recorded ones in
+ * `bench/results/` and `bench/charts/` left as they are). `--writer-only`: the fan-out measures the product's
  * writer alone (no `@fastify/sse` variant, no per-client proxy baseline, no slow readers):
  * a quicker run for iterating on delivery, never the recorded figure. Loopback only; every run is bounded in time and stops by
  * itself (a watchdog ends the process if a benchmark overruns its limit).
@@ -100,7 +101,8 @@ try {
   })
   process.stdout.write(`${result.report}\n\n`)
   for (const f of result.files) process.stdout.write(`wrote ${f}\n`)
-  if (!smoke) for (const f of renderCharts()) process.stdout.write(`wrote ${f}\n`)
+  // With --out, the charts go beside the results they are drawn from, not over the recorded ones.
+  if (!smoke) for (const f of resultsDir === undefined ? renderCharts() : renderCharts(resultsDir, resultsDir)) process.stdout.write(`wrote ${f}\n`)
   process.exit(0)
 } catch (err) {
   process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
