@@ -3,8 +3,8 @@
  * `CORS_ORIGINS` allow-list.
  *
  * Security headers, computed once at start and set as one block by an `onRequest` hook
- * (helmet rebuilt and validated them on every request: ≈ 5 % of the CPU of a request
- * served from memory). Two blocks, by route:
+ * of each route, chosen when the route is added (helmet rebuilt and validated them on
+ * every request: ≈ 5 % of the CPU of a request served from memory). Two blocks, by route:
  * - **pages** — the demo page `/`, its assets under `/web/`, the client module under
  *   `/client/`, and `/docs` — get the twelve headers `@fastify/helmet` would set with the
  *   options in {@link HELMET_EQUIVALENT_OPTIONS} (`securityHeaders`; a test,
@@ -38,7 +38,7 @@
  */
 import fp from 'fastify-plugin'
 import cors from '@fastify/cors'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, onRequestHookHandler } from 'fastify'
 
 export interface SecurityPluginOptions {
   /** Allowed browser origins; empty: same origin only; `['*']`: any. */
@@ -127,19 +127,29 @@ function securityHeadersOf (url: string): Readonly<Record<string, string>> {
   return API_HEADERS
 }
 
-async function security (app: FastifyInstance, opts: SecurityPluginOptions): Promise<void> {
-  // The pages' routes and their headers; any other route gets API_HEADERS.
-  const pages = new Map<string, Readonly<Record<string, string>>>()
-  app.addHook('onRoute', (route) => {
-    const url = route.url ?? route.path
-    const headers = securityHeadersOf(url)
-    if (headers !== API_HEADERS) pages.set(url, headers)
-  })
-  // Set first: a handler may still replace one (the demo page sets its own policy).
-  app.addHook('onRequest', (request, reply, done) => {
-    const url = request.routeOptions.url
-    reply.headers((url === undefined ? undefined : pages.get(url)) ?? API_HEADERS)
+/** An `onRequest` hook setting `headers` (their entries, listed once). */
+function settingHeaders (headers: Readonly<Record<string, string>>): onRequestHookHandler {
+  const entries = Object.entries(headers)
+  return function setSecurityHeaders (_request, reply, done) {
+    for (const [name, value] of entries) reply.header(name, value)
     done()
+  }
+}
+
+async function security (app: FastifyInstance, opts: SecurityPluginOptions): Promise<void> {
+  // Each route gets the headers of its kind (API, page, docs) from a hook of its own,
+  // chosen once when the route is added: nothing to look up per request. First of the
+  // route's hooks, so the rate limiter's 429 carries them too; a handler may still
+  // replace one (the demo page sets its own policy).
+  app.addHook('onRoute', (route) => {
+    const own = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
+    route.onRequest = [settingHeaders(securityHeadersOf(route.url ?? route.path)), ...own]
+  })
+  // URLs that match no route have no route hook: API headers.
+  const apiHeaders = settingHeaders(API_HEADERS)
+  app.addHook('onRequest', function setUnmatchedSecurityHeaders (request, reply, done) {
+    if (request.is404) apiHeaders.call(this, request, reply, done)
+    else done()
   })
 
   if (opts.corsOrigins.length === 0) return

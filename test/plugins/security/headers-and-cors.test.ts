@@ -23,6 +23,19 @@ t.test('error answers carry them too', async (t) => {
   t.equal(res.headers.get('x-content-type-options'), 'nosniff')
 })
 
+t.test('the rate limiter\'s 429 and a refused body carry them too (set before any route hook)', async (t) => {
+  const { gw } = await build(t, { config: { rateLimitMax: 1 } })
+  t.equal((await request(`${gw.url}/v1/ping`)).status, 200)
+  const limited = await request(`${gw.url}/v1/ping`)
+  t.equal(limited.status, 429)
+  t.equal(limited.headers.get('x-content-type-options'), 'nosniff')
+  t.equal(limited.headers.get('content-security-policy'), "default-src 'none'; frame-ancestors 'none'")
+  const { gw: other } = await build(t)
+  const refused = await request(`${other.url}/v1/orders/check`, { body: { trackcode: 'not a trackcode' } })
+  t.equal(refused.status, 400)
+  t.equal(refused.headers.get('x-frame-options'), 'DENY')
+})
+
 t.test('the demo page keeps its own, stricter policy', async (t) => {
   const { gw } = await build(t)
   const res = await request(`${gw.url}/`)
