@@ -17,6 +17,7 @@
  */
 import type { RouteOptions } from 'fastify'
 import { isExempt } from '../plugins/rate-limit.js'
+import { methodsOf } from '../plugins/route-options.js'
 import { errorResponses } from '../upstream/schemas/common.js'
 
 /** A response header: its schema and what it says. */
@@ -69,10 +70,6 @@ type ResponseSchemas = Record<string, Record<string, unknown>>
 function withHeaders (response: Record<string, unknown>, headers: Headers): Record<string, unknown> {
   const own = response.headers as Headers | undefined
   return { ...response, headers: { ...own, ...headers } }
-}
-
-function methodsOf (route: RouteOptions): string[] {
-  return Array.isArray(route.method) ? route.method : [route.method]
 }
 
 /** True when `@fastify/rate-limit` counts the route's requests (whatever the configured limit). */

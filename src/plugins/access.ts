@@ -23,13 +23,14 @@
  * Decorates `app.tokens` (the registry) and `app.orderTokens` — hence `fastify-plugin`.
  */
 import fp from 'fastify-plugin'
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Caller } from '../access/caller.js'
 import { ORDER_TOKEN_HEADER, OrderTokens } from '../access/order-token.js'
 import { accessOf, judge, OWNER_WHEN, requiredAccess } from '../access/policy.js'
 import { accessResponses, securityOf } from '../access/security-docs.js'
 import { TokenRegistry } from '../access/tokens.js'
 import { GatewayError } from '../errors.js'
+import { hooksOf, methodsOf } from './route-options.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -50,10 +51,6 @@ declare module 'fastify' {
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i
 const TRACKCODE = /^[0-9A-F]{16}$/
-
-function methods (route: RouteOptions): string[] {
-  return Array.isArray(route.method) ? route.method : [route.method]
-}
 
 function isRecord (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -112,7 +109,7 @@ async function access (app: FastifyInstance): Promise<void> {
   // unless the caller holds a gateway token.
   const openToAll = new Map<string, Set<string>>()
   app.addHook('onRoute', (route) => {
-    for (const method of methods(route)) {
+    for (const method of methodsOf(route)) {
       const access = accessOf(method, route.url)
       if (access === undefined) {
         throw new Error(`${method} ${route.url} has no row in the route policy (src/access/policy.ts)`)
@@ -125,10 +122,9 @@ async function access (app: FastifyInstance): Promise<void> {
     }
     if (route.config?.issuesOrderToken === true) {
       // Only these routes: every other answer skips an onSend hook.
-      const own = route.onSend === undefined ? [] : Array.isArray(route.onSend) ? route.onSend : [route.onSend]
-      route.onSend = [...own, issueOrderToken]
+      route.onSend = [...hooksOf(route.onSend), issueOrderToken]
     }
-    const method = methods(route).find((m) => m !== 'HEAD') ?? 'GET'
+    const method = methodsOf(route).find((m) => m !== 'HEAD') ?? 'GET'
     const schema = route.schema
     if (schema === undefined || schema.hide === true) return
     const access = accessOf(method, route.url) ?? 'token'

@@ -29,6 +29,7 @@ import type { FastifyInstance, FastifyReply, onResponseHookHandler } from 'fasti
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { AllocatorState } from '../tracking/allocator/explain.js'
 import { RequestDurations, type DurationSeries } from './metrics/request-durations.js'
+import { hooksOf } from './route-options.js'
 
 /** Counters of the live tracking, as the metrics plugin reads them. */
 export interface TrackingStats {
@@ -281,8 +282,7 @@ async function metrics (app: FastifyInstance, opts: MetricsPluginOptions): Promi
     }
   }
   app.addHook('onRoute', (route) => {
-    const own = route.onResponse === undefined ? [] : Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse]
-    route.onResponse = [...own, observerOf(route.url ?? route.path)]
+    route.onResponse = [...hooksOf(route.onResponse), observerOf(route.url ?? route.path)]
   })
   // URLs that match no route have no route hook: they share `route="unmatched"`.
   const unmatched = observerOf('unmatched')

@@ -26,10 +26,11 @@
  */
 import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { networkOf } from '../access/caller.js'
 import { GatewayError } from '../errors.js'
 import { FixedWindowCounter } from './rate-limit/fixed-window.js'
+import { hooksOf, methodsOf } from './route-options.js'
 import { remembered } from '../lib/remembered.js'
 import { textOfSeconds } from '../lib/text-of-seconds.js'
 
@@ -67,10 +68,6 @@ const networkOfAddress = remembered(networkOf, 10_000)
 /** One counter per client network: an IPv4 address, an IPv6 /64. */
 function clientKey (request: FastifyRequest): string {
   return networkOfAddress(request.ip)
-}
-
-function methods (route: RouteOptions): string[] {
-  return Array.isArray(route.method) ? route.method : [route.method]
 }
 
 function tooMany (seconds: number, what: string): GatewayError {
@@ -111,21 +108,19 @@ async function rateLimits (app: FastifyInstance, opts: RateLimitPluginOptions): 
 
   app.addHook('onRoute', (route) => {
     const url = route.url ?? route.path
-    const routeMethods = methods(route)
+    const routeMethods = methodsOf(route)
     if (route.config?.rateLimit === undefined && routeMethods.every((m) => isExempt(m, url))) {
       route.config = { ...route.config, rateLimit: false }
     }
     if (general !== undefined && route.config?.rateLimit !== false) {
-      const own = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
-      route.onRequest = [...own, limitGeneral]
+      route.onRequest = [...hooksOf(route.onRequest), limitGeneral]
     }
     if (opts.createMax > 0 && routeMethods.some((m) => WRITE_ROUTES.has(`${m} ${url}`))) {
       // A preHandler, not an onRequest hook: the idempotency plugin (registered later)
       // puts its own preHandler first, so an `Idempotency-Key` replay, 409 or 422 is
       // answered before this runs and does not use the client's order-writing budget.
       // A new request refused here releases its key (429s are never stored).
-      const own = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]
-      route.preHandler = [...own, limitWrites]
+      route.preHandler = [...hooksOf(route.preHandler), limitWrites]
     }
   })
 }

@@ -39,6 +39,7 @@
 import fp from 'fastify-plugin'
 import cors from '@fastify/cors'
 import type { FastifyInstance, onRequestHookHandler } from 'fastify'
+import { hooksOf } from './route-options.js'
 
 export interface SecurityPluginOptions {
   /** Allowed browser origins; empty: same origin only; `['*']`: any. */
@@ -142,8 +143,7 @@ async function security (app: FastifyInstance, opts: SecurityPluginOptions): Pro
   // route's hooks, so the rate limiter's 429 carries them too; a handler may still
   // replace one (the demo page sets its own policy).
   app.addHook('onRoute', (route) => {
-    const own = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
-    route.onRequest = [settingHeaders(securityHeadersOf(route.url ?? route.path)), ...own]
+    route.onRequest = [settingHeaders(securityHeadersOf(route.url ?? route.path)), ...hooksOf(route.onRequest)]
   })
   // URLs that match no route have no route hook: API headers.
   const apiHeaders = settingHeaders(API_HEADERS)
