@@ -109,16 +109,12 @@ function setCacheHeaders (reply: ForwardingReply, result: UpstreamResult, ttlMs:
   if (at !== undefined) reply.header('age', ageText(Math.max(0, Math.floor((Date.now() - at) / 1000))))
 }
 
-/** `Cache-Control` of a cacheable answer per TTL (a few TTLs: one per cached route kind). */
-const cacheControls = new Map<number, string>()
+/** `Cache-Control` per number of seconds, made once each. */
+const publicMaxAge = textOfSeconds((seconds) => `public, max-age=${seconds}`)
 
-function cacheControlOf (ttlMs: number): string {
-  let value = cacheControls.get(ttlMs)
-  if (value === undefined) {
-    value = `public, max-age=${Math.ceil(ttlMs / 1000)}`
-    if (cacheControls.size < 16) cacheControls.set(ttlMs, value)
-  }
-  return value
+/** `Cache-Control` of an answer browsers and proxies may keep for `ttlMs`. */
+export function cacheControlOf (ttlMs: number): string {
+  return publicMaxAge(Math.ceil(ttlMs / 1000))
 }
 
 /** `Age` per number of seconds, made once each. */

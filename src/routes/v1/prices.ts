@@ -8,7 +8,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses, UPSTREAM_ERRORS } from '../../upstream/schemas/common.js'
 import { PricesQuery, PricesResponse } from '../../upstream/schemas/prices.js'
-import { cachedGet, heldGet, sendCached, type CachedGet } from '../../upstream/cached-get.js'
+import { cacheControlOf, cachedGet, heldGet, sendCached, type CachedGet } from '../../upstream/cached-get.js'
 import { CACHE_HEADERS } from '../../openapi/response-headers.js'
 import { canonicalSymbols, heldCanonicalSymbols } from '../../upstream/symbols.js'
 import { payerOf } from '../../access/payer.js'
@@ -42,7 +42,7 @@ const pricesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const payer = payerOf(request.caller, app.config)
       const symbols = await canonicalSymbols(app, request.query.symbols, payer)
       if (symbols === '') {
-        reply.header('cache-control', `public, max-age=${Math.ceil(ttlMs / 1000)}`)
+        reply.header('cache-control', cacheControlOf(ttlMs))
         return { ok: true as const, base: 'USD', ts: Math.floor(Date.now() / 1000), prices: {} }
       }
       return sendCached(reply, await cachedGet(app, { ...pricesGet(symbols, ttlMs), payer }), ttlMs)
