@@ -251,18 +251,19 @@ async function metrics (app: FastifyInstance, opts: MetricsPluginOptions): Promi
 
   // Same for the upstream calls (told before the answer is relayed, so on the path of
   // every forwarded request); bounded: the client's paths × outcomes.
-  const upstreamSeries = new Map<string, { inc: () => void, observe: (value: number) => void }>()
+  const upstreamSeries = new Map<string, { calls: ReturnType<typeof upstreamCalls.labels>, duration: ReturnType<typeof upstreamDuration.labels> }>()
   app.upstreamObservers.add((event) => {
     const key = `${event.method} ${event.path} ${event.outcome}`
     let series = upstreamSeries.get(key)
     if (series === undefined) {
-      const calls = upstreamCalls.labels({ method: event.method, route: event.path, outcome: String(event.outcome) })
-      const duration = upstreamDuration.labels({ method: event.method, route: event.path })
-      series = { inc: () => { calls.inc() }, observe: (value) => { duration.observe(value) } }
+      series = {
+        calls: upstreamCalls.labels({ method: event.method, route: event.path, outcome: String(event.outcome) }),
+        duration: upstreamDuration.labels({ method: event.method, route: event.path })
+      }
       upstreamSeries.set(key, series)
     }
-    series.inc()
-    series.observe(event.durationMs / 1000)
+    series.calls.inc()
+    series.duration.observe(event.durationMs / 1000)
   })
 
   // Each route's hook holds its own series (found once per method and status), so an
