@@ -18,6 +18,7 @@ export const CHARTS_DIR = join(REPO_ROOT, 'bench', 'charts')
 const GATEWAY = '#2e86de'
 const BASELINE = '#e67e22'
 const DIRECT = '#7f8c8d'
+const FLOOR = '#b8c4c6'
 
 function read<T> (dir: string, name: string): ResultFile<T> | undefined {
   const path = join(dir, `${name}.json`)
@@ -79,10 +80,11 @@ export function passthroughCharts (r: PassthroughResult): Record<string, BarChar
   return {
     'passthrough-latency': {
       title: `Latency of ${l.route}, one request in flight`,
-      subtitle: `Added by the gateway: p50 ${l.addedP50Ms} ms, p99 ${l.addedP99Ms} ms (target ≤ 2 ms at p99)`,
+      subtitle: `Added by the gateway: p50 ${l.addedP50Ms} ms, p99 ${l.addedP99Ms} ms (target ≤ 1 ms at p99); by a bare forwarder: p50 ${l.floorAddedP50Ms} ms, p99 ${l.floorAddedP99Ms} ms`,
       categories: ['p50', 'p90', 'p99'],
       series: [
         { name: 'simulator directly', values: [l.direct.latency.p50, l.direct.latency.p90, l.direct.latency.p99], color: DIRECT },
+        { name: 'via a bare forwarder', values: [l.floor.latency.p50, l.floor.latency.p90, l.floor.latency.p99], color: FLOOR },
         { name: 'via trackgate', values: [l.gateway.latency.p50, l.gateway.latency.p90, l.gateway.latency.p99], color: GATEWAY }
       ],
       yLabel: 'ms',

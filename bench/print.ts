@@ -96,12 +96,14 @@ export function passthroughTables (r: PassthroughResult): string {
   const l = r.latency
   out.push(`### Pass-through: added latency (${l.route}, one request in flight)`)
   out.push(table(
-    ['path', 'req/s', 'p50 (ms)', 'p90 (ms)', 'p99 (ms)', 'max (ms)', 'samples'],
+    ['path', 'req/s', 'p50 (ms)', 'p90 (ms)', 'p99 (ms)', 'max (ms)', 'samples', 'proxy CPU per request (µs)'],
     [
-      ['simulator directly', l.direct.perSecond, l.direct.latency.p50, l.direct.latency.p90, l.direct.latency.p99, l.direct.latency.max, l.direct.latency.count],
-      ['via the gateway', l.gateway.perSecond, l.gateway.latency.p50, l.gateway.latency.p90, l.gateway.latency.p99, l.gateway.latency.max, l.gateway.latency.count],
-      ['added by the gateway', '', l.addedP50Ms, '', l.addedP99Ms, '', ''],
-      ['gateway ÷ direct', '', '', '', formatRatio(l.p99Ratio), '', '']
+      ['simulator directly', l.direct.perSecond, l.direct.latency.p50, l.direct.latency.p90, l.direct.latency.p99, l.direct.latency.max, l.direct.latency.count, ''],
+      ['via the gateway', l.gateway.perSecond, l.gateway.latency.p50, l.gateway.latency.p90, l.gateway.latency.p99, l.gateway.latency.max, l.gateway.latency.count, l.gateway.proxyCpuUsPerRequest],
+      ['via a bare forwarder (the floor)', l.floor.perSecond, l.floor.latency.p50, l.floor.latency.p90, l.floor.latency.p99, l.floor.latency.max, l.floor.latency.count, l.floor.proxyCpuUsPerRequest],
+      ['added by the gateway', '', l.addedP50Ms, '', l.addedP99Ms, '', '', ''],
+      ['added by the bare forwarder', '', l.floorAddedP50Ms, '', l.floorAddedP99Ms, '', '', ''],
+      ['gateway ÷ direct', '', '', '', formatRatio(l.p99Ratio), '', '', '']
     ]
   ))
   out.push('')

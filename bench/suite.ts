@@ -37,7 +37,7 @@ export const FULL: { fanout: Sized<FanoutOptions>, passthrough: Sized<Passthroug
     baselineHoldMs: 20_000,
     timeLimitMs: 10 * 60_000
   },
-  passthrough: { durationS: 5, warmupS: 2, connections: 10, reps: 2, timeLimitMs: 4 * 60_000 },
+  passthrough: { durationS: 5, warmupS: 2, connections: 10, reps: 4, timeLimitMs: 4 * 60_000 },
   memoryRoutes: { durationS: 4, warmupS: 1, connections: 10, reps: 2, timeLimitMs: 4 * 60_000 },
   subscriberHeap: { warmup: 100, n: 2000, concurrency: 50, top: 25, timeLimitMs: 2 * 60_000 }
 }

@@ -59,7 +59,10 @@ t.test('every benchmark runs end to end at smoke size', async (t) => {
     t.ok(p.latency.direct.latency.count > 0 && p.latency.gateway.latency.count > 0, 'latency samples on both paths')
     wellFormed(t, p.latency.direct.latency, 'direct latency', p.latency.direct.latency.count)
     wellFormed(t, p.latency.gateway.latency, 'gateway latency', p.latency.gateway.latency.count)
-    t.ok(Number.isFinite(p.latency.addedP99Ms), 'added p99 computed')
+    wellFormed(t, p.latency.floor.latency, 'bare forwarder latency', p.latency.floor.latency.count)
+    t.ok(p.latency.floor.latency.count > 0, 'the bare forwarder answered in the same run')
+    t.ok(p.latency.gateway.proxyCpuUsPerRequest > 0 && p.latency.floor.proxyCpuUsPerRequest > 0, 'CPU per request read for both proxies')
+    t.ok(Number.isFinite(p.latency.addedP99Ms) && Number.isFinite(p.latency.floorAddedP99Ms), 'added p99 computed for both')
     t.ok(p.throughput.direct.perSecond > 0 && p.throughput.gateway.perSecond > 0, 'throughput on both paths')
     const answered = p.throughput.gateway.latency.count
     t.ok(p.throughput.upstreamCalls >= answered && p.throughput.upstreamCalls <= answered + SMOKE.passthrough.connections,
