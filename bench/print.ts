@@ -58,7 +58,7 @@ export function fanoutTables (r: FanoutResult): string {
       const q = s.floorRatios
       if (f !== undefined && q !== undefined) {
         rows.push(row('bare broadcast (floor)', f, Number.NaN))
-        rows.push([s.n, 'gateway ÷ floor', '', '', '', formatRatio(q.deliveryP50), formatRatio(q.deliveryP99), formatRatio(q.publishToLastMax), `${formatRatio(q.fanoutLoopMean)} (mean loop)`, '', '', ''])
+        rows.push([s.n, 'gateway ÷ floor', '', '', '', formatRatio(q.deliveryP50), `${formatRatio(q.deliveryP99)} (median round's p99 ${formatRatio(q.roundP99Median)})`, formatRatio(q.publishToLastMax), `${formatRatio(q.fanoutLoopMean)} (mean loop)`, '', '', ''])
       }
       return rows
     })
