@@ -60,12 +60,13 @@ export function fanoutCharts (r: FanoutResult): Record<string, BarChart> {
     },
     'fanout-latency': {
       title: 'Upstream change → every subscriber (trackgate)',
-      subtitle: 'From the gateway publishing a new version to its arrival at each client; all rounds',
+      subtitle: 'Publication → arrival at each client, all rounds; floor: the same broadcast from a bare server',
       categories,
       series: [
         { name: 'p50', values: r.sizes.map((s) => s.gateway.delivery.p50), color: '#85c1e9' },
         { name: 'p99', values: r.sizes.map((s) => s.gateway.delivery.p99), color: GATEWAY },
-        { name: 'last subscriber (worst round)', values: r.sizes.map((s) => s.gateway.publishToLastMaxMs), color: '#1b4f72' }
+        { name: 'last subscriber (worst round)', values: r.sizes.map((s) => s.gateway.publishToLastMaxMs), color: '#1b4f72' },
+        { name: 'floor p99 (bare broadcast)', values: baseline((s) => s.floor?.delivery.p99), color: DIRECT }
       ],
       yLabel: 'ms',
       reference: { value: 100, label: 'target p99 100 ms' },

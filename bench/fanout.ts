@@ -29,6 +29,14 @@
  *    its start until every client saw its stream end.
  * With `ssePlugin`, steps 1–8 run again on the `@fastify/sse` variant of the subscribe
  * route (`sse-plugin-route.ts`) at the same N, and the two writers are compared.
+ * With `floor`, the delivery floor at the same N, right after the gateway's run: a bare
+ * `node:http` server doing nothing but the same broadcast (`bare-broadcast-process.ts`:
+ * one pre-encoded chunk, one `socket.write` per stream, one loop), N streams opened by
+ * fresh load-client processes (as many as the gateway's), one broadcast to warm the
+ * write path, then as many rounds as the gateway's, half a poll interval apart, each
+ * measured like the gateway's (arrival − the server's `publishedAt`). The gateway's
+ * p99 ÷ the floor's is what the gateway adds to what this machine needs to deliver one
+ * frame to N loopback streams.
  * Baseline run: steps 1–4 on the baseline proxy (its upstream calls are the point).
  */
 import { BenchChild, assertFileDescriptors } from './lib/proc.js'
@@ -67,8 +75,10 @@ export interface FanoutOptions {
   floodVersions: number
   /** Approximate bytes of each of those versions. */
   floodBytes: number
-  /** Upstream changes measured per N. */
+  /** Upstream changes measured per N (also the delivery floor's broadcasts). */
   rounds: number
+  /** Also measure the delivery floor (a bare broadcast) at each N. */
+  floor: boolean
   /** Steady-state window with N streams open, ms. */
   holdMs: number
   /** Also run the per-client proxy baseline at each N. */
@@ -213,6 +223,42 @@ export interface GatewayRun {
   shutdown: ShutdownFigures
 }
 
+/** One broadcast of the bare server: a gateway round without the upstream part. */
+export type FloorRoundFigures = Omit<RoundFigures, 'payToPublishMs' | 'payToLastMs'>
+
+/** The delivery floor at one N: a bare `node:http` broadcast, same clients, same number of rounds. */
+export interface FloorRun {
+  /** Streams opened on the bare server, and failed. */
+  opened: number
+  failed: number
+  rounds: FloorRoundFigures[]
+  /** Every subscriber of every broadcast: arrival − publication, ms. */
+  delivery: Summary
+  /** Worst broadcast's publication → last subscriber, ms. */
+  publishToLastMaxMs: number
+  /** Writes that found their socket backed up, over every broadcast (0 expected: nothing else is sent). */
+  backedUp: number
+  /** Start of the bare server → its stop, ms (what the floor adds to the benchmark). */
+  elapsedMs: number
+}
+
+/** Gateway ÷ floor, same N, same run (1: the gateway delivers as fast as the bare broadcast). */
+export interface FloorRatios {
+  deliveryP50: number
+  deliveryP99: number
+  /** Median over the rounds of each round's p99 (the p99 of all rounds is mostly the worst round's tail). */
+  roundP99Median: number
+  /** Worst round's publication → last subscriber. */
+  publishToLastMax: number
+  /** Mean synchronous loop over the rounds. */
+  fanoutLoopMean: number
+}
+
+/** The gateway's p99 within this factor of the floor's counts as "at the floor" (a comparison, not the issue's target). */
+const FLOOR_MARGIN = 1.1
+/** Longest the floor may take at one N, ms (it is context, not the measurement). */
+const FLOOR_LIMIT_MS = 60_000
+
 /** The baseline at one N. */
 export interface BaselineRun {
   setup: SetupFigures
@@ -231,6 +277,10 @@ export interface FanoutSize {
   /** Plugin ÷ writer (above 1: the plugin costs more), when run. */
   pluginRatios?: PluginRatios
   baseline?: BaselineRun
+  /** The delivery floor (a bare broadcast at the same N, same run), when run. */
+  floor?: FloorRun
+  /** Gateway ÷ floor, when the floor was run. */
+  floorRatios?: FloorRatios
   /** Upstream calls per day at the production interval (60 s), and vs the 1000/day quota. */
   projection: { gatewayCallsPerDay: number, baselineCallsPerDay: number, baselineQuotaMultiple: number }
   /** Baseline ÷ gateway. */
@@ -271,6 +321,7 @@ interface WatchResult { version: number, received: number, open: number, arrival
 interface ClientStatus { open: number, closed: number, failed: number, events: number, bytes: number, stops: number, errors: Record<string, number> }
 interface MemoryUsage { rss: number, heapTotal: number, heapUsed: number, external: number, arrayBuffers: number, newSpace: number }
 interface Published { trackcode: string, version: number, status: string, frameBytes: number, publishedAt: number, fannedOutAt: number, flushedAt: number }
+interface Broadcast { version: number, frameBytes: number, streams: number, backedUp: number, publishedAt: number, fannedOutAt: number, flushedAt: number }
 
 async function startClients (build: BenchBuild, count: number): Promise<BenchChild[]> {
   return await Promise.all(Array.from({ length: count }, async (_, i) => await BenchChild.start({
@@ -513,6 +564,86 @@ async function shutDown (gateway: BenchChild, clients: BenchChild[], deadline: D
   return { shutdownMs: round(shutdownMs), allClosedMs: round(monoMs() - t0), leftOpen: left }
 }
 
+/** The delivery floor at `n`; see the module comment. `frameBytes`: the gateway's frame size. */
+async function runFloor (opts: FanoutOptions, n: number, frameBytes: number, deadline: Deadline): Promise<FloorRun> {
+  const { log } = opts
+  const t0 = monoMs()
+  const limit = new Deadline(Math.min(FLOOR_LIMIT_MS, deadline.left()), `delivery floor at N=${n}`)
+  const gapMs = floorGapMs(opts)
+  const server = await BenchChild.start({ name: 'bare-broadcast', entry: opts.build.entry('bench/bare-broadcast-process.ts') })
+  const clients = await startClients(opts.build, opts.clients)
+  try {
+    const url = `${(server.ready as { url: string }).url}/subscribe`
+    const setup = await openStreams(clients, server, url, n, opts.concurrency, limit)
+    log(`  floor N=${n}: ${setup.opened} open (${setup.failed} failed) on the bare broadcast server in ${setup.totalMs} ms`)
+    // One broadcast not measured: the gateway's write path ran before its rounds too (greetings, the hold's heartbeats).
+    await server.call<Broadcast>('broadcast', { version: 2, frameBytes }, limit.cap(60_000))
+    await Promise.all(clients.map(async (c) => await c.call<WatchResult>('watch', { version: 2, timeoutMs: limit.cap(30_000) }, limit.cap(60_000))))
+    const rounds: FloorRoundFigures[] = []
+    const latencies: number[] = []
+    let backedUp = 0
+    for (let r = 0; r < opts.rounds; r++) {
+      // The gateway's rounds start at its next poll: the streams are idle for a while before each.
+      await sleep(gapMs)
+      const version = r + 3
+      const cpu0 = server.cpuMs()
+      const clientCpu0 = clients.reduce((sum, c) => sum + c.cpuMs(), 0)
+      const pub = await server.call<Broadcast>('broadcast', { version, frameBytes }, limit.cap(60_000))
+      const watched = await Promise.all(clients.map(async (c) => await c.call<WatchResult>('watch', { version, timeoutMs: limit.cap(30_000) }, limit.cap(60_000))))
+      const cpuMs = server.cpuMs() - cpu0
+      const clientCpuMs = clients.reduce((sum, c) => sum + c.cpuMs(), 0) - clientCpu0
+      backedUp += pub.backedUp
+      const arrivals = watched.flatMap((w) => w.arrivals)
+      const lat = arrivals.map((a) => a - pub.publishedAt)
+      for (const v of lat) latencies.push(v)
+      const last = arrivals.reduce((m, a) => Math.max(m, a), Number.NEGATIVE_INFINITY)
+      const figures: FloorRoundFigures = {
+        version,
+        frameBytes: pub.frameBytes,
+        received: arrivals.length,
+        open: watched.reduce((s, w) => s + w.open, 0),
+        latency: roundSummary(summarize(lat)),
+        publishToLastMs: round(last - pub.publishedAt),
+        fanoutLoopMs: round(pub.fannedOutAt - pub.publishedAt),
+        flushMs: round(pub.flushedAt - pub.publishedAt),
+        cpuMs: round(cpuMs, 0),
+        clientCpuMs: round(clientCpuMs, 0)
+      }
+      rounds.push(figures)
+      log(`  floor N=${n}: round ${r + 1}: v${version} to ${figures.received}/${figures.open}: p50 ${figures.latency.p50} ms, p99 ${figures.latency.p99} ms, last ${figures.publishToLastMs} ms (loop ${figures.fanoutLoopMs} ms, ${pub.backedUp} backed up; CPU server ${figures.cpuMs} ms, clients ${figures.clientCpuMs} ms)`)
+    }
+    return {
+      opened: setup.opened,
+      failed: setup.failed,
+      rounds,
+      delivery: roundSummary(summarize(latencies)),
+      publishToLastMaxMs: rounds.reduce((m, r) => Math.max(m, r.publishToLastMs), 0),
+      backedUp,
+      elapsedMs: round(monoMs() - t0, 0)
+    }
+  } finally {
+    await Promise.all(clients.map(async (c) => { await c.stop(2000) }))
+    await server.stop(5000)
+  }
+}
+
+/** Idle time before each broadcast of the floor: half a poll interval, the gateway's mean wait from a payment to its next poll. */
+function floorGapMs (opts: FanoutOptions): number {
+  return opts.pollIntervalMs / 2
+}
+
+function floorRatios (g: GatewayRun, f: FloorRun): FloorRatios {
+  const medianP99 = (rounds: ReadonlyArray<{ latency: Summary }>): number => summarize(rounds.map((r) => r.latency.p99)).p50
+  const meanLoop = (rounds: ReadonlyArray<{ fanoutLoopMs: number }>): number => rounds.reduce((a, r) => a + r.fanoutLoopMs, 0) / rounds.length
+  return {
+    deliveryP50: round(ratio(g.delivery.p50, f.delivery.p50), 2),
+    deliveryP99: round(ratio(g.delivery.p99, f.delivery.p99), 2),
+    roundP99Median: round(ratio(medianP99(g.rounds), medianP99(f.rounds)), 2),
+    publishToLastMax: round(ratio(g.publishToLastMaxMs, f.publishToLastMaxMs), 2),
+    fanoutLoopMean: round(ratio(meanLoop(g.rounds), meanLoop(f.rounds)), 2)
+  }
+}
+
 async function runBaseline (sim: BenchSimulator, opts: FanoutOptions, n: number, deadline: Deadline): Promise<BaselineRun> {
   const { log } = opts
   const warmup = Math.min(opts.warmup, Math.floor(n / 10))
@@ -573,6 +704,8 @@ export async function runFanout (opts: FanoutOptions): Promise<FanoutResult> {
     for (const n of opts.sizes) {
       opts.log(`fan-out N=${n}`)
       const gateway = await runGateway(sim, opts, n, deadline, 'writer')
+      const floor = opts.floor ? await runFloor(opts, n, gateway.rounds[0]?.frameBytes ?? 830, deadline) : undefined
+      if (floor !== undefined) opts.log(`  floor N=${n}: p99 ${floor.delivery.p99} ms (gateway ${gateway.delivery.p99} ms: ×${round(ratio(gateway.delivery.p99, floor.delivery.p99), 2)}), last ${floor.publishToLastMaxMs} ms; ${round(floor.elapsedMs / 1000, 1)} s`)
       const plugin = opts.ssePlugin ? await runGateway(sim, opts, n, deadline, 'plugin') : undefined
       const baseline = opts.baseline ? await runBaseline(sim, opts, n, deadline) : undefined
       const gatewayPerDay = DAY_MS / PRODUCTION_INTERVAL_MS * gateway.upstream.callsPerPoll
@@ -582,6 +715,7 @@ export async function runFanout (opts: FanoutOptions): Promise<FanoutResult> {
         gateway,
         ...(plugin === undefined ? {} : { plugin, pluginRatios: pluginRatios(gateway, plugin) }),
         ...(baseline === undefined ? {} : { baseline }),
+        ...(floor === undefined ? {} : { floor, floorRatios: floorRatios(gateway, floor) }),
         projection: {
           gatewayCallsPerDay: round(gatewayPerDay, 0),
           baselineCallsPerDay: round(baselinePerDay, 0),
@@ -642,6 +776,9 @@ function fanoutTargets (sizes: FanoutSize[]): FanoutResult['targets'] {
       ? []
       : [{ target: 'RSS per subscriber at or below the bare node:http server\'s', value: `${g.memory.rssPerSubscriberKb} vs ${top.baseline.memory.rssPerSubscriberKb} KiB`, met: g.memory.rssPerSubscriberKb <= top.baseline.memory.rssPerSubscriberKb }]),
     { target: `p99 delivery to all ${top.n} ≤ 100 ms`, value: `p99 ${g.delivery.p99} ms, last ${g.publishToLastMaxMs} ms`, met: g.delivery.p99 <= 100 },
+    ...(top.floor === undefined || top.floorRatios === undefined
+      ? []
+      : [{ target: `comparison, not the issue's target: delivery p99 within ×${FLOOR_MARGIN} of a bare node:http broadcast's (same N, same clients, same run)`, value: `p99 ${g.delivery.p99} vs ${top.floor.delivery.p99} ms (×${top.floorRatios.deliveryP99}; median round's p99 ×${top.floorRatios.roundP99Median})`, met: top.floorRatios.deliveryP99 <= FLOOR_MARGIN }]),
     ...(top.pluginRatios === undefined
       ? []
       : [{ target: '@fastify/sse within 10 % of the writer on every figure (adopt it)', value: `×${top.pluginRatios.rssPerSubscriber} RSS, ×${top.pluginRatios.deliveryP99} p99, ×${top.pluginRatios.cpuHold} CPU at rest, ×${top.pluginRatios.slowHeld} slow-reader memory, ×${top.pluginRatios.shutdown} shutdown`, met: top.pluginRatios.withinTenPercent }]),

@@ -2,7 +2,8 @@
  * The figures of each benchmark as Markdown tables (what `npm run bench` prints and
  * what BENCHMARKS.md quotes).
  */
-import type { FanoutResult, MemoryFigures } from './fanout.js'
+import type { FanoutResult, FloorRoundFigures, MemoryFigures } from './fanout.js'
+import type { Summary } from './lib/stats.js'
 import type { MemoryRoutesResult } from './memory-routes.js'
 import type { PassthroughResult } from './passthrough.js'
 import type { SubscriberHeapResult } from './subscriber-heap.js'
@@ -39,20 +40,30 @@ export function fanoutTables (r: FanoutResult): string {
     })
   ))
   out.push('')
-  out.push('### Fan-out: delivery of an upstream change (gateway)')
+  out.push('### Fan-out: delivery of an upstream change (gateway, and the floor: a bare node:http broadcast at the same N, same run)')
   out.push(table(
-    ['N', 'rounds', 'frame (B)', 'delivered', 'p50 (ms)', 'p99 (ms)', 'last, worst round (ms)', 'gateway: fan-out loop / all written, worst round (ms)', 'payment → last (ms)', 'gateway CPU per round (ms)', 'client CPU per round (ms)'],
-    r.sizes.map((s) => {
+    ['N', 'server', 'rounds', 'frame (B)', 'delivered', 'p50 (ms)', 'p99 (ms)', 'last, worst round (ms)', 'fan-out loop / all written, worst round (ms)', 'payment → last (ms)', 'server CPU per round (ms)', 'client CPU per round (ms)'],
+    r.sizes.flatMap((s) => {
+      const row = (name: string, run: { rounds: FloorRoundFigures[], delivery: Summary, publishToLastMaxMs: number }, payToLast: number): Array<string | number> => {
+        const delivered = run.rounds.reduce((a, x) => a + x.received, 0)
+        const expected = run.rounds.reduce((a, x) => a + x.open, 0)
+        const loop = `${formatNumber(Math.max(...run.rounds.map((x) => x.fanoutLoopMs)))} / ${formatNumber(Math.max(...run.rounds.map((x) => x.flushMs)))}`
+        const cpu = run.rounds.reduce((a, x) => a + x.cpuMs, 0) / Math.max(1, run.rounds.length)
+        const clientCpu = run.rounds.reduce((a, x) => a + x.clientCpuMs, 0) / Math.max(1, run.rounds.length)
+        return [s.n, name, run.rounds.length, run.rounds[0]?.frameBytes ?? Number.NaN, `${delivered}/${expected}`, run.delivery.p50, run.delivery.p99, run.publishToLastMaxMs, loop, payToLast, cpu, clientCpu]
+      }
       const g = s.gateway
-      const delivered = g.rounds.reduce((a, x) => a + x.received, 0)
-      const expected = g.rounds.reduce((a, x) => a + x.open, 0)
-      const loop = `${formatNumber(Math.max(...g.rounds.map((x) => x.fanoutLoopMs)))} / ${formatNumber(Math.max(...g.rounds.map((x) => x.flushMs)))}`
-      const payToLast = Math.max(...g.rounds.map((x) => x.payToLastMs))
-      const cpu = g.rounds.reduce((a, x) => a + x.cpuMs, 0) / Math.max(1, g.rounds.length)
-      const clientCpu = g.rounds.reduce((a, x) => a + x.clientCpuMs, 0) / Math.max(1, g.rounds.length)
-      return [s.n, g.rounds.length, g.rounds[0]?.frameBytes ?? Number.NaN, `${delivered}/${expected}`, g.delivery.p50, g.delivery.p99, g.publishToLastMaxMs, loop, payToLast, cpu, clientCpu]
+      const rows = [row('gateway', g, Math.max(...g.rounds.map((x) => x.payToLastMs)))]
+      const f = s.floor
+      const q = s.floorRatios
+      if (f !== undefined && q !== undefined) {
+        rows.push(row('bare broadcast (floor)', f, Number.NaN))
+        rows.push([s.n, 'gateway ÷ floor', '', '', '', formatRatio(q.deliveryP50), `${formatRatio(q.deliveryP99)} (median round's p99 ${formatRatio(q.roundP99Median)})`, formatRatio(q.publishToLastMax), `${formatRatio(q.fanoutLoopMean)} (mean loop)`, '', '', ''])
+      }
+      return rows
     })
   ))
+  if (r.sizes.some((s) => s.floor !== undefined)) out.push('', 'Server CPU per round: the gateway\'s from the payment to the last arrival (its poll included), the bare server\'s from the broadcast to the last arrival. The floor has no poll, no heartbeat and no other work: the gateway ÷ floor ratios are what the gateway adds to what this machine needs to hand one frame to N loopback streams.')
   const compared = r.sizes.filter((s) => s.plugin !== undefined)
   if (compared.length > 0) {
     out.push('')

@@ -8,8 +8,8 @@
  * `--smoke`: tiny sizes (what the test suite runs), results in a temporary directory
  * unless `--out` is given (`--out DIR`: results and charts in DIR, the recorded ones in
  * `bench/results/` and `bench/charts/` left as they are). `--writer-only`: the fan-out measures the product's
- * writer alone (no `@fastify/sse` variant, no per-client proxy baseline, no slow readers):
- * a quicker run for iterating on delivery, never the recorded figure. Loopback only; every run is bounded in time and stops by
+ * writer alone (no `@fastify/sse` variant, no per-client proxy baseline, no slow readers;
+ * the delivery floor, a bare broadcast at the same N, is kept): a quicker run for iterating on delivery, never the recorded figure. Loopback only; every run is bounded in time and stops by
  * itself (a watchdog ends the process if a benchmark overruns its limit).
  * `--wait-quiet S`: first wait up to S seconds for the machine's 1-minute load average
  * to drop below half its cores (other work on the machine skews every figure).

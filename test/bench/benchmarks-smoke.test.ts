@@ -132,6 +132,21 @@ t.test('every benchmark runs end to end at smoke size', async (t) => {
     t.equal(b.setup.opened, n, 'every baseline stream opened')
     const warm = Math.min(SMOKE.fanout.warmup, Math.floor(n / 10))
     t.ok(b.setupUpstreamCalls >= n - warm, 'the baseline spends one upstream call per new subscriber')
+    const floor = size.floor
+    if (floor === undefined) throw new Error('no delivery floor run')
+    t.equal(floor.opened, n, 'every stream on the bare broadcast server opened')
+    t.equal(floor.failed, 0)
+    t.equal(floor.rounds.length, SMOKE.fanout.rounds, 'as many broadcasts as gateway rounds')
+    for (const r of floor.rounds) {
+      t.equal(r.received, n, `floor: version ${r.version} reached every subscriber`)
+      wellFormed(t, r.latency, `floor v${r.version} latency`, n)
+      t.equal(r.frameBytes, g.rounds[0]?.frameBytes, 'the floor\'s frame is the gateway\'s size')
+      t.ok(r.flushMs >= r.fanoutLoopMs && r.fanoutLoopMs >= 0, 'floor: flushed after its loop')
+    }
+    wellFormed(t, floor.delivery, 'floor delivery', n * SMOKE.fanout.rounds)
+    t.ok(size.floorRatios !== undefined && Number.isFinite(size.floorRatios.deliveryP99) && size.floorRatios.deliveryP99 > 0, 'gateway ÷ floor computed')
+    t.ok(f.targets.some((x) => x.target.startsWith('comparison, not the issue\'s target')), 'the floor comparison is listed, labelled as a comparison')
+    t.match(result.report, /bare broadcast \(floor\)/, 'the floor is in the delivery table')
     t.equal(f.largestNHeld, n)
   })
 
