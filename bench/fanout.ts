@@ -359,6 +359,26 @@ async function openStreams (clients: BenchChild[], server: BenchChild, url: stri
   return { opened, failed, errors, totalMs: round(totalMs), perSecond: round(opened / (totalMs / 1000), 0), perStream: roundSummary(summarize(setupMs)), cpuPercent: round(100 * cpuMs / totalMs, 1) }
 }
 
+/**
+ * What the clients saw of one version published at `pub.publishedAt` (a round of the
+ * gateway or of the floor): how many got it, its delivery latencies (also appended to
+ * `all`, the run's pool), when the last one arrived.
+ */
+function deliveryOf (watched: WatchResult[], pub: { publishedAt: number, fannedOutAt: number }, all: number[]): { received: number, open: number, latency: Summary, publishToLastMs: number, fanoutLoopMs: number, last: number } {
+  const arrivals = watched.flatMap((w) => w.arrivals)
+  const lat = arrivals.map((a) => a - pub.publishedAt)
+  for (const v of lat) all.push(v)
+  const last = arrivals.reduce((m, a) => Math.max(m, a), Number.NEGATIVE_INFINITY)
+  return {
+    received: arrivals.length,
+    open: watched.reduce((s, w) => s + w.open, 0),
+    latency: roundSummary(summarize(lat)),
+    publishToLastMs: round(last - pub.publishedAt),
+    fanoutLoopMs: round(pub.fannedOutAt - pub.publishedAt),
+    last
+  }
+}
+
 function roundSummary (s: Summary, digits = 2): Summary {
   return { count: s.count, min: round(s.min, digits), mean: round(s.mean, digits), p50: round(s.p50, digits), p90: round(s.p90, digits), p99: round(s.p99, digits), max: round(s.max, digits) }
 }
@@ -475,18 +495,11 @@ async function runGateway (sim: BenchSimulator, opts: FanoutOptions, n: number, 
       const cpuMs = gateway.cpuMs() - cpu0
       const clientCpuMs = clients.reduce((sum, c) => sum + c.cpuMs(), 0) - clientCpu0
       const flushed = (await publishedOf(gateway, trackcode)).find((p) => p.version === pub.version) ?? pub
-      const arrivals = watched.flatMap((w) => w.arrivals)
-      const lat = arrivals.map((a) => a - pub.publishedAt)
-      for (const v of lat) latencies.push(v)
-      const last = arrivals.reduce((m, a) => Math.max(m, a), Number.NEGATIVE_INFINITY)
+      const { last, ...seen } = deliveryOf(watched, pub, latencies)
       const figures: RoundFigures = {
         version: pub.version,
         frameBytes: pub.frameBytes,
-        received: arrivals.length,
-        open: watched.reduce((s, w) => s + w.open, 0),
-        latency: roundSummary(summarize(lat)),
-        publishToLastMs: round(last - pub.publishedAt),
-        fanoutLoopMs: round(pub.fannedOutAt - pub.publishedAt),
+        ...seen,
         flushMs: flushed.flushedAt > 0 ? round(flushed.flushedAt - pub.publishedAt) : Number.NaN,
         payToPublishMs: round(pub.publishedAt - payAt),
         payToLastMs: round(last - payAt),
@@ -593,18 +606,11 @@ async function runFloor (opts: FanoutOptions, n: number, frameBytes: number, dea
       const cpuMs = server.cpuMs() - cpu0
       const clientCpuMs = clients.reduce((sum, c) => sum + c.cpuMs(), 0) - clientCpu0
       backedUp += pub.backedUp
-      const arrivals = watched.flatMap((w) => w.arrivals)
-      const lat = arrivals.map((a) => a - pub.publishedAt)
-      for (const v of lat) latencies.push(v)
-      const last = arrivals.reduce((m, a) => Math.max(m, a), Number.NEGATIVE_INFINITY)
+      const { last: _last, ...seen } = deliveryOf(watched, pub, latencies)
       const figures: FloorRoundFigures = {
         version,
         frameBytes: pub.frameBytes,
-        received: arrivals.length,
-        open: watched.reduce((s, w) => s + w.open, 0),
-        latency: roundSummary(summarize(lat)),
-        publishToLastMs: round(last - pub.publishedAt),
-        fanoutLoopMs: round(pub.fannedOutAt - pub.publishedAt),
+        ...seen,
         flushMs: round(pub.flushedAt - pub.publishedAt),
         cpuMs: round(cpuMs, 0),
         clientCpuMs: round(clientCpuMs, 0)
