@@ -7,15 +7,15 @@
  * It is the cheapest honest way to send one pre-built frame to N open streams with
  * Node's public API, and the same minimal thing the gateway's writer does
  * (`src/tracking/sse-stream.ts`): the frame is built once (`snapshotFrame` of
- * `src/tracking/frames.ts`), encoded once as one HTTP/1.1 chunk (size line, bytes, CRLF)
- * into a `Buffer`, and written with one `socket.write` per stream, straight to the
- * socket under the response, in one synchronous loop over an array. No routing, no
- * hooks, no topic, no backpressure policy, no heartbeat (a stream whose socket is
+ * `src/tracking/frames.ts`), encoded once as one HTTP/1.1 chunk into a `Buffer` (the
+ * writer's own `encodeChunk`), and written with one `socket.write` per stream, straight
+ * to the socket under the response, in one synchronous loop over an array. No routing,
+ * no hooks, no topic, no backpressure policy, no heartbeat (a stream whose socket is
  * backed up is only counted).
  *
- * `GET /subscribe` answers the SSE head and, in the same write, `retry: 3000` and the
- * current version's snapshot (as the gateway greets a subscriber), then keeps the
- * stream. Versions are `id:` numbers, as the load clients' `watch` expects.
+ * `GET /subscribe` answers the gateway's SSE head (`SSE_HEADERS`) and, in the same
+ * write, `retry: 3000` and the current version's snapshot (as the gateway greets a
+ * subscriber), then keeps the stream. Versions are `id:` numbers, as the load clients' `watch` expects.
  *
  * IPC commands:
  * - `broadcast {version, frameBytes?}` → builds the snapshot frame of `version` whose
@@ -29,20 +29,12 @@
 import http from 'node:http'
 import type { Socket } from 'node:net'
 import { snapshotFrame } from '../src/tracking/frames.js'
+import { encodeChunk, SSE_HEADERS } from '../src/tracking/sse-stream.js'
 import { emitEvent, serveIpc } from './lib/ipc.js'
 import { monoMs } from './lib/time.js'
 
 /** The frame size the gateway's rounds have (`frameBytes` of its results). */
 const DEFAULT_FRAME_BYTES = 830
-
-/** The SSE head, as the gateway's writer sends it (`SSE_HEADERS`). */
-const HEAD = [
-  'content-type', 'text/event-stream',
-  'cache-control', 'no-cache, no-transform',
-  'connection', 'keep-alive',
-  'x-accel-buffering', 'no',
-  'x-content-type-options', 'nosniff'
-]
 
 /** The sockets of the open streams (the order in which they subscribed). */
 const sockets: Socket[] = []
@@ -56,17 +48,12 @@ function frameOf (v: number, bytes: number): string {
   return snapshotFrame(v, JSON.stringify({ trackcode: 'BARE000000000000', version: v, pad: 'x'.repeat(pad) }))
 }
 
-/** `text` as one HTTP/1.1 chunk. */
-function chunkOf (text: string): Buffer {
-  return Buffer.from(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`, 'utf8')
-}
-
 const server = http.createServer((req, res) => {
   if (req.method !== 'GET' || req.url !== '/subscribe') {
     res.writeHead(404).end()
     return
   }
-  res.writeHead(200, HEAD)
+  res.writeHead(200, SSE_HEADERS)
   res.write(`retry: 3000\n\n${frame}`)
   const socket = res.socket
   // Frames are written as raw chunks: a response Node did not make chunked is refused (the client sees its stream end).
@@ -86,7 +73,7 @@ async function broadcast (args: unknown): Promise<Record<string, number>> {
   const { version: v, frameBytes } = args as { version: number, frameBytes?: number }
   version = v
   frame = frameOf(v, frameBytes ?? DEFAULT_FRAME_BYTES)
-  const chunk = chunkOf(frame)
+  const chunk = encodeChunk(frame)
   const publishedAt = monoMs()
   let backedUp = 0
   for (let i = 0; i < sockets.length; i++) if (!(sockets[i] as Socket).write(chunk)) backedUp++

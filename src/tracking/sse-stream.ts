@@ -90,7 +90,7 @@ let cachedFrame = HEARTBEAT_FRAME
 let cachedChunk = HEARTBEAT_CHUNK
 
 /** `frame` as one HTTP/1.1 chunk (size line, bytes, CRLF). */
-function encodeChunk (frame: string): Buffer {
+export function encodeChunk (frame: string): Buffer {
   const bytes = Buffer.byteLength(frame)
   return Buffer.from(`${bytes.toString(16)}\r\n${frame}\r\n`, 'utf8')
 }
